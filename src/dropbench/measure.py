@@ -1,0 +1,157 @@
+"""Timers and memory: a `Measurement` carries its numbers and its own warnings.
+
+Speed is compared as a ratio measured in one run: `compare` interleaves the two candidates
+(A B A B ...) after warming both up, takes the median of each and a bootstrap confidence
+interval of the ratio (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import psutil
+
+from . import stats
+
+NOISY_IQR_FRACTION = 0.10  # torch.utils.benchmark flags the same spread as high variance
+MIN_SAMPLES = 5
+TARGET_SAMPLE_TIME = 0.01  # seconds per sample: far above timer resolution and call overhead
+
+
+@dataclass
+class Measurement:
+    """Per-call times (seconds) of `number` calls per sample, with metadata and warnings."""
+
+    label: str
+    times: list[float]
+    number: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return stats.median(self.times)
+
+    @property
+    def iqr(self) -> float:
+        return stats.iqr(self.times)
+
+    @property
+    def warnings(self) -> list[str]:
+        notes = []
+        if len(self.times) < MIN_SAMPLES:
+            notes.append(f"only {len(self.times)} samples; the figure is rough")
+        if self.median > 0 and self.iqr / self.median > NOISY_IQR_FRACTION:
+            notes.append(f"noisy: IQR is {100 * self.iqr / self.median:.0f}% of the median")
+        return notes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label, "median_s": self.median, "iqr_s": self.iqr, "samples": len(self.times),
+            "number": self.number, "warnings": self.warnings, **self.metadata,
+        }
+
+    def __str__(self) -> str:
+        note = f" [{'; '.join(self.warnings)}]" if self.warnings else ""
+        return f"{self.label}: median {format_seconds(self.median)} (IQR {format_seconds(self.iqr)}, {len(self.times)} samples x {self.number} calls){note}"
+
+
+@dataclass
+class Comparison:
+    """`speedup` = median(baseline) / median(candidate): > 1 means the candidate is faster."""
+
+    baseline: Measurement
+    candidate: Measurement
+    speedup: float
+    ci: tuple[float, float]
+    confidence: float = 0.95
+
+    @property
+    def warnings(self) -> list[str]:
+        notes = [f"{m.label}: {w}" for m in (self.baseline, self.candidate) for w in m.warnings]
+        if self.ci[0] <= 1.0 <= self.ci[1]:
+            notes.append(f"the {int(100 * self.confidence)}% interval includes 1: no significant difference")
+        return notes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence,
+            "baseline": self.baseline.as_dict(), "candidate": self.candidate.as_dict(), "warnings": self.warnings,
+        }
+
+
+def format_seconds(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def _calibrate(fn: Callable[[], Any], sync: Callable[[], None], warmup: float) -> int:
+    """Warm up for `warmup` seconds (at least 3 calls); return calls per ~TARGET_SAMPLE_TIME sample."""
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < warmup:
+        fn()
+        calls += 1
+    sync()
+    per_call = (time.perf_counter() - start) / calls
+    return max(1, int(TARGET_SAMPLE_TIME / max(per_call, 1e-9)))
+
+
+def _sample(fn: Callable[[], Any], number: int, sync: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / number
+
+
+def _no_sync() -> None:
+    pass
+
+
+def timeit(
+    fn: Callable[[], Any], label: str = "", *, min_run_time: float = 0.5, max_samples: int = 200,
+    warmup: float = 0.05, sync: Callable[[], None] = _no_sync, metadata: dict | None = None,
+) -> Measurement:
+    """Time `fn` after warming up: samples until `min_run_time` seconds and at least MIN_SAMPLES."""
+    number = _calibrate(fn, sync, warmup)
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max_samples and (len(times) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
+        times.append(_sample(fn, number, sync))
+    return Measurement(label, times, number, metadata or {})
+
+
+def compare(
+    baseline: Callable[[], Any], candidate: Callable[[], Any], labels: tuple[str, str] = ("baseline", "candidate"), *,
+    min_run_time: float = 1.0, max_rounds: int = 200, warmup: float = 0.05, sync: Callable[[], None] = _no_sync,
+) -> Comparison:
+    """Interleave baseline and candidate samples (A B A B ...) and compare their medians."""
+    numbers = (_calibrate(baseline, sync, warmup), _calibrate(candidate, sync, warmup))
+    a: list[float] = []
+    b: list[float] = []
+    start = time.perf_counter()
+    while len(a) < max_rounds and (len(a) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
+        a.append(_sample(baseline, numbers[0], sync))
+        b.append(_sample(candidate, numbers[1], sync))
+    ma, mb = Measurement(labels[0], a, numbers[0]), Measurement(labels[1], b, numbers[1])
+    return Comparison(ma, mb, ma.median / mb.median, stats.ratio_of_medians_ci(a, b))
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process now."""
+    return psutil.Process().memory_info().rss
+
+
+def peak_rss_bytes() -> int:
+    """Largest resident set size this process has had (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cuda_peak_bytes() -> int | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None

@@ -1,0 +1,24 @@
+"""Method registry: name -> implementation (one module per method)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Compacted, Method, StepState, plain_model
+from .dense import Dense
+from .dropout import Dropout
+from .magnitude import Magnitude
+
+METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude)}
+
+
+def get_method(name: str, params: dict[str, Any] | None = None) -> Method:
+    """Instantiate a registered method; ConfigError names the valid choices."""
+    cls = METHODS.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
+    return cls.from_params(params or {})
+
+
+__all__ = ["METHODS", "Compacted", "Method", "StepState", "get_method", "plain_model"]

@@ -1,0 +1,136 @@
+"""The interface every method plugs into (DESIGN.md §3).
+
+A method may wrap or replace layers (`prepare`), add a regulariser to the loss (`regularizer`),
+act each step (`on_step`), and finally `compact` the trained module into plain models that load
+from their architecture spec alone. Hyper-parameters live in a small dataclass beside each
+implementation (`Config`), so the CLI, the manifest and the tests all see the same fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..data import Dataset
+from ..errors import ConfigError
+from ..models import build_model
+
+
+@dataclass(frozen=True)
+class StepState:
+    """Where training is, handed to `regularizer` and `on_step`."""
+
+    epoch: int  # 0-based
+    step: int  # global, 0-based
+    steps_per_epoch: int
+    total_steps: int
+    dataset_size: int  # training samples (or tokens): the N of a per-sample loss
+
+    @property
+    def epoch_float(self) -> float:
+        return self.step / max(self.steps_per_epoch, 1)
+
+    @property
+    def progress(self) -> float:
+        """Fraction of training done, in [0, 1]."""
+        return self.step / max(self.total_steps - 1, 1)
+
+
+@dataclass
+class Compacted:
+    """A plain model (what ships) plus what the method learned about it.
+
+    `metrics` are merged into the manifest's metrics, `curves` into its curves (e.g. accuracy vs
+    width), and each entry of `variants` is saved as a checkpoint of its own under
+    `variants/<name>/` (e.g. structural dropout's widths from one training).
+    """
+
+    model: nn.Module
+    metrics: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, "Compacted"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Config of a method without hyper-parameters."""
+
+
+class Method:
+    """Base class: plain training, compaction = the model as trained.
+
+    Subclasses set `name`, `summary` and `Config` (a dataclass whose `__post_init__` raises
+    ValueError for out-of-range values).
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    Config: ClassVar[type] = NoParams
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "Method":
+        """Build from user parameters, with one clear error for an unknown key or bad value."""
+        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            valid = ", ".join(fields) or "none"
+            raise ConfigError(f"method {cls.name!r} has no parameter {unknown[0]!r}; its parameters: {valid}")
+        try:
+            config = cls.Config(**{k: _coerce(fields[k], v) for k, v in params.items()})
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"method {cls.name!r}: {e}") from None
+        return cls(config)
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    # --- the hooks; defaults do nothing -------------------------------------------------------
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Return the module to train (may wrap `model` and share its parameters)."""
+        return model
+
+    def regularizer(self, module: nn.Module, state: StepState) -> torch.Tensor | None:
+        """A term added to the mean cross-entropy (already divided by the data set size)."""
+        return None
+
+    def on_step(self, module: nn.Module, state: StepState) -> None:
+        """Called after each optimiser step."""
+
+    def compact(self, module: nn.Module, data: Dataset) -> Compacted:
+        return Compacted(plain_model(module))
+
+
+def plain_model(module: nn.Module) -> nn.Module:
+    """A fresh plain model of `module.arch` holding the trained weights (method extras dropped)."""
+    model = build_model(module.arch)
+    trained = module.state_dict()
+    model.load_state_dict({k: trained[k].detach().clone() for k in model.state_dict()})
+    return model.eval()
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    """Turn CLI strings into the field's type (the default's type decides)."""
+    if not isinstance(value, str) or f.default is dataclasses.MISSING:
+        return value
+    kind = type(f.default)
+    if kind is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{f.name} must be true or false, got {value!r}")
+    if kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"{f.name} must be a {kind.__name__}, got {value!r}") from None
+    if kind in (tuple, list):
+        return kind(float(v) for v in value.split(","))
+    return value

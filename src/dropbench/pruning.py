@@ -1,0 +1,148 @@
+"""Removing units and weights from plain models: the surgery every compacting method shares.
+
+Torch stores Linear weights as [out, in] (Conv2d as [out, in, kh, kw]): a unit's incoming
+weights are a row, its outgoing weights a column of the next layer. "Hidden site i" is the
+i-th slot of `model.sites` (after the i-th hidden activation).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .models import build_model, lenet_feature_side
+
+PRUNING_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.9)
+
+
+def _site_layers(model: nn.Module) -> list[tuple[str, str]]:
+    """(producer, consumer) parameter prefixes around each hidden site."""
+    kind = model.arch["kind"]
+    if kind == "mlp":
+        n = len(model.layers)
+        return [(f"layers.{i}", f"layers.{i + 1}") for i in range(n - 1)]
+    if kind == "lenet5":
+        fc = [f"fcs.{j}" for j in range(len(model.fcs))]
+        return [("convs.0", "convs.1"), ("convs.1", "fcs.0")] + list(zip(fc[:-1], fc[1:]))
+    raise ConfigError(f"unit removal is not supported for {kind!r} models")
+
+
+def incoming_weights(model: nn.Module) -> list[torch.Tensor]:
+    """For each hidden site, the [units, fan_in] matrix of the units' incoming weights."""
+    params = dict(model.named_parameters())
+    return [params[f"{producer}.weight"].detach().flatten(1) for producer, _ in _site_layers(model)]
+
+
+def unit_norms(model: nn.Module) -> list[torch.Tensor]:
+    """L2 norm of each hidden unit's incoming weight vector, per site."""
+    return [w.norm(dim=1) for w in incoming_weights(model)]
+
+
+def remove_units(model: nn.Module, keep: list[torch.Tensor | None], scale: list[torch.Tensor | None] | None = None) -> nn.Module:
+    """A physically narrower copy keeping units `keep[i]` (sorted indices, or None = all) at site i.
+
+    Each kept unit's outgoing weights are multiplied by `scale[i]` (e.g. a retention probability
+    or a structural-dropout factor folded into the next layer). Scaling the outgoing weights is
+    exact because the site sits after a ReLU (and max-pool) and every scale is positive.
+    """
+    pairs = _site_layers(model)
+    if len(keep) != len(pairs):
+        raise ValueError(f"keep has {len(keep)} entries, the model has {len(pairs)} hidden sites")
+    scale = scale or [None] * len(pairs)
+    arch = copy.deepcopy(model.arch)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    side_area = lenet_feature_side(arch) ** 2 if arch["kind"] == "lenet5" else 1
+    for site, ((producer, consumer), idx, s) in enumerate(zip(pairs, keep, scale)):
+        units = state[f"{producer}.weight"].shape[0]
+        idx = torch.arange(units) if idx is None else torch.as_tensor(idx, dtype=torch.int64).sort().values
+        if len(idx) == 0:
+            raise ConfigError(f"compaction would remove every unit of hidden layer {site}; lower the pruning threshold")
+        state[f"{producer}.weight"] = state[f"{producer}.weight"][idx]
+        state[f"{producer}.bias"] = state[f"{producer}.bias"][idx]
+        w = state[f"{consumer}.weight"]
+        # A flattened conv feature map feeds fcs.0: each channel owns side_area consecutive inputs.
+        block = side_area if (arch["kind"] == "lenet5" and site == 1) else 1
+        w = w.reshape(w.shape[0], units, block, *w.shape[2:])[:, idx]
+        if s is not None:  # a scalar or one factor per unit
+            s = torch.as_tensor(s, dtype=w.dtype)
+            factor = s[idx] if s.dim() else s.expand(len(idx))
+            w = w * factor.reshape(1, -1, *[1] * (w.dim() - 2))
+        state[f"{consumer}.weight"] = w.reshape(w.shape[0], len(idx) * block, *w.shape[3:])
+        _set_width(arch, site, len(idx))
+    narrow = build_model(arch)
+    narrow.load_state_dict(state)
+    return narrow.eval()
+
+
+def _set_width(arch: dict, site: int, width: int) -> None:
+    if arch["kind"] == "mlp":
+        arch["widths"][site + 1] = width
+    elif site < 2:
+        arch["conv"][site] = width
+    else:
+        arch["fc"][site - 2] = width
+
+
+def remove_inputs(model: nn.Module, keep: torch.Tensor) -> nn.Module:
+    """An MLP that reads only the flattened input features `keep` (e.g. pixels no weight uses)."""
+    if model.arch["kind"] != "mlp":
+        raise ConfigError("input-feature removal is only supported for MLPs")
+    keep = torch.as_tensor(keep, dtype=torch.int64).sort().values
+    arch = copy.deepcopy(model.arch)
+    previous = arch.get("input_index")
+    arch["input_index"] = (torch.tensor(previous)[keep] if previous is not None else keep).tolist()
+    arch["widths"][0] = len(keep)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state["layers.0.weight"] = state["layers.0.weight"][:, keep]
+    narrow = build_model(arch)
+    narrow.load_state_dict(state)
+    return narrow.eval()
+
+
+def keep_count(units: int, fraction: float) -> int:
+    """Units kept when pruning `fraction` of them (at least one)."""
+    return max(1, units - int(math.floor(fraction * units + 1e-9)))
+
+
+def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor] | None = None) -> nn.Module:
+    """Remove the `fraction` of hidden units with the lowest score (default: incoming L2 norm) per layer."""
+    scores = scores if scores is not None else unit_norms(model)
+    keep = [s.topk(keep_count(len(s), fraction)).indices for s in scores]
+    return remove_units(model, keep)
+
+
+def weight_masks(model: nn.Module, fraction: float) -> dict[str, torch.Tensor]:
+    """Per output unit, mask out the `fraction` of incoming weights with the smallest |w|.
+
+    Applies to every Linear and Conv2d weight (the output layer included), as targeted dropout's
+    per-unit weight pruning does.
+    """
+    masks = {}
+    for name, p in model.named_parameters():
+        if not name.endswith("weight") or p.dim() < 2 or name.startswith(("embed", "lstms")):
+            continue
+        rows = p.detach().flatten(1).abs()
+        n_drop = int(math.floor(fraction * rows.shape[1] + 1e-9))
+        mask = torch.ones_like(rows, dtype=torch.bool)
+        if n_drop:
+            mask.scatter_(1, rows.topk(n_drop, dim=1, largest=False).indices, False)
+        masks[name] = mask.reshape(p.shape)
+    return masks
+
+
+def prune_weights(model: nn.Module, fraction: float) -> nn.Module:
+    """A copy with the smallest `fraction` of each unit's incoming weights set to zero."""
+    pruned = copy.deepcopy(model)
+    apply_masks(pruned, weight_masks(pruned, fraction))
+    return pruned.eval()
+
+
+@torch.no_grad()
+def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        params[name].mul_(mask)

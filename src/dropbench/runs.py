@@ -1,0 +1,131 @@
+"""One run = train a method on a model and data set, compact, save a checkpoint directory.
+
+`RunSpec` is the unit the CLI (`dropbench train`), `reproduce`, the claims and the asv suites
+share; `cached_run` trains a spec once per code version and reuses the checkpoint afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .checkpoint import load_checkpoint, write_checkpoint
+from .data import DEFAULT_DATA, Dataset, load_dataset
+from .errors import CheckpointError, TrainingDiverged
+from .flops import count
+from .fsutil import check_output_dir, staged_dir
+from .methods import Compacted, get_method
+from .models import build_model, default_arch
+from .profiles import fingerprint
+from .train import TrainConfig, evaluate, fit
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    model: str = "mlp"
+    data: str = DEFAULT_DATA
+    hidden: tuple[int, ...] | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden) if self.hidden else None
+        return d
+
+    def key(self) -> str:
+        """Content address: the spec (minus its name) and the code version."""
+        payload = {**self.as_dict(), "name": None, "code": code_version()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_seed(self, seed: int) -> "RunSpec":
+        return replace(self, train=replace(self.train, seed=seed))
+
+
+def code_version() -> str:
+    """Hash of the package's source: a cached checkpoint is reused only by the code that made it."""
+    h = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def describe(model: torch.nn.Module, data: Dataset) -> dict[str, Any]:
+    """Test-split metrics and parameter / FLOP counts of a plain model."""
+    return {**evaluate(model, data, "test"), **count(model).as_dict()}
+
+
+def _save(directory: Path, compacted: Compacted, data: Dataset, manifest: dict[str, Any]) -> None:
+    """Write a compacted model and, under variants/<name>/, each of its variants."""
+    variants = {}
+    for name, variant in compacted.variants.items():
+        _save(directory / "variants" / name, variant, data, {**manifest, "name": f"{manifest['name']}/{name}", "variant_of": manifest["name"]})
+        variants[name] = f"variants/{name}"
+    directory.mkdir(parents=True, exist_ok=True)
+    metrics = {**describe(compacted.model, data), **compacted.metrics}
+    write_checkpoint(directory, compacted.model, {**manifest, "metrics": metrics, "curves": compacted.curves, "variants": variants})
+
+
+def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = None) -> Path:
+    """Train, compact and save `spec` to `out` (replaced atomically; refused if non-empty without force).
+
+    On divergence the last good weights are compacted and saved, marked as diverged, and
+    TrainingDiverged is raised after the checkpoint is written.
+    """
+    out = Path(out)
+    data = load_dataset(spec.data)
+    method = get_method(spec.method, spec.params)  # bad names fail before any work
+    arch = default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)
+    check_output_dir(out, force)
+    torch.manual_seed(spec.train.seed)
+    module = method.prepare(build_model(arch))
+    diverged, history = None, []
+    start = time.perf_counter()
+    try:
+        history = fit(module, data, spec.train, method, progress).history
+    except TrainingDiverged as e:
+        diverged = str(e)
+    train_seconds = time.perf_counter() - start
+    compacted = method.compact(module, data)
+    manifest = {
+        "name": spec.name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "method": {"name": method.name, "params": method.params()},
+        "model": spec.model,
+        "data": data.summary(),
+        "train": {**spec.train.as_dict(), "seconds": train_seconds, "history": history},
+        "spec_key": spec.key(),
+        "diverged": diverged,
+        "versions": {"dropbench": __version__, "torch": torch.__version__, "code": code_version()},
+        "fingerprint": fingerprint(),
+    }
+    with staged_dir(out, force) as tmp:
+        _save(tmp, compacted, data, manifest)
+    if diverged:
+        raise TrainingDiverged(f"{diverged}; the last good weights were saved to {out}")
+    return out
+
+
+def cached_run(spec: RunSpec, cache_root: Path, progress: Any = None) -> Path:
+    """The checkpoint of `spec` under `cache_root`, trained only if no valid one exists."""
+    directory = Path(cache_root) / f"{spec.name}-{spec.key()}"
+    if directory.exists():
+        try:
+            load_checkpoint(directory)
+            return directory
+        except CheckpointError:
+            shutil.rmtree(directory)  # a stale or damaged cache entry is rebuilt, not trusted
+    return train_run(spec, directory, force=True, progress=progress)

@@ -1,0 +1,195 @@
+"""The training loop: seeds, optimiser and schedule from config, progress, divergence stop.
+
+The same seed, data and method give the same weights on CPU: every random draw (init, batch
+order, dropout masks) comes from torch's seeded generators.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Dataset
+from .errors import TrainingDiverged
+from .methods.base import Method, StepState
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"  # "adam" or "sgd"
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # "constant", "cosine" or "step" (x0.1 at 50 % and 75 %)
+    grad_clip: float = 0.0  # max gradient norm; 0 = off
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.schedule not in ("constant", "cosine", "step"):
+            raise ValueError(f"schedule must be constant, cosine or step, got {self.schedule!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]] = field(default_factory=list)  # one record per epoch
+    steps: int = 0
+
+
+def steps_per_epoch(data: Dataset, config: TrainConfig, seq_len: int = 0) -> int:
+    n = len(data.train)
+    if data.kind == "language":
+        return max(1, n // (config.batch_size * seq_len))
+    return math.ceil(n / config.batch_size)
+
+
+def batches(data: Dataset, config: TrainConfig, generator: torch.Generator, seq_len: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of (inputs, targets): shuffled samples, or random windows of a token stream."""
+    if data.kind == "language":
+        tokens = data.train.x
+        offsets = torch.arange(seq_len + 1)
+        for _ in range(steps_per_epoch(data, config, seq_len)):
+            starts = torch.randint(0, len(tokens) - seq_len - 1, (config.batch_size, 1), generator=generator)
+            window = tokens[starts + offsets]
+            yield window[:, :-1], window[:, 1:]
+        return
+    order = torch.randperm(len(data.train), generator=generator)
+    for i in range(0, len(order), config.batch_size):
+        idx = order[i : i + config.batch_size]
+        yield data.train.x[idx], data.train.y[idx]
+
+
+def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def _optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _lr_factor(config: TrainConfig, progress: float) -> float:
+    if config.schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if config.schedule == "step":
+        return 0.01 if progress >= 0.75 else 0.1 if progress >= 0.5 else 1.0
+    return 1.0
+
+
+def fit(
+    module: nn.Module,
+    data: Dataset,
+    config: TrainConfig,
+    method: Method | None = None,
+    progress: Any = None,
+    grad_masks: dict[str, torch.Tensor] | None = None,
+    device: str = "cpu",
+) -> FitResult:
+    """Train `module` in place. `progress` is a rich Progress (or None for silence).
+
+    `grad_masks` (parameter name -> 0/1 mask) keeps pruned weights at zero while fine-tuning.
+    On a NaN / inf loss the last good weights (end of the previous epoch) are restored and
+    TrainingDiverged is raised.
+    """
+    torch.manual_seed(config.seed)
+    module.to(device)
+    params = dict(module.named_parameters())
+    hooks = [params[name].register_hook(lambda g, m=mask.to(device): g * m) for name, mask in (grad_masks or {}).items()]
+    try:
+        return _fit(module, data, config, method, progress, device, list(params.values()))
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method | None, progress: Any, device: str, params: list[nn.Parameter]) -> FitResult:
+    optimizer = _optimizer([p for p in params if p.requires_grad], config)
+    generator = torch.Generator().manual_seed(config.seed)
+    seq_len = module.arch.get("seq_len", 0)
+    per_epoch = steps_per_epoch(data, config, seq_len)
+    total = per_epoch * config.epochs
+    task = progress.add_task(f"train {getattr(method, 'name', 'model')}", total=total, status="") if progress else None
+    last_good = copy.deepcopy(module.state_dict())
+    result = FitResult()
+    for epoch in range(config.epochs):
+        module.train()
+        loss_sum, seen = 0.0, 0
+        for x, y in batches(data, config, generator, seq_len):
+            state = StepState(epoch, result.steps, per_epoch, total, len(data.train))
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _lr_factor(config, state.progress)
+            x, y = x.to(device), y.to(device)
+            loss = loss_fn(module(x), y)
+            reg = method.regularizer(module, state) if method else None
+            objective = loss if reg is None else loss + reg
+            if not torch.isfinite(objective):
+                module.load_state_dict(last_good)
+                raise TrainingDiverged(f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective.item()}); lower the learning rate (--lr)")
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+            optimizer.step()
+            if method:
+                method.on_step(module, state)
+            loss_sum, seen = loss_sum + loss.item() * len(x), seen + len(x)
+            result.steps += 1
+            if task is not None:
+                progress.update(task, advance=1, status=f"epoch {epoch + 1}/{config.epochs} · loss {loss.item():.3f}")
+        val = evaluate(module, data, "val", device=device)
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), **{f"val_{k}": v for k, v in val.items()}}
+        result.history.append(record)
+        last_good = copy.deepcopy(module.state_dict())
+        if task is not None:
+            progress.update(task, status=f"epoch {epoch + 1}/{config.epochs} · loss {record['loss']:.3f} · val acc {100 * val['accuracy']:.1f}%")
+    module.eval()
+    return result
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
+    """Logits of `model` (in eval mode) for all of `x`, batched."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def eval_windows(data: Dataset, split: str, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-overlapping (inputs, targets) windows of a token stream."""
+    tokens = data.split(split).x
+    n = (len(tokens) - 1) // seq_len
+    return tokens[: n * seq_len].reshape(n, seq_len), tokens[1 : n * seq_len + 1].reshape(n, seq_len)
+
+
+def evaluate(model: nn.Module, data: Dataset, split: str = "test", device: str = "cpu") -> dict[str, float]:
+    """accuracy (and loss; perplexity for a language model) on one split."""
+    if data.kind == "language":
+        x, y = eval_windows(data, split, model.arch["seq_len"])
+    else:
+        x, y = data.split(split).x, data.split(split).y
+    logits = predict(model, x, device=device)
+    loss = loss_fn(logits, y).item()
+    metrics = {"accuracy": (logits.argmax(-1) == y).float().mean().item(), "loss": loss}
+    if data.kind == "language":
+        metrics["perplexity"] = math.exp(min(loss, 50.0))
+    return metrics
