@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True, highlight=False)
-stdout = Console(highlight=False)
+# Piped output would otherwise wrap tables and progress lines at 80 columns.
+console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+class LazyProgress(Progress):
+    """Shows nothing until the first task: a command that fails early prints only its error."""
+
+    def __enter__(self) -> "LazyProgress":
+        return self
+
+    def add_task(self, *args, **kwargs):
+        if not self.live.is_started and not self.disable:
+            self.start()
+        return super().add_task(*args, **kwargs)
+
+    def stop(self) -> None:
+        if self.live.is_started:
+            super().stop()
 
 
 def make_progress(quiet: bool = False) -> Progress:
     """A progress display; every task carries a `status` field (epoch, loss, accuracy, stage)."""
-    return Progress(
+    return LazyProgress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console, disable=quiet,
     )

@@ -95,7 +95,7 @@ def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = Non
     diverged, history = None, []
     start = time.perf_counter()
     try:
-        history = fit(module, data, spec.train, method, progress).history
+        history = fit(module, data, spec.train, method, progress, label=f"train {spec.name}").history
     except TrainingDiverged as e:
         diverged = str(e)
     train_seconds = time.perf_counter() - start

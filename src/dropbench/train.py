@@ -101,8 +101,9 @@ def fit(
     progress: Any = None,
     grad_masks: dict[str, torch.Tensor] | None = None,
     device: str = "cpu",
+    label: str = "train",
 ) -> FitResult:
-    """Train `module` in place. `progress` is a rich Progress (or None for silence).
+    """Train `module` in place. `progress` is a rich Progress (or None for silence), `label` its task name.
 
     `grad_masks` (parameter name -> 0/1 mask) keeps pruned weights at zero while fine-tuning.
     On a NaN / inf loss the last good weights (end of the previous epoch) are restored and
@@ -113,19 +114,19 @@ def fit(
     params = dict(module.named_parameters())
     hooks = [params[name].register_hook(lambda g, m=mask.to(device): g * m) for name, mask in (grad_masks or {}).items()]
     try:
-        return _fit(module, data, config, method, progress, device, list(params.values()))
+        return _fit(module, data, config, method, progress, device, list(params.values()), label)
     finally:
         for h in hooks:
             h.remove()
 
 
-def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method | None, progress: Any, device: str, params: list[nn.Parameter]) -> FitResult:
+def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method | None, progress: Any, device: str, params: list[nn.Parameter], label: str) -> FitResult:
     optimizer = _optimizer([p for p in params if p.requires_grad], config)
     generator = torch.Generator().manual_seed(config.seed)
     seq_len = module.arch.get("seq_len", 0)
     per_epoch = steps_per_epoch(data, config, seq_len)
     total = per_epoch * config.epochs
-    task = progress.add_task(f"train {getattr(method, 'name', 'model')}", total=total, status="") if progress else None
+    task = progress.add_task(label, total=total, status="") if progress else None
     last_good = copy.deepcopy(module.state_dict())
     result = FitResult()
     for epoch in range(config.epochs):

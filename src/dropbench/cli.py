@@ -1,0 +1,223 @@
+"""`dropbench ...`: a thin command line over the library.
+
+Each command parses its arguments, calls one library function and prints the result. Errors the
+user can fix (DropbenchError) become one red line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .console import console, make_progress, stdout
+from .errors import ConfigError, DropbenchError
+from .fsutil import atomic_write_json
+
+EXIT_USER_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise DropbenchError(f"{message} (see `{self.prog} --help`)")
+
+
+def _csv_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace("-", ",").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _key_values(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .runs import RunSpec, train_run
+    from .train import TrainConfig
+
+    try:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, seed=args.seed, weight_decay=args.weight_decay, grad_clip=args.grad_clip)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    spec = RunSpec(Path(args.out).name, args.method, _key_values(args.set), args.model, args.data, args.hidden, config)
+    with make_progress(args.quiet) as progress:
+        out = train_run(spec, Path(args.out), force=args.force, progress=progress)
+    from .checkpoint import load_checkpoint
+
+    metrics = load_checkpoint(out).metrics
+    stdout.print(f"[green]saved[/] {out}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params ({metrics['nonzero_params']:,} non-zero), {metrics['flops']:,} FLOPs/sample")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_checkpoint
+
+    result = export_checkpoint(args.run, tolerance=args.tolerance)
+    stdout.print(f"[green]exported[/] {result.path}: onnxruntime vs torch max |diff| = {result.max_abs_diff:.2e} on {result.inputs}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .measure import format_seconds
+    from .profiles import default_profile, load_profile
+    from .report import rich_table
+    from .runtime import bench_checkpoint
+
+    profile = load_profile(args.profile) if args.profile else default_profile()
+    checkpoint = load_checkpoint(args.run)
+    measurements = bench_checkpoint(checkpoint, profile, args.runtime, args.batch_size, args.min_time)
+    rows = [[m.metadata["runtime"], m.metadata["batch"], format_seconds(m.median), format_seconds(m.iqr), f"{m.metadata['samples_per_s']:,.0f}", len(m.times), "; ".join(m.warnings)] for m in measurements]
+    stdout.print(rich_table(f"{checkpoint.name} on {profile.name}", ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
+    if args.json:
+        atomic_write_json(Path(args.json), {"checkpoint": str(checkpoint.path), "profile": profile.as_dict(), "measurements": [m.as_dict() for m in measurements]})
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .profiles import default_profile, fingerprint, list_profiles, load_profile, load_profile_file
+    from .report import rich_table
+
+    if args.action == "detect":
+        info = {**fingerprint(), "default_profile": default_profile().name}
+        stdout.print_json(json.dumps(info))
+    elif args.action == "list":
+        rows = [[p.name, p.device, p.threads, p.dtype, ",".join(map(str, p.batch_sizes)), p.unavailable_reason() or "yes"] for p in list_profiles()]
+        stdout.print(rich_table("hardware profiles", ["name", "device", "threads", "dtype", "batch sizes", "usable here"], rows))
+    elif args.action == "show":
+        if not args.target:
+            raise ConfigError("dropbench profile show NAME: which profile? (dropbench profile list)")
+        stdout.print_json(json.dumps(load_profile(args.target).as_dict()))
+    else:
+        if not args.target:
+            raise ConfigError("dropbench profile validate FILE: which file?")
+        profile = load_profile_file(Path(args.target))
+        stdout.print(f"[green]valid[/] profile {profile.name!r} ({profile.device}, {profile.threads} threads)")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data import availability
+    from .report import rich_table
+
+    rows = [[name, description, "yes" if reason is None else f"no: {reason}"] for name, description, reason in availability()]
+    stdout.print(rich_table("data sets", ["name", "description", "available"], rows))
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .methods import METHODS
+    from .report import rich_table
+
+    rows = [[m.name, m.summary, ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(m.Config)) or "-"] for m in METHODS.values()]
+    stdout.print(rich_table("methods (set parameters with --set KEY=VALUE)", ["name", "what", "parameters"], rows))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .profiles import default_profile, load_profile
+    from .reproduce import reproduce
+
+    profile = (load_profile(args.profile) if args.profile else default_profile()).require_available()
+    with make_progress(args.quiet) as progress:
+        result = reproduce(Path(args.out), args.quick, profile, force=args.force, progress=progress)
+    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {result.out / 'runs'}, report {result.out / 'report.html'}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="dropbench", description="Benchmark harness for dropout-based network compaction.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("train", help="train a method, compact it, write a checkpoint directory")
+    p.add_argument("--method", required=True, help="dense, dropout, magnitude, ... (dropbench methods)")
+    p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lenet5, lstm")
+    p.add_argument("--data", default="digits", help="digits, mnist-5k, mnist1d, pydoc-text, idx:DIR (dropbench data list)")
+    p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 1024,1024,1024 (model default otherwise)")
+    p.add_argument("--out", required=True, help="checkpoint directory to write")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", default="adam", help="adam or sgd")
+    p.add_argument("--schedule", default="constant", help="constant, cosine or step")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--grad-clip", type=float, default=0.0, help="max gradient norm (0 = off)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="export a checkpoint to ONNX and check onnxruntime parity")
+    p.add_argument("run", type=Path)
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |onnxruntime - torch|")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="time inference of a checkpoint (torch eager, onnxruntime)")
+    p.add_argument("run", type=Path)
+    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p.add_argument("--runtime", action="append", help="torch-eager, onnxruntime, torch-sparse (repeatable)")
+    p.add_argument("--batch-size", action="append", type=int, help="override the profile's batch sizes (repeatable)")
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds of samples per measurement")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("profile", help="hardware profiles: detect | list | show NAME | validate FILE")
+    p.add_argument("action", choices=["detect", "list", "show", "validate"])
+    p.add_argument("target", nargs="?")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("data", help="data sets: list")
+    p.add_argument("action", choices=["list"])
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("methods", help="list the methods and their hyper-parameters")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
+    p.add_argument("--quick", action="store_true", help="small nets on digits (minutes)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--profile", help="hardware profile (default: detected)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except DropbenchError as e:
+        console.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]: nothing half-written was left behind")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

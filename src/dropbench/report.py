@@ -1,0 +1,101 @@
+"""The self-contained HTML report and the terminal tables.
+
+The report is one HTML file with inline CSS and no external resources, so it opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rich.table import Table
+
+from .fsutil import atomic_write_text
+from .measure import format_seconds
+
+CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; } caption { text-align: left; color: #555; }
+th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
+th { background: #f4f4f4; } td.l, th.l { text-align: left; }
+.warn { color: #a60; font-size: .9em; } .muted { color: #777; }
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "", left: int = 1) -> str:
+    """A plain HTML table; the first `left` columns are left-aligned (names)."""
+    cls = lambda i: ' class="l"' if i < left else ""  # noqa: E731
+    head = "".join(f"<th{cls(i)}>{esc(h)}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{esc(fmt(v))}</td>" for i, v in enumerate(row)) + "</tr>" for row in rows)
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def section(title: str, body: str) -> str:
+    return f"<section><h2>{esc(title)}</h2>{body}</section>"
+
+
+def page(title: str, sections: Iterable[str]) -> str:
+    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title><style>{CSS}</style></head><body><h1>{esc(title)}</h1>{"".join(sections)}</body></html>\n'
+
+
+def runs_section(manifests: dict[str, dict]) -> str:
+    rows = []
+    for name, m in manifests.items():
+        metrics = m["metrics"]
+        rows.append([
+            name, m["method"]["name"], m["model"], m["data"]["name"], f"{100 * metrics['accuracy']:.2f}",
+            metrics["params"], metrics["nonzero_params"], metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
+        ])
+    headers = ["run", "method", "model", "data", "test acc %", "params", "non-zeros", "FLOPs/sample", "ONNX max |diff|"]
+    return section("Runs", html_table(headers, rows, left=4))
+
+
+def speedups_section(speedups: list[dict]) -> str:
+    rows = [[s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.2f}x", f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", f"{s['flop_ratio']:.2f}x", f"{s['realisation']:.2f}"] for s in speedups]
+    headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
+    caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
+    return section("Speedups", html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
+
+
+def bench_section(bench: list[dict]) -> str:
+    rows = [[b["checkpoint"], b["runtime"], b["batch"], format_seconds(b["median_s"]), format_seconds(b["iqr_s"]), f"{b['samples_per_s']:.0f}", "; ".join(b["warnings"])] for b in bench]
+    return section("Inference latency", html_table(["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "warnings"], rows, left=2))
+
+
+def fingerprint_section(profile: dict, fingerprint: dict) -> str:
+    rows = [[k, v] for k, v in {**{f"profile.{k}": v for k, v in profile.items()}, **fingerprint}.items()]
+    return section("Hardware", html_table(["key", "value"], rows, left=2))
+
+
+def write_report(path: Path, context: dict[str, Any]) -> None:
+    """Write the reproduce report from its context (manifests, bench, speedups, profile, ...)."""
+    sections = [
+        f'<p class="muted">Finished in {context["seconds"]:.0f} s on profile {esc(context["profile"]["name"])}.</p>',
+        runs_section(context["manifests"]),
+        speedups_section(context["speedups"]),
+        bench_section(context["bench"]),
+        fingerprint_section(context["profile"], context["fingerprint"]),
+    ]
+    atomic_write_text(path, page(context["title"], sections))
+
+
+def rich_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    table = Table(title=title)
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(fmt(v) for v in row))
+    return table

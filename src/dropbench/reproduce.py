@@ -1,0 +1,122 @@
+"""The main job: train every method, compact, export, bench, compare with the dense baseline, report.
+
+`plan(quick)` lists the runs; each method module's runs sit in one table here so the whole job
+reads top to bottom. Output (written to a staging directory, renamed into place at the end):
+
+    DIR/runs/<run>/{manifest.json, model.safetensors, model.onnx}
+    DIR/bench.json       latency of every checkpoint x runtime x batch size
+    DIR/speedups.json    interleaved speedup of every compacted checkpoint over its dense baseline
+    DIR/report.html      self-contained report
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import Checkpoint, load_checkpoint
+from .export import export_checkpoint
+from .flops import theoretical_speedup
+from .fsutil import atomic_write_json, staged_dir
+from .profiles import Profile, fingerprint
+from .report import write_report
+from .runs import RunSpec, train_run
+from .runtime import RUNTIMES, bench_checkpoint, compare_checkpoints
+from .train import TrainConfig
+
+
+def plan(quick: bool) -> list[RunSpec]:
+    """The runs of `reproduce`: quick = the small MLP on digits; full = larger nets on mnist-5k."""
+    if quick:
+        common = {"model": "mlp", "data": "digits", "hidden": (256, 256), "train": TrainConfig(epochs=20)}
+    else:
+        common = {"model": "mlp", "data": "mnist-5k", "hidden": (1024, 1024, 1024), "train": TrainConfig(epochs=30)}
+    return [
+        RunSpec("dense", "dense", **common),
+        RunSpec("dropout", "dropout", {"p": 0.5}, **common),
+        RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5, "finetune_epochs": 3}, **common),
+        RunSpec("magnitude-weight", "magnitude", {"mode": "weight", "fraction": 0.75, "finetune_epochs": 3}, **common),
+    ]
+
+
+def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:
+    """The dense run with the same model, data and widths (None for the dense run itself)."""
+    for other in specs:
+        if other.method == "dense" and (other.model, other.data, other.hidden) == (spec.model, spec.data, spec.hidden):
+            return None if other is spec else other
+    return None
+
+
+@dataclass
+class ReproduceResult:
+    out: Path
+    runs: dict[str, Path] = field(default_factory=dict)
+    bench: list[dict[str, Any]] = field(default_factory=list)
+    speedups: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
+    """Measured (interleaved) and theoretical speedup of `candidate` over `baseline`, per runtime x batch."""
+    pairs = [("torch-eager", "torch-eager"), ("onnxruntime", "onnxruntime")]
+    if candidate.is_sparse and "torch-sparse" in RUNTIMES:
+        pairs.append(("torch-eager", "torch-sparse"))
+    records = []
+    for runtime, candidate_runtime in pairs:
+        for batch in profile.batch_sizes:
+            c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
+            flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
+            records.append({
+                "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
+                "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name, **c.as_dict(),
+            })
+    return records
+
+
+def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, progress: Any = None) -> ReproduceResult:
+    """Run the whole job into `out` (replaced atomically when it finishes)."""
+    profile.require_available()
+    specs = plan(quick)
+    start = time.perf_counter()
+    stages = progress.add_task("reproduce", total=3 * len(specs) + 1, status="") if progress else None
+
+    def stage(text: str) -> None:
+        if progress:
+            progress.update(stages, status=text)
+
+    def done() -> None:
+        if progress:
+            progress.advance(stages)
+
+    with staged_dir(out, force) as tmp:
+        result = ReproduceResult(Path(out))
+        checkpoints: dict[str, Checkpoint] = {}
+        for spec in specs:
+            stage(f"train + compact {spec.name}")
+            run_dir = train_run(spec, tmp / "runs" / spec.name, progress=progress)
+            done()
+            stage(f"export {spec.name}")
+            export_checkpoint(run_dir)
+            checkpoints[spec.name] = load_checkpoint(run_dir)
+            result.runs[spec.name] = Path(out) / "runs" / spec.name
+            done()
+            stage(f"bench {spec.name}")
+            result.bench += [m.as_dict() for m in bench_checkpoint(checkpoints[spec.name], profile, min_run_time=0.3)]
+            done()
+        stage("speedups over the dense baselines")
+        for spec in specs:
+            base = baseline_for(spec, specs)
+            if base is not None:
+                result.speedups += speedup_records(checkpoints[base.name], checkpoints[spec.name], profile, 0.4)
+        result.seconds = time.perf_counter() - start
+        atomic_write_json(tmp / "bench.json", result.bench)
+        atomic_write_json(tmp / "speedups.json", result.speedups)
+        write_report(tmp / "report.html", {
+            "title": f"dropbench reproduce{' --quick' if quick else ''}", "profile": profile.as_dict(),
+            "fingerprint": fingerprint(), "manifests": {n: c.manifest for n, c in checkpoints.items()},
+            "bench": result.bench, "speedups": result.speedups, "seconds": result.seconds,
+        })
+        done()
+    return result
