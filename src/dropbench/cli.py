@@ -92,6 +92,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_speedup(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .profiles import default_profile, load_profile
+    from .report import rich_table
+    from .speed import speedup_records
+
+    profile = load_profile(args.profile) if args.profile else default_profile()
+    baseline, candidate = load_checkpoint(args.baseline), load_checkpoint(args.candidate)
+    records = speedup_records(baseline, candidate, profile, args.min_time)
+    rows = [[r["runtime"], r["batch"], f"{r['speedup']:.2f}x", f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]", f"{r['flop_ratio']:.2f}x", f"{r['realisation']:.2f}", "; ".join(r["warnings"])] for r in records]
+    title = f"{candidate.name} over {baseline.name} on {profile.name} (interleaved, one run)"
+    stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
+    if args.json:
+        atomic_write_json(Path(args.json), records)
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from .profiles import default_profile, fingerprint, list_profiles, load_profile, load_profile_file
     from .report import rich_table
@@ -184,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-time", type=float, default=0.5, help="seconds of samples per measurement")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted checkpoint over a baseline")
+    p.add_argument("baseline", type=Path)
+    p.add_argument("candidate", type=Path)
+    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per comparison")
+    p.add_argument("--json", help="also write the records to this JSON file")
+    p.set_defaults(func=cmd_speedup)
 
     p = sub.add_parser("profile", help="hardware profiles: detect | list | show NAME | validate FILE")
     p.add_argument("action", choices=["detect", "list", "show", "validate"])

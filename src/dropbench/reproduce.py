@@ -18,12 +18,12 @@ from typing import Any
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .export import export_checkpoint
-from .flops import theoretical_speedup
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
 from .runs import RunSpec, train_run
-from .runtime import RUNTIMES, bench_checkpoint, compare_checkpoints
+from .runtime import bench_checkpoint
+from .speed import speedup_records
 from .train import TrainConfig
 
 
@@ -56,23 +56,6 @@ class ReproduceResult:
     bench: list[dict[str, Any]] = field(default_factory=list)
     speedups: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
-    """Measured (interleaved) and theoretical speedup of `candidate` over `baseline`, per runtime x batch."""
-    pairs = [("torch-eager", "torch-eager"), ("onnxruntime", "onnxruntime")]
-    if candidate.is_sparse and "torch-sparse" in RUNTIMES:
-        pairs.append(("torch-eager", "torch-sparse"))
-    records = []
-    for runtime, candidate_runtime in pairs:
-        for batch in profile.batch_sizes:
-            c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
-            flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
-            records.append({
-                "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
-                "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name, **c.as_dict(),
-            })
-    return records
 
 
 def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, progress: Any = None) -> ReproduceResult:
