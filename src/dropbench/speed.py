@@ -1,4 +1,4 @@
-"""Measured against theoretical speedup of a compacted checkpoint over its dense baseline.
+"""Speedups: inference of a compacted checkpoint over its dense baseline, and training steps.
 
 The measured figure is an interleaved ratio from one run (measure.compare); the theoretical one
 is the FLOP ratio; realisation = measured / theoretical says how much of the saving a runtime
@@ -7,12 +7,20 @@ actually delivers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import torch
 
 from .checkpoint import Checkpoint
+from .data import load_dataset
 from .flops import theoretical_speedup
+from .measure import Comparison, compare
+from .methods import StepState, get_method
+from .models import build_model, default_arch
 from .profiles import Profile
-from .runtime import RUNTIMES, compare_checkpoints
+from .runs import RunSpec
+from .runtime import RUNTIMES, apply_threads, compare_checkpoints, device_sync
+from .train import batches, make_optimizer, steps_per_epoch, train_step
 
 
 def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
@@ -30,3 +38,32 @@ def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profil
                 "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name, **c.as_dict(),
             })
     return records
+
+
+def train_step_runner(spec: RunSpec, device: str = "cpu") -> Callable[[], Any]:
+    """One training step of `spec` on a fixed batch, everything else set up once.
+
+    The step runs at mid-training (StepState halfway), so schedules such as a KL warm-up or a
+    targeting ramp are in their typical regime.
+    """
+    data = load_dataset(spec.data)
+    method = get_method(spec.method, spec.params)
+    torch.manual_seed(spec.train.seed)
+    module = method.prepare(build_model(default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)))
+    module.to(device).train()
+    optimizer = make_optimizer([p for p in module.parameters() if p.requires_grad], spec.train)
+    seq_len = module.arch.get("seq_len", 0)
+    x, y = next(batches(data, spec.train, torch.Generator().manual_seed(0), seq_len))
+    x, y = x.to(device), y.to(device)
+    per_epoch = steps_per_epoch(data, spec.train, seq_len)
+    total = per_epoch * spec.train.epochs
+    state = StepState(spec.train.epochs // 2, total // 2, per_epoch, total, len(data.train))
+    return lambda: train_step(module, x, y, optimizer, method, state, spec.train.grad_clip)
+
+
+def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0) -> Comparison:
+    """Interleaved training-step speedup of `candidate` over `baseline` (same batch, one run)."""
+    profile.require_available()
+    apply_threads(profile)
+    a, b = train_step_runner(baseline, profile.device), train_step_runner(candidate, profile.device)
+    return compare(a, b, (baseline.name, candidate.name), min_run_time=min_run_time, sync=device_sync(profile))

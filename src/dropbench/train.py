@@ -79,7 +79,7 @@ def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-def _optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -121,7 +121,7 @@ def fit(
 
 
 def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method | None, progress: Any, device: str, params: list[nn.Parameter], label: str) -> FitResult:
-    optimizer = _optimizer([p for p in params if p.requires_grad], config)
+    optimizer = make_optimizer([p for p in params if p.requires_grad], config)
     generator = torch.Generator().manual_seed(config.seed)
     seq_len = module.arch.get("seq_len", 0)
     per_epoch = steps_per_epoch(data, config, seq_len)
@@ -136,20 +136,10 @@ def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method |
             state = StepState(epoch, result.steps, per_epoch, total, len(data.train))
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * _lr_factor(config, state.progress)
-            x, y = x.to(device), y.to(device)
-            loss = loss_fn(module(x), y)
-            reg = method.regularizer(module, state) if method else None
-            objective = loss if reg is None else loss + reg
+            loss, objective = train_step(module, x.to(device), y.to(device), optimizer, method, state, config.grad_clip)
             if not torch.isfinite(objective):
                 module.load_state_dict(last_good)
                 raise TrainingDiverged(f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective.item()}); lower the learning rate (--lr)")
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
-            optimizer.step()
-            if method:
-                method.on_step(module, state)
             loss_sum, seen = loss_sum + loss.item() * len(x), seen + len(x)
             result.steps += 1
             if task is not None:
@@ -162,6 +152,30 @@ def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method |
             progress.update(task, status=f"epoch {epoch + 1}/{config.epochs} · loss {record['loss']:.3f} · val acc {100 * val['accuracy']:.1f}%")
     module.eval()
     return result
+
+
+def train_step(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+    method: Method | None, state: StepState, grad_clip: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward, loss (+ the method's regulariser), backward, optimiser step, the method's on_step.
+
+    Returns (loss, objective); when the objective is not finite nothing is updated.
+    The training loop and the training-step benchmarks both call this, so they time the same work.
+    """
+    loss = loss_fn(module(x), y)
+    reg = method.regularizer(module, state) if method else None
+    objective = loss if reg is None else loss + reg
+    if not torch.isfinite(objective):
+        return loss, objective
+    optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    optimizer.step()
+    if method:
+        method.on_step(module, state)
+    return loss, objective
 
 
 @torch.no_grad()
