@@ -36,6 +36,16 @@ def _csv_ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _csv_rates(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated dropout rates, got {text!r}") from None
+    if not values or not all(0.0 <= v < 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected dropout rates in [0, 1), got {text!r}")
+    return values
+
+
 def _key_values(pairs: Sequence[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -104,6 +114,29 @@ def cmd_speedup(args: argparse.Namespace) -> int:
     rows = [[r["runtime"], r["batch"], f"{r['speedup']:.2f}x", f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]", f"{r['flop_ratio']:.2f}x", f"{r['realisation']:.2f}", "; ".join(r["warnings"])] for r in records]
     title = f"{candidate.name} over {baseline.name} on {profile.name} (interleaved, one run)"
     stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
+    if args.json:
+        atomic_write_json(Path(args.json), records)
+    return 0
+
+
+def cmd_train_speed(args: argparse.Namespace) -> int:
+    from .profiles import default_profile, load_profile
+    from .report import rich_table
+    from .runs import RunSpec
+    from .speed import savings_over_dropout
+    from .train import TrainConfig
+
+    profile = load_profile(args.profile) if args.profile else default_profile()
+    spec = RunSpec(args.method, args.method, _key_values(args.set), args.model, args.data, args.hidden, TrainConfig(batch_size=args.batch_size))
+    records = savings_over_dropout(spec, args.p, profile, args.min_time)
+    rows = [[
+        f"{r['p']:g}", f"{1e3 * r['baseline']['median_s']:.1f} ms", f"{1e3 * r['candidate']['median_s']:.1f} ms",
+        f"{100 * r['time_saved']:.0f}%", f"[{100 * r['time_saved_ci'][0]:.0f}, {100 * r['time_saved_ci'][1]:.0f}]%",
+        f"{100 * r['flop_ideal']:.0f}%", f"{100 * (1 - (1 - r['p']) ** 2):.0f}%", f"{r['realisation']:.2f}", "; ".join(r["warnings"]),
+    ] for r in records]
+    title = f"training step of {args.method} vs dropout, {args.model} on {args.data}, batch {args.batch_size}, {profile.name} (interleaved, one run per p)"
+    headers = ["p", "dropout step", f"{args.method} step", "time saved", "95% CI", "FLOP ideal", "1-(1-p)^2", "realisation", "warnings"]
+    stdout.print(rich_table(title, headers, rows))
     if args.json:
         atomic_write_json(Path(args.json), records)
     return 0
@@ -209,6 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per comparison")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)
+
+    p = sub.add_parser("train-speed", help="training-step time of a method vs standard dropout at the same rates (interleaved)")
+    p.add_argument("--method", default="approximate-random", help="a method with a dropout rate parameter p")
+    p.add_argument("--p", type=_csv_rates, default=(0.3, 0.5, 0.7), help="dropout rates, e.g. 0.3,0.5,0.7")
+    p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lstm")
+    p.add_argument("--data", default="mnist-5k", help="data set (pydoc-text for the lstm)")
+    p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 2048,2048,2048")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
+    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p.add_argument("--min-time", type=float, default=2.0, help="seconds of interleaved samples per rate")
+    p.add_argument("--json", help="also write the records to this JSON file")
+    p.set_defaults(func=cmd_train_speed)
 
     p = sub.add_parser("profile", help="hardware profiles: detect | list | show NAME | validate FILE")
     p.add_argument("action", choices=["detect", "list", "show", "validate"])

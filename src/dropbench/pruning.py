@@ -11,6 +11,7 @@ import copy
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConfigError
@@ -146,3 +147,50 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         params[name].mul_(mask)
+
+
+def remove_unread_inputs(model: nn.Module) -> nn.Module:
+    """An MLP without the input features (pixels) that no first-layer weight reads."""
+    read = model.layers[0].weight.detach().ne(0).any(0)
+    if not bool(read.any()):  # a net that reads nothing still needs an input
+        read[0] = True
+    return model if bool(read.all()) else remove_inputs(model, read.nonzero().flatten())
+
+
+def remove_unconnected_units(model: nn.Module) -> nn.Module:
+    """A narrower copy of a sparse net without the hidden units that zero weights cut off.
+
+    A unit goes when all its outgoing weights are zero (nothing reads it), or when all its
+    incoming weights are zero: it then outputs the constant relu(bias), which is folded into the
+    next layer's bias, exact unless that layer is a padded convolution (then the unit stays).
+    Repeated until nothing changes, since removing units can cut off others.
+    """
+    while True:
+        model = copy.deepcopy(model)
+        params = dict(model.named_parameters())
+        keep, removed = [], False
+        for site, (producer, consumer) in enumerate(_site_layers(model)):
+            w_in, w_out = params[f"{producer}.weight"].detach(), params[f"{consumer}.weight"].detach()
+            units = w_in.shape[0]
+            # The consumer's weights per unit: [out, units, ...] (a flattened conv map feeds fcs.0 in blocks)
+            w_out = w_out.reshape(w_out.shape[0], units, -1)
+            silent = w_in.flatten(1).eq(0).all(1)
+            unread = w_out.eq(0).all(0).all(1)
+            foldable = silent & ~unread & _folds_constants(model, consumer)
+            drop = unread | foldable
+            if bool(drop.all()):  # a dead layer: keep one unit so the net still has a shape
+                drop[0] = False
+            with torch.no_grad():
+                constant = F.relu(params[f"{producer}.bias"]) * (foldable & drop)
+                params[f"{consumer}.bias"] += (w_out.sum(2) * constant).sum(1)
+            removed |= bool(drop.any())
+            keep.append((~drop).nonzero().flatten())
+        if not removed:
+            return model.eval()
+        model = remove_units(model, keep)
+
+
+def _folds_constants(model: nn.Module, consumer: str) -> bool:
+    """A constant input map adds a constant to `consumer`'s output (not so for padded convolutions)."""
+    layer = model.get_submodule(consumer)
+    return not isinstance(layer, nn.Conv2d) or all(p == 0 for p in layer.padding)

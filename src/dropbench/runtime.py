@@ -1,4 +1,4 @@
-"""Inference runners: torch eager and onnxruntime (CPU / CUDA execution providers).
+"""Inference runners: torch eager, torch sparse (CSR weights) and onnxruntime (CPU / CUDA EPs).
 
 A runner is a zero-argument callable that runs one batch on inputs prepared once, so a timer
 measures inference and nothing else. Threads follow the profile (DESIGN.md §4): torch's intra-op
@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import ONNX, Checkpoint
+from .csr import csr_model
 from .errors import ConfigError, ProfileError
 from .measure import Comparison, Measurement, compare, timeit
 from .models import example_input
@@ -41,7 +42,17 @@ def torch_eager(checkpoint: Checkpoint, batch: int, profile: Profile) -> Runner:
     x = _inputs(checkpoint, batch).to(profile.device)
     if x.is_floating_point():
         model, x = model.to(DTYPES[profile.dtype]), x.to(DTYPES[profile.dtype])
+    return _inference(model, x)
 
+
+def torch_sparse(checkpoint: Checkpoint, batch: int, profile: Profile) -> Runner:
+    """Linear and Conv2d layers as CSR x dense products: pays off when most weights are zero."""
+    if profile.dtype != "float32":
+        raise ConfigError(f"torch-sparse runs float32 only; profile {profile.name!r} asks for {profile.dtype}")
+    return _inference(csr_model(checkpoint.model, profile.device), _inputs(checkpoint, batch).to(profile.device))
+
+
+def _inference(model: torch.nn.Module, x: torch.Tensor) -> Runner:
     def run() -> torch.Tensor:
         with torch.inference_mode():
             return model(x)
@@ -77,6 +88,7 @@ def onnxruntime(checkpoint: Checkpoint, batch: int, profile: Profile) -> Runner:
 
 RUNTIMES: dict[str, Callable[[Checkpoint, int, Profile], Runner]] = {
     "torch-eager": torch_eager,
+    "torch-sparse": torch_sparse,
     "onnxruntime": onnxruntime,
 }
 

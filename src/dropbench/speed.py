@@ -7,15 +7,17 @@ actually delivers.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import replace
+from typing import Any, Callable, Sequence
 
 import torch
+from torch import nn
 
 from .checkpoint import Checkpoint
-from .data import load_dataset
+from .data import Dataset, load_dataset
 from .flops import theoretical_speedup
 from .measure import Comparison, compare
-from .methods import StepState, get_method
+from .methods import Method, StepState, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
 from .runs import RunSpec
@@ -40,17 +42,22 @@ def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profil
     return records
 
 
+def _prepared(spec: RunSpec, device: str) -> tuple[Dataset, Method, nn.Module]:
+    """The data, method and prepared (training-mode) module of `spec`, seeded as a run is."""
+    data = load_dataset(spec.data)
+    method = get_method(spec.method, spec.params)
+    torch.manual_seed(spec.train.seed)
+    module = method.prepare(build_model(default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)))
+    return data, method, module.to(device).train()
+
+
 def train_step_runner(spec: RunSpec, device: str = "cpu") -> Callable[[], Any]:
     """One training step of `spec` on a fixed batch, everything else set up once.
 
     The step runs at mid-training (StepState halfway), so schedules such as a KL warm-up or a
     targeting ramp are in their typical regime.
     """
-    data = load_dataset(spec.data)
-    method = get_method(spec.method, spec.params)
-    torch.manual_seed(spec.train.seed)
-    module = method.prepare(build_model(default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)))
-    module.to(device).train()
+    data, method, module = _prepared(spec, device)
     optimizer = make_optimizer([p for p in module.parameters() if p.requires_grad], spec.train)
     seq_len = module.arch.get("seq_len", 0)
     x, y = next(batches(data, spec.train, torch.Generator().manual_seed(0), seq_len))
@@ -67,3 +74,25 @@ def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, mi
     apply_threads(profile)
     a, b = train_step_runner(baseline, profile.device), train_step_runner(candidate, profile.device)
     return compare(a, b, (baseline.name, candidate.name), min_run_time=min_run_time, sync=device_sync(profile))
+
+
+def savings_over_dropout(spec: RunSpec, rates: Sequence[float], profile: Profile, min_run_time: float = 2.0) -> list[dict[str, Any]]:
+    """Training-step time of `spec`'s method against standard dropout at each rate p (same model, batch).
+
+    Per p, one interleaved comparison: `time_saved` = 1 - method step / dropout step (medians,
+    with the 95 % interval), `flop_ideal` = 1 - the method's expected fraction of the GEMM FLOPs,
+    `realisation` = time_saved / flop_ideal.
+    """
+    records = []
+    for p in rates:
+        baseline = replace(spec, name=f"dropout p={p}", method="dropout", params={"p": p})
+        candidate = replace(spec, name=f"{spec.method} p={p}", params={**spec.params, "p": p})
+        _, method, module = _prepared(candidate, "cpu")
+        ideal = 1.0 - method.training_flop_fraction(module)
+        c = compare_training(baseline, candidate, profile, min_run_time)
+        saved = 1.0 - 1.0 / c.speedup
+        records.append({
+            "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
+            "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else float("nan"), "profile": profile.name, **c.as_dict(),
+        })
+    return records

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from .approximate_random import ApproximateRandom
 from .base import Compacted, Method, StepState, plain_model
 from .dense import Dense
 from .dropout import Dropout
 from .magnitude import Magnitude
+from .variational import Variational
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude)}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude, Variational, ApproximateRandom)}
 
 
 def get_method(name: str, params: dict[str, Any] | None = None) -> Method:

@@ -106,6 +106,13 @@ class Method:
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
         return Compacted(plain_model(module))
 
+    def training_flop_fraction(self, module: nn.Module) -> float:
+        """Expected fraction of the plain net's training-step GEMM FLOPs a step of `module` does.
+
+        The FLOP-ideal of a training-time saving is 1 - this; methods that skip work override it.
+        """
+        return 1.0
+
 
 def plain_model(module: nn.Module) -> nn.Module:
     """A fresh plain model of `module.arch` holding the trained weights (method extras dropped)."""

@@ -1,0 +1,164 @@
+"""`variational`: sparse variational dropout (Molchanov, Ashukha, Vetrov 2017, arXiv 1701.05369).
+
+Every Linear / Conv2d weight gets a Gaussian posterior N(theta, sigma^2) with its own
+log sigma^2 (init -10); log alpha = log sigma^2 - log theta^2, clipped to [-8, 8]. Training uses
+the local reparameterisation trick: the pre-activation is sampled as
+mean + sqrt(var + 1e-8) * eps with mean = x·theta and var = x^2·(alpha theta^2) (convolutions the
+same way), which is Gaussian dropout with a learned rate per weight. The regulariser is the
+paper's approximation of KL(q || log-uniform prior),
+
+    -KL ~ k1 sigmoid(k2 + k3 log alpha) - 0.5 log1p(exp(-log alpha)) - k1,
+
+summed over weights and added as beta * KL / N to the mean cross-entropy (N = training samples),
+which is the paper's N * CE + beta * KL divided by N. beta warms up from 0 to 1. Weights with
+log alpha >= 3 (dropout rate alpha / (1 + alpha) > 0.95) are zero at test time.
+
+Compaction: the sparse net (theta masked) with its compression ratio and per-layer sparsity, and
+a `structural` variant: hidden units no weight connects and input pixels no weight reads removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Dataset
+from ..errors import ConfigError
+from ..pruning import remove_unconnected_units, remove_unread_inputs
+from .base import Compacted, Method, StepState, plain_model
+
+K1, K2, K3 = 0.63576, 1.87320, 1.48695
+LOG_ALPHA_LIMIT = 8.0
+
+
+@dataclass(frozen=True)
+class VariationalConfig:
+    threshold: float = 3.0  # log alpha at and above which a weight is zero at test time
+    init_log_sigma2: float = -10.0
+    warmup_start: float = 0.025  # fraction of training before which beta = 0 (paper: epoch 5 of 200)
+    warmup_end: float = 0.1  # fraction of training at which beta reaches kl_weight (paper: epoch 20 of 200)
+    kl_weight: float = 1.0  # beta after the warm-up; 1 = the paper's variational lower bound
+
+    def __post_init__(self):
+        if not 0.0 <= self.warmup_start <= self.warmup_end <= 1.0:
+            raise ValueError(f"need 0 <= warmup_start <= warmup_end <= 1, got {self.warmup_start} and {self.warmup_end}")
+        if not self.kl_weight > 0:
+            raise ValueError(f"kl_weight must be positive, got {self.kl_weight}")
+        if not -LOG_ALPHA_LIMIT < self.threshold < LOG_ALPHA_LIMIT:
+            raise ValueError(f"threshold must lie inside the clipping range (-8, 8), got {self.threshold}")
+
+
+def kl_approximation(log_alpha: torch.Tensor) -> torch.Tensor:
+    """Per-weight KL(q || log-uniform prior), the paper's approximation (eq. 14), >= 0."""
+    return K1 - K1 * torch.sigmoid(K2 + K3 * log_alpha) + 0.5 * F.softplus(-log_alpha)
+
+
+class SVDO:
+    """What LinearSVDO and Conv2dSVDO share: log sigma^2, log alpha, the KL and the test-time mask."""
+
+    weight: nn.Parameter
+    log_sigma2: nn.Parameter
+    threshold: float
+
+    def _init_svdo(self, layer: nn.Module, init_log_sigma2: float, threshold: float) -> None:
+        with torch.no_grad():
+            self.weight.copy_(layer.weight)
+            self.bias.copy_(layer.bias)
+        self.log_sigma2 = nn.Parameter(torch.full_like(self.weight, init_log_sigma2))
+        self.threshold = threshold
+
+    def log_alpha(self) -> torch.Tensor:
+        return (self.log_sigma2 - torch.log(self.weight**2 + 1e-8)).clamp(-LOG_ALPHA_LIMIT, LOG_ALPHA_LIMIT)
+
+    def kl(self) -> torch.Tensor:
+        return kl_approximation(self.log_alpha()).sum()
+
+    def sparse_weight(self) -> torch.Tensor:
+        """theta where log alpha < threshold, else 0: the deterministic test-time weight."""
+        return self.weight * (self.log_alpha() < self.threshold)
+
+    def _lrt(self, x: torch.Tensor, op) -> torch.Tensor:
+        """Training: sample the pre-activation (local reparameterisation); eval: the sparse weight."""
+        if not self.training:
+            return op(x, self.sparse_weight(), self.bias)
+        mean = op(x, self.weight, self.bias)
+        var = op(x * x, self.log_alpha().exp() * self.weight**2, None)
+        return mean + torch.sqrt(var + 1e-8) * torch.randn_like(mean)
+
+
+class LinearSVDO(SVDO, nn.Linear):
+    def __init__(self, layer: nn.Linear, init_log_sigma2: float = -10.0, threshold: float = 3.0):
+        nn.Linear.__init__(self, layer.in_features, layer.out_features)
+        self._init_svdo(layer, init_log_sigma2, threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._lrt(x, F.linear)
+
+
+class Conv2dSVDO(SVDO, nn.Conv2d):
+    def __init__(self, layer: nn.Conv2d, init_log_sigma2: float = -10.0, threshold: float = 3.0):
+        nn.Conv2d.__init__(self, layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
+        self._init_svdo(layer, init_log_sigma2, threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._lrt(x, self._conv_forward)
+
+
+def svdo_layers(module: nn.Module) -> dict[str, SVDO]:
+    return {name: m for name, m in module.named_modules() if isinstance(m, SVDO)}
+
+
+def beta(config: VariationalConfig, progress: float) -> float:
+    """KL weight: 0 until warmup_start, linear to kl_weight at warmup_end (fractions of training)."""
+    if progress >= config.warmup_end:
+        return config.kl_weight
+    if progress < config.warmup_start:
+        return 0.0
+    return config.kl_weight * (progress - config.warmup_start) / (config.warmup_end - config.warmup_start)
+
+
+def sparsity_metrics(model: nn.Module) -> dict:
+    """Compression = all weights / non-zero weights (Linear and Conv2d weights, biases excluded)."""
+    layers = {name: m.weight for name, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))}
+    total = sum(w.numel() for w in layers.values())
+    nonzero = sum(int(w.count_nonzero()) for w in layers.values())
+    return {
+        "weights": total, "nonzero_weights": nonzero, "compression": total / max(nonzero, 1),
+        "layer_sparsity": {name: 1.0 - int(w.count_nonzero()) / w.numel() for name, w in layers.items()},
+    }
+
+
+class Variational(Method):
+    name = "variational"
+    summary = "sparse variational dropout: a learned dropout rate per weight (Molchanov et al. 2017)"
+    Config = VariationalConfig
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        if model.arch["kind"] not in ("mlp", "lenet5"):
+            raise ConfigError(f"variational supports the mlp, lenet-300-100 and lenet5 models, not {model.arch['kind']!r}")
+        c = self.config
+        for layers in (getattr(model, name) for name in ("layers", "convs", "fcs") if hasattr(model, name)):
+            for i, layer in enumerate(layers):
+                svdo = LinearSVDO if isinstance(layer, nn.Linear) else Conv2dSVDO
+                layers[i] = svdo(layer, c.init_log_sigma2, c.threshold)
+        return model
+
+    def regularizer(self, module: nn.Module, state: StepState) -> torch.Tensor | None:
+        weight = beta(self.config, state.progress)
+        if weight == 0.0:
+            return None
+        return weight * sum(layer.kl() for layer in svdo_layers(module).values()) / state.dataset_size
+
+    def compact(self, module: nn.Module, data: Dataset) -> Compacted:
+        model = plain_model(module)
+        with torch.no_grad():
+            for name, layer in svdo_layers(module).items():
+                model.get_submodule(name).weight.copy_(layer.sparse_weight())
+        narrow = remove_unconnected_units(model)
+        if narrow.arch["kind"] == "mlp":
+            narrow = remove_unread_inputs(narrow)
+        structural = Compacted(narrow, metrics=sparsity_metrics(narrow))
+        return Compacted(model, metrics=sparsity_metrics(model), variants={"structural": structural})

@@ -1,0 +1,148 @@
+"""variational: the KL term, the test-time mask, the local reparameterisation, compaction, CSR inference."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from dropbench.checkpoint import load_checkpoint
+from dropbench.cli import main
+from dropbench.csr import csr_model
+from dropbench.data import load_dataset
+from dropbench.methods.variational import Conv2dSVDO, LinearSVDO, kl_approximation
+from dropbench.models import build_model
+from dropbench.profiles import load_profile
+from dropbench.pruning import remove_unconnected_units, remove_unread_inputs
+from dropbench.runtime import make_runner
+from dropbench.train import evaluate
+
+LENET_ARCH = {"kind": "lenet5", "input_shape": [1, 28, 28], "conv": [6, 8], "fc": [12], "classes": 10, "kernel": 5, "padding": 0}
+MLP_ARCH = {"kind": "mlp", "input_shape": [1, 8, 8], "widths": [64, 20, 16, 10]}
+
+
+def test_kl_matches_the_papers_formula():
+    k1, k2, k3 = 0.63576, 1.87320, 1.48695
+    for log_alpha in (-8.0, -2.5, 0.0, 3.0, 8.0):
+        neg_kl = k1 / (1 + math.exp(-(k2 + k3 * log_alpha))) - 0.5 * math.log1p(math.exp(-log_alpha)) - k1
+        assert kl_approximation(torch.tensor(log_alpha, dtype=torch.float64)).item() == pytest.approx(-neg_kl, rel=1e-12)
+
+
+def test_layer_kl_sums_the_clipped_log_alpha():
+    layer = LinearSVDO(nn.Linear(3, 2))
+    with torch.no_grad():
+        layer.weight.fill_(1.0)  # log theta^2 = 0, so log alpha = log sigma^2 (then clipped)
+        layer.log_sigma2.copy_(torch.tensor([[-12.0, -1.0, 0.5], [2.0, 7.0, 20.0]]))
+    expected = sum(kl_approximation(torch.tensor(v)) for v in (-8.0, -1.0, 0.5, 2.0, 7.0, 8.0))
+    assert layer.kl().item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_weights_with_log_alpha_at_least_3_are_zero_in_eval_mode():
+    layer = LinearSVDO(nn.Linear(4, 3)).eval()
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.log_sigma2.copy_(torch.tensor([[2.99, 3.0, 3.01, 7.0], [-9.0, 3.5, 0.0, 2.0], [3.0, 3.0, 3.0, 3.0]]))
+    dropped = torch.tensor([[0, 1, 1, 1], [0, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    assert torch.equal(layer.sparse_weight() == 0, dropped)
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(layer(x), x @ (~dropped).float().t() + layer.bias)
+    assert torch.equal(layer(x), layer(x))  # deterministic at test time
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_lrt_mean_and_variance_match_sampled_weights(kind):
+    torch.manual_seed(0)
+    if kind == "linear":
+        layer, x = LinearSVDO(nn.Linear(6, 3)), torch.rand(2, 6, dtype=torch.float64)
+        patches = x[:, :, None]  # [samples, fan_in, positions]
+    else:
+        layer, x = Conv2dSVDO(nn.Conv2d(2, 3, 3)), torch.rand(2, 2, 4, 4, dtype=torch.float64)
+        patches = nn.functional.unfold(x, 3)
+    layer = layer.double().train()
+    with torch.no_grad():
+        layer.log_sigma2.copy_(torch.log(layer.weight**2) + torch.empty_like(layer.weight).uniform_(-2, 1))  # alpha in [e^-2, e]
+    draws = 20000
+    with torch.no_grad():
+        lrt = layer(x.repeat(draws, *[1] * (x.dim() - 1))).reshape(draws, len(x), 3, -1)  # independent noise per row
+        sigma = (layer.log_alpha().exp() * layer.weight**2).sqrt().flatten(1)
+        weights = layer.weight.flatten(1) + sigma * torch.randn(draws, *sigma.shape, dtype=torch.float64)
+        sampled = torch.einsum("dof,bfl->dbol", weights, patches) + layer.bias[:, None]
+    # both estimate the same Gaussian: compare means in units of its standard deviation, variances relatively
+    sd = sampled.std(0)
+    assert ((lrt.mean(0) - sampled.mean(0)).abs() / sd).max() < 0.05
+    assert (lrt.var(0) / sampled.var(0)).sub(1).abs().max() < 0.06
+
+
+def sparse_copy(arch: dict, density: float, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = build_model(arch)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("weight"):
+                p.mul_(torch.rand_like(p) < density)
+            else:
+                p.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def test_structural_compaction_removes_cut_off_units_and_pixels_exactly():
+    model = sparse_copy(MLP_ARCH, 0.5)
+    with torch.no_grad():
+        model.layers[0].weight[:5] = 0  # silent units: constant relu(bias), folded into layer 1's bias
+        model.layers[0].bias[:5] = torch.tensor([1.0, -1.0, 0.5, 2.0, 0.0])
+        model.layers[2].weight[:, :4] = 0  # units of layer 1 that nothing reads ...
+        model.layers[1].weight[:, 5:7] = 0  # ... which leaves units 5, 6 of layer 0 unread as well
+        model.layers[0].weight[:, 10:20] = 0  # pixels no weight reads
+    narrow = remove_unread_inputs(remove_unconnected_units(model))
+    assert narrow.arch["widths"][1] <= 20 - 7 and narrow.arch["widths"][2] <= 16 - 4 and narrow.arch["widths"][0] <= 54
+    x = torch.rand(32, 1, 8, 8)
+    torch.testing.assert_close(narrow(x), model(x))
+    build_model(narrow.arch).load_state_dict(narrow.state_dict())  # the spec alone rebuilds it
+
+
+def test_structural_compaction_of_lenet5_is_exact():
+    model = sparse_copy(LENET_ARCH, 0.3)
+    with torch.no_grad():
+        model.convs[0].weight[:2] = 0  # two silent channels feeding an unpadded conv: folded
+        model.fcs[0].weight[:3] = 0
+        model.fcs[1].weight[:, 3:5] = 0
+    narrow = remove_unconnected_units(model)
+    assert narrow.arch["conv"][0] <= 4 and narrow.arch["fc"][0] <= 9
+    x = torch.rand(8, 1, 28, 28)
+    torch.testing.assert_close(narrow(x), model(x))
+
+
+@pytest.mark.parametrize("arch", [MLP_ARCH, LENET_ARCH, {"kind": "lstm", "vocab": 9, "embed": 6, "hidden": [8], "seq_len": 4}])
+def test_csr_model_computes_the_dense_output(arch):
+    model = sparse_copy(arch, 0.2)
+    x = torch.randint(0, 9, (3, 4)) if arch["kind"] == "lstm" else torch.rand(5, *arch["input_shape"])
+    with torch.no_grad():
+        torch.testing.assert_close(csr_model(model)(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_trains_compacts_exports_and_runs_sparse(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--method", "variational", "--set", "kl_weight=0.1", "--hidden", "64,64", "--epochs", "8", "--lr", "0.003", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert main(["export", str(out)]) == 0
+    assert main(["export", str(out / "variants" / "structural")]) == 0
+    checkpoint, structural = load_checkpoint(out), load_checkpoint(out / "variants" / "structural")
+    metrics = checkpoint.metrics
+    assert metrics["compression"] == pytest.approx(metrics["weights"] / metrics["nonzero_weights"])
+    assert metrics["compression"] > 2 and checkpoint.is_sparse
+    assert set(metrics["layer_sparsity"]) == {"layers.0", "layers.1", "layers.2"}
+    assert metrics["accuracy"] > 0.8
+    digits = load_dataset("digits")
+    assert evaluate(checkpoint.model, digits)["accuracy"] == pytest.approx(metrics["accuracy"])  # the manifest alone rebuilds it
+    assert structural.metrics["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert structural.metrics["params"] < metrics["params"]
+    profile = load_profile("cpu-1thread")
+    dense, sparse = make_runner("torch-eager", checkpoint, 64, profile)(), make_runner("torch-sparse", checkpoint, 64, profile)()
+    torch.testing.assert_close(sparse, dense, rtol=1e-5, atol=1e-5)
+
+
+def test_rejects_the_lstm(tmp_path, capsys):
+    assert main(["train", "--method", "variational", "--model", "lstm", "--data", "pydoc-text", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "variational supports" in capsys.readouterr().err
