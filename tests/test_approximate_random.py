@@ -71,19 +71,22 @@ def grads(module: nn.Module, out: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: p.grad.clone() for name, p in module.named_parameters()}
 
 
+def assert_same_gradients(module: nn.Module, fast: torch.Tensor, slow: torch.Tensor, atol: float = 1e-12) -> dict[str, torch.Tensor]:
+    """`fast` equals `slow` and gives every parameter the same gradient; returns those gradients."""
+    got, want = grads(module, fast), grads(module, slow)
+    torch.testing.assert_close(fast, slow, rtol=0, atol=atol)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=0, atol=atol)
+    return got
+
+
 def test_row_pattern_gives_the_gradients_of_dropout_with_the_same_mask():
     module = prepared(MLP_ARCH, p=0.5, block=4)
     x = torch.randn(7, 64, dtype=torch.float64)
     kept = [module.patterns[0].ranges(10, 7), module.patterns[1].ranges(3, 4)]  # the first run wraps around
     assert len(kept[0]) == 2
     masks = [keep_mask(k, n).double() for k, n in zip(kept, (48, 40))]
-    fast = module.rows(x, kept)
-    got = grads(module, fast)
-    slow = dropout_reference(module, x, masks, 0.5)
-    want = grads(module, slow)
-    torch.testing.assert_close(fast, slow, rtol=0, atol=1e-12)
-    for name in want:
-        torch.testing.assert_close(got[name], want[name], rtol=0, atol=1e-12)
+    got = assert_same_gradients(module, module.rows(x, kept), dropout_reference(module, x, masks, 0.5))
     dropped0, dropped1 = masks[0] == 0, masks[1] == 0
     assert got["layers.0.weight"][dropped0].eq(0).all() and got["layers.0.bias"][dropped0].eq(0).all()
     assert got["layers.1.weight"][dropped1].eq(0).all() and got["layers.1.weight"][:, dropped0].eq(0).all()
@@ -95,7 +98,6 @@ def test_tile_pattern_gives_the_gradients_of_dropconnect_with_the_same_mask():
     x = torch.randn(5, 64, dtype=torch.float64)
     torch.manual_seed(3)
     fast = module(x)
-    got = grads(module, fast)
     torch.manual_seed(3)  # the same tile patterns again, now as masks on the weights
     masks = []
     for i, layer in enumerate(module.layers[1:]):
@@ -108,10 +110,7 @@ def test_tile_pattern_gives_the_gradients_of_dropconnect_with_the_same_mask():
     for i, (layer, mask) in enumerate(zip(module.layers[1:], masks)):
         h = nn.functional.linear(h, layer.weight * mask / 0.5, layer.bias)
         h = torch.relu(h) if i == 0 else h
-    want = grads(module, h)
-    torch.testing.assert_close(fast, h, rtol=0, atol=1e-12)
-    for name in want:
-        torch.testing.assert_close(got[name], want[name], rtol=0, atol=1e-12)
+    got = assert_same_gradients(module, fast, h)
     assert got["layers.1.weight"][masks[0] == 0].eq(0).all()
 
 
@@ -137,13 +136,7 @@ def test_lstm_row_pattern_equals_the_masked_full_lstm():
     tokens = torch.randint(0, 12, (3, 5), generator=torch.Generator().manual_seed(0))
     kept = [module.patterns[0].ranges(3, 2), module.patterns[1].ranges(4, 3), module.patterns[2].ranges(1, 2)]
     masks = [keep_mask(k, n).double() for k, n in zip(kept, (16, 24, 20))]
-    fast = module.rows(tokens, kept)
-    got = grads(module, fast)
-    slow = lstm_reference(module, tokens, masks, 0.5)
-    want = grads(module, slow)
-    torch.testing.assert_close(fast, slow, rtol=0, atol=1e-10)
-    for name in want:
-        torch.testing.assert_close(got[name], want[name], rtol=0, atol=1e-10)
+    got = assert_same_gradients(module, module.rows(tokens, kept), lstm_reference(module, tokens, masks, 0.5), atol=1e-10)
     gate_rows = (masks[1] == 0).repeat(4)
     assert got["lstms.0.weight_hh_l0"][gate_rows].eq(0).all() and got["lstms.0.weight_ih_l0"][:, masks[0] == 0].eq(0).all()
 

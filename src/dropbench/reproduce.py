@@ -28,16 +28,33 @@ from .train import TrainConfig
 
 
 def plan(quick: bool) -> list[RunSpec]:
-    """The runs of `reproduce`: quick = the small MLP on digits; full = larger nets on mnist-5k."""
+    """The runs of `reproduce`: quick = small nets on digits (and a small LSTM); full = larger nets on mnist-5k."""
     if quick:
         common = {"model": "mlp", "data": "digits", "hidden": (256, 256), "train": TrainConfig(epochs=20)}
+        # sparse variational dropout needs many steps for the dropout rates to grow; the KL weight
+        # is lowered because digits has 1,257 training images (docs/sparse-and-approximate.md)
+        variational = [RunSpec("variational", "variational", {"kl_weight": 0.1}, **{**common, "train": TrainConfig(epochs=100, schedule="cosine")})]
+        lstm = {"model": "lstm", "data": "pydoc-text", "hidden": (128,), "train": TrainConfig(epochs=2)}
     else:
         common = {"model": "mlp", "data": "mnist-5k", "hidden": (1024, 1024, 1024), "train": TrainConfig(epochs=30)}
+        lenet = {"data": "mnist-5k", "train": TrainConfig(epochs=100, batch_size=100, schedule="cosine")}
+        dense_lenet = {"data": "mnist-5k", "train": TrainConfig(epochs=30, batch_size=100, schedule="cosine")}  # converged by then
+        variational = [
+            RunSpec("dense-lenet-300-100", "dense", model="lenet-300-100", **dense_lenet),
+            RunSpec("variational-lenet-300-100", "variational", {"kl_weight": 0.3}, model="lenet-300-100", **lenet),
+            RunSpec("dense-lenet5", "dense", model="lenet5", **dense_lenet),
+            RunSpec("variational-lenet5", "variational", {"kl_weight": 0.1}, model="lenet5", **lenet),
+        ]
+        lstm = {"model": "lstm", "data": "pydoc-text", "hidden": (128,), "train": TrainConfig(epochs=15)}
     return [
         RunSpec("dense", "dense", **common),
         RunSpec("dropout", "dropout", {"p": 0.5}, **common),
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5, "finetune_epochs": 3}, **common),
         RunSpec("magnitude-weight", "magnitude", {"mode": "weight", "fraction": 0.75, "finetune_epochs": 3}, **common),
+        *variational,
+        RunSpec("approximate-random", "approximate-random", {"p": 0.5}, **common),  # against "dropout" at the same p
+        RunSpec("lstm-dropout", "dropout", {"p": 0.25}, **lstm),
+        RunSpec("lstm-approximate-random", "approximate-random", {"p": 0.25}, **lstm),
     ]
 
 
