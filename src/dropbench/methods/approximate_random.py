@@ -43,6 +43,7 @@ Ranges = tuple[tuple[int, int], ...]  # (start, stop) unit ranges, in the order 
 Block = tuple[slice, slice, tuple[tuple[slice, slice], ...]]
 
 SEARCH_STEPS = 400
+PENALTY = 1e6  # weight of the squared drop-rate error in the pattern search
 RATE_TOLERANCE = 1e-4  # largest |searched drop rate - p| accepted
 
 
@@ -67,26 +68,26 @@ class ApproximateRandomConfig:
 def search_run_lengths(blocks: int, units: int, p: float, steps: int = SEARCH_STEPS) -> torch.Tensor:
     """q[m - 1] = probability of keeping a run of m blocks (m = 1..blocks), found by SGD (Adam).
 
-    Minimises KL(target || q) + 1e6 * (E_q[m] / blocks - (1 - p))^2, where `target` is the number
-    of units Bernoulli dropout keeps, Binomial(units, 1 - p), rounded to blocks. The forward KL
-    lets q put mass between the target's bins, which it needs when few blocks must average 1 - p.
+    Minimises KL(target || q) + PENALTY * (E_q[m] / blocks - (1 - p))^2 over the logits of q, where
+    `target` is the number of units Bernoulli dropout keeps, Binomial(units, 1 - p), rounded to
+    blocks. The forward KL lets q put mass between the target's bins, which it needs when few
+    blocks must average 1 - p. The gradient is written out: autograd would cost 10x the time.
     """
     kept_units = torch.arange(units + 1, dtype=torch.float64)
     pmf = torch.distributions.Binomial(units, probs=torch.tensor(1.0 - p, dtype=torch.float64)).log_prob(kept_units).exp()
     bins = (kept_units * blocks / units).round().clamp(1, blocks).long() - 1
     target = torch.zeros(blocks, dtype=torch.float64).index_add_(0, bins, pmf).clamp_min(1e-12)
     target /= target.sum()
-    lengths = torch.arange(1, blocks + 1, dtype=torch.float64)
-    logits = target.log().clone().requires_grad_(True)
+    rate = torch.arange(1, blocks + 1, dtype=torch.float64) / blocks  # keep rate of each run length
+    logits = target.log()
     optimizer = torch.optim.Adam([logits], lr=0.05)
     for _ in range(steps):
-        log_q = logits.log_softmax(0)
-        keep_rate = (log_q.exp() * lengths).sum() / blocks
-        loss = (target * (target.log() - log_q)).sum() + 1e6 * (keep_rate - (1.0 - p)) ** 2
-        optimizer.zero_grad()
-        loss.backward()
+        q = logits.softmax(0)
+        mean = (q * rate).sum()
+        # d/dlogits of KL(target || q) is q - target; of the penalty, 2 PENALTY (mean - keep) q (rate - mean)
+        logits.grad = q - target + 2 * PENALTY * (mean - (1.0 - p)) * q * (rate - mean)
         optimizer.step()
-    return logits.detach().softmax(0)
+    return logits.softmax(0)
 
 
 @dataclass(frozen=True)
@@ -222,11 +223,8 @@ class ApproximateMLP(nn.Module):
         if model.input_index is not None:
             raise ConfigError("approximate-random trains full-input MLPs, not compacted ones")
         self.arch, self.layers, self.config = model.arch, model.layers, config
-        widths = model.hidden_sizes()
-        if config.pattern == "row":
-            self.patterns = [RunPattern.search(w, config.block, config.p, f"hidden layer {i}") for i, w in enumerate(widths)]
-        else:  # one pattern over each consumer's tile columns
-            self.patterns = [RunPattern.search(w, config.block, config.p, f"the inputs of layer {i + 1}") for i, w in enumerate(widths)]
+        # one pattern per hidden site: over its units (row), or over the tile columns of its consumer (tile)
+        self.patterns = [RunPattern.search(w, config.block, config.p, f"hidden layer {i}") for i, w in enumerate(model.hidden_sizes())]
 
     def gemm_work(self) -> list[tuple[float, float]]:
         """Per layer: (multiply-adds of a dense training step per sample, expected kept fraction).
