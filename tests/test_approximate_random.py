@@ -44,7 +44,7 @@ def test_searched_run_lengths_spread_like_bernoulli_dropout():
 
 def test_each_synapse_of_a_tile_pattern_is_dropped_with_probability_p():
     torch.manual_seed(2)
-    module = prepared(MLP_ARCH, p=0.4, pattern="tile", block=8)
+    module = prepared(MLP_ARCH, p=0.4, pattern="tile", tile=8)
     layer = module.layers[1]
     draws = 5000
     kept = torch.zeros_like(layer.weight)
@@ -94,7 +94,7 @@ def test_row_pattern_gives_the_gradients_of_dropout_with_the_same_mask():
 
 
 def test_tile_pattern_gives_the_gradients_of_dropconnect_with_the_same_mask():
-    module = prepared(MLP_ARCH, p=0.5, pattern="tile", block=8)
+    module = prepared(MLP_ARCH, p=0.5, pattern="tile", tile=8)
     x = torch.randn(5, 64, dtype=torch.float64)
     torch.manual_seed(3)
     fast = module(x)

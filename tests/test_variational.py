@@ -114,12 +114,23 @@ def test_structural_compaction_of_lenet5_is_exact():
     torch.testing.assert_close(narrow(x), model(x))
 
 
-@pytest.mark.parametrize("arch", [MLP_ARCH, LENET_ARCH, {"kind": "lstm", "vocab": 9, "embed": 6, "hidden": [8], "seq_len": 4}])
+PADDED_LENET_ARCH = {**LENET_ARCH, "input_shape": [1, 8, 8], "padding": 2}
+LSTM_ARCH = {"kind": "lstm", "vocab": 9, "embed": 6, "hidden": [8], "seq_len": 4}
+
+
+@pytest.mark.parametrize("arch", [MLP_ARCH, LENET_ARCH, PADDED_LENET_ARCH, LSTM_ARCH])
 def test_csr_model_computes_the_dense_output(arch):
-    model = sparse_copy(arch, 0.2)
+    model = sparse_copy(arch, 0.1)
     x = torch.randint(0, 9, (3, 4)) if arch["kind"] == "lstm" else torch.rand(5, *arch["input_shape"])
+    converted = csr_model(model)
+    assert not any(type(m) in (nn.Linear, nn.Conv2d) for m in converted.modules())  # all sparse enough to convert
     with torch.no_grad():
-        torch.testing.assert_close(csr_model(model)(x), model(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(converted(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_csr_model_keeps_dense_layers_dense():
+    converted = csr_model(sparse_copy(MLP_ARCH, 0.9))
+    assert all(type(layer) is nn.Linear for layer in converted.layers)
 
 
 def test_trains_compacts_exports_and_runs_sparse(tmp_path):

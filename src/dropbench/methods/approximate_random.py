@@ -7,7 +7,7 @@ Patterns. Each iteration draws one regular pattern per dropout site, shared by t
   of m consecutive blocks starting at a uniformly random block s. Kept units are therefore one
   or two contiguous index ranges, so a layer's kept rows of W (and the next layer's kept columns)
   are slices (views) and the forward and backward passes are smaller dense GEMMs.
-- `tile`: each weight matrix fed by a dropout site is cut into `block` x `block` tiles; each row
+- `tile`: each weight matrix fed by a dropout site is cut into `tile` x `tile` tiles; each row
   of tiles keeps its own cyclic run of m tile columns (DropConnect at tile granularity).
 
 Because the start s is uniform, every unit (synapse) is kept with probability E[m] / blocks. The
@@ -50,16 +50,17 @@ RATE_TOLERANCE = 1e-4  # largest |searched drop rate - p| accepted
 @dataclass(frozen=True)
 class ApproximateRandomConfig:
     p: float = 0.5  # per-unit (row) or per-synapse (tile) drop probability
-    pattern: str = "row"  # "row" (units) or "tile" (block x block synapse tiles)
-    block: int = 16  # units per row block, or the tile side
+    pattern: str = "row"  # "row" (units) or "tile" (tile x tile synapse blocks)
+    block: int = 16  # units per block of the row pattern
+    tile: int = 128  # side of the tile pattern's synapse blocks (small tiles make small, slow GEMMs)
 
     def __post_init__(self):
         if not 0.0 <= self.p < 1.0:
             raise ValueError(f"p must be in [0, 1), got {self.p}")
         if self.pattern not in ("row", "tile"):
             raise ValueError(f"pattern must be 'row' or 'tile', got {self.pattern!r}")
-        if self.block < 1:
-            raise ValueError(f"block must be >= 1, got {self.block}")
+        if self.block < 1 or self.tile < 1:
+            raise ValueError(f"block and tile must be >= 1, got {self.block} and {self.tile}")
 
 
 # --- patterns ------------------------------------------------------------------------------------
@@ -103,10 +104,10 @@ class RunPattern:
         block = min(block, units)
         blocks = math.ceil(units / block)
         if p >= 1.0 - 1.0 / blocks:
-            raise ConfigError(f"p={p} is too high for {what} ({units} units in {blocks} blocks of {block}): a pattern keeps at least one block, so p must be below {1 - 1 / blocks:.3g}; lower p or the block size")
+            raise ConfigError(f"p={p} is too high for {what} ({units} units in {blocks} blocks of {block}): a pattern keeps at least one block, so p must be below {1 - 1 / blocks:.3g}; lower p, block or tile")
         pattern = cls(units, block, search_run_lengths(blocks, units, p))
         if abs(pattern.drop_rate - p) > RATE_TOLERANCE:
-            raise ConfigError(f"the pattern search for {what} reached drop rate {pattern.drop_rate:.5f}, not p={p}; use a smaller block")
+            raise ConfigError(f"the pattern search for {what} reached drop rate {pattern.drop_rate:.5f}, not p={p}; use a smaller block or tile")
         return pattern
 
     @property
@@ -224,7 +225,8 @@ class ApproximateMLP(nn.Module):
             raise ConfigError("approximate-random trains full-input MLPs, not compacted ones")
         self.arch, self.layers, self.config = model.arch, model.layers, config
         # one pattern per hidden site: over its units (row), or over the tile columns of its consumer (tile)
-        self.patterns = [RunPattern.search(w, config.block, config.p, f"hidden layer {i}") for i, w in enumerate(model.hidden_sizes())]
+        block = config.block if config.pattern == "row" else config.tile
+        self.patterns = [RunPattern.search(w, block, config.p, f"hidden layer {i}") for i, w in enumerate(model.hidden_sizes())]
 
     def gemm_work(self) -> list[tuple[float, float]]:
         """Per layer: (multiply-adds of a dense training step per sample, expected kept fraction).
@@ -266,7 +268,7 @@ class ApproximateMLP(nn.Module):
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.layers[0](x))  # the input layer reads the data, not a dropout site
         for i, layer in enumerate(self.layers[1:]):
-            blocks, width = tile_blocks(self.patterns[i], layer, self.config.block)
+            blocks, width = tile_blocks(self.patterns[i], layer, self.config.tile)
             x = SlicedLinear.apply(x, layer.weight, layer.bias, blocks, width, 1.0 / (1.0 - self.config.p))
             if i < len(self.layers) - 2:
                 x = F.relu(x)
