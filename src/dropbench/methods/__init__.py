@@ -8,9 +8,12 @@ from ..errors import ConfigError
 from .base import Compacted, Method, StepState, plain_model
 from .dense import Dense
 from .dropout import Dropout
+from .dropout_compaction import DropoutCompaction
 from .magnitude import Magnitude
+from .structural import Structural
+from .targeted import Targeted
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude)}
+METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude, DropoutCompaction, Targeted, Structural)}
 
 
 def get_method(name: str, params: dict[str, Any] | None = None) -> Method:
