@@ -33,7 +33,7 @@ def test_units_below_threshold_are_removed_and_outputs_match_the_masked_net():
     below = [(g.retention() < 0.2).nonzero().flatten().tolist() for g in (layer0, layer1)]
     compacted = method.compact(module, data)
     assert compacted.model.hidden_sizes() == [24 - len(below[0]), 20 - len(below[1])]
-    assert compacted.metrics["hidden_units"] == sum(compacted.model.hidden_sizes())
+    assert compacted.metrics["hidden_kept_fraction"] == sum(compacted.model.hidden_sizes()) / 44
     for gate, units in zip((layer0, layer1), below):  # mask the removed units in the trained net
         with torch.no_grad():
             gate.raw_logit[units] = -1e4
@@ -66,3 +66,14 @@ def test_gate_samples_masks_in_training_and_scales_by_retention_in_eval():
     assert abs(z.mean().item() - 0.5) < 0.05
     gate.eval()
     assert torch.allclose(gate(x), torch.full_like(x, 0.5))
+
+
+def test_a_layer_keeps_its_highest_retention_unit_when_all_fall_below_the_threshold():
+    data = load_dataset("digits")
+    method, module = trained(data)
+    layer1 = gates(module)[1]
+    for unit in range(20):
+        set_retention(layer1, unit, 0.01 if unit != 4 else 0.05)
+    compacted = method.compact(module, data)
+    assert compacted.model.hidden_sizes()[1] == 1
+    assert torch.equal(compacted.model.layers[1].bias, module.layers[1].bias[4:5].detach())

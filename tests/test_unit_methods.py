@@ -8,6 +8,7 @@ import pytest
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.flops import count
+from dropbench.report import curves_section
 
 RUNS = {  # run name -> method and its --set arguments
     "dropout-compaction": ("dropout-compaction", ["strength=5"]),
@@ -33,6 +34,7 @@ def test_train_export_load_from_manifest(run, tmp_path):
         assert (counts.params, counts.nonzero_params, counts.flops) == tuple(loaded.metrics[k] for k in ("params", "nonzero_params", "flops"))
     if run == "structural":
         assert set(checkpoint.manifest["variants"]) == {"keep99", "keep95"}
+        assert "structural: width" in curves_section({"structural": checkpoint.manifest})  # the curve reaches the report
     if run == "targeted-unit":
         assert checkpoint.model.hidden_sizes() == [24, 24]
     if run == "targeted-weight":

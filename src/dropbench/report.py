@@ -63,6 +63,23 @@ def runs_section(manifests: dict[str, dict]) -> str:
     return section("Runs", html_table(headers, rows, left=4))
 
 
+def curves_section(manifests: dict[str, dict]) -> str:
+    """Every run's manifest curves (accuracy vs width, vs pruned fraction, ...), one table each.
+
+    A curve is a list of records (one row each), or a dict of such lists (one table per key).
+    """
+    tables = []
+    for name, m in manifests.items():
+        for curve_name, curve in m.get("curves", {}).items():
+            parts = curve.items() if isinstance(curve, dict) else [("", curve)]
+            for part, records in parts:
+                if records:
+                    headers = sorted(records[0], key=lambda key: "accuracy" in key)  # the x axis first
+                    caption = f"{name}: {curve_name}{f' ({part})' if part else ''}"
+                    tables.append(html_table(headers, [[r[h] for h in headers] for r in records], caption, left=0))
+    return section("Curves", "".join(tables)) if tables else ""
+
+
 def speedups_section(speedups: list[dict]) -> str:
     rows = [[s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.2f}x", f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", f"{s['flop_ratio']:.2f}x", f"{s['realisation']:.2f}"] for s in speedups]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
@@ -85,6 +102,7 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
     sections = [
         f'<p class="muted">Finished in {context["seconds"]:.0f} s on profile {esc(context["profile"]["name"])}.</p>',
         runs_section(context["manifests"]),
+        curves_section(context["manifests"]),
         speedups_section(context["speedups"]),
         bench_section(context["bench"]),
         fingerprint_section(context["profile"], context["fingerprint"]),

@@ -31,13 +31,20 @@ def plan(quick: bool) -> list[RunSpec]:
     """The runs of `reproduce`: quick = the small MLP on digits; full = larger nets on mnist-5k."""
     if quick:
         common = {"model": "mlp", "data": "digits", "hidden": (256, 256), "train": TrainConfig(epochs=20)}
+        compaction_strengths = (1.0, 3.0, 10.0)
     else:
         common = {"model": "mlp", "data": "mnist-5k", "hidden": (1024, 1024, 1024), "train": TrainConfig(epochs=30)}
+        compaction_strengths = (0.3, 1.0, 3.0)
     return [
         RunSpec("dense", "dense", **common),
         RunSpec("dropout", "dropout", {"p": 0.5}, **common),
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5, "finetune_epochs": 3}, **common),
         RunSpec("magnitude-weight", "magnitude", {"mode": "weight", "fraction": 0.75, "finetune_epochs": 3}, **common),
+        # the prior strength sets the compaction rate: one run per strength gives the width/accuracy curve
+        *[RunSpec(f"dropout-compaction-s{s:g}", "dropout-compaction", {"strength": s}, **common) for s in compaction_strengths],
+        RunSpec("targeted-weight", "targeted", {"mode": "weight", "gamma": 0.75, "alpha": 0.5, "prune_fraction": 0.75}, **common),
+        RunSpec("targeted-unit", "targeted", {"mode": "unit", "gamma": 0.5, "alpha": 0.5, "prune_fraction": 0.5}, **common),
+        RunSpec("structural", "structural", {"p": 0.5, "lower_bound": 8}, **common),
     ]
 
 

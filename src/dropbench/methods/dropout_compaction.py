@@ -34,7 +34,7 @@ THRESHOLD_SWEEP = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 class DropoutCompactionConfig:
     strength: float = 1.0  # weight of the prior, relative to one pass over the training set
     a: float = 0.5  # Beta(a, b) prior; a < 1 pulls toward p = 0
-    b: float = 0.5  # b < 1 pulls toward p = 1
+    b: float = 0.9  # b < 1 pulls toward p = 1; b > a makes p = 0 the stronger pull
     init_retention: float = 0.5
     temperature: float = 0.5  # of the relaxed Bernoulli: lower = closer to hard 0/1 masks
     threshold: float = 0.1  # units with a retention below this are removed
@@ -83,6 +83,16 @@ def beta_prior(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
     return -((a - 1) * torch.log(p) + (b - 1) * torch.log1p(-p)).sum()
 
 
+def compact_at(model: nn.Module, retention: list[torch.Tensor], threshold: float) -> nn.Module:
+    """Remove the units with retention < threshold, fold the rest's retention into the next layer.
+
+    A layer keeps at least its highest-retention unit: an over-strong prior yields a collapsed
+    but valid checkpoint (a point on the strength sweep), not an error after training.
+    """
+    keep = [torch.nonzero(p >= threshold).flatten() if (p >= threshold).any() else p.argmax().reshape(1) for p in retention]
+    return remove_units(model, keep, retention)
+
+
 def gates(module: nn.Module) -> list[RetentionGate]:
     return [site for site in module.sites if isinstance(site, RetentionGate)]
 
@@ -107,18 +117,13 @@ class DropoutCompaction(Method):
 
         retention = [g.retention().detach() for g in gates(module)]
         model = plain_model(module)
-
-        def compacted(threshold: float) -> nn.Module:
-            return remove_units(model, [torch.nonzero(p >= threshold).flatten() for p in retention], retention)
-
         total = sum(len(p) for p in retention)
         sweep = []
         for threshold in THRESHOLD_SWEEP:
-            if not all((p >= threshold).any() for p in retention):  # a layer would lose every unit
-                break
-            kept = sum(int((p >= threshold).sum()) for p in retention)
-            sweep.append({"threshold": threshold, "kept_fraction": kept / total, "val_accuracy": evaluate(compacted(threshold), data, "val")["accuracy"]})
-        shipped = compacted(self.config.threshold)
+            narrow = compact_at(model, retention, threshold)
+            kept = sum(narrow.hidden_sizes()) / total
+            sweep.append({"threshold": threshold, "kept_fraction": kept, "val_accuracy": evaluate(narrow, data, "val")["accuracy"]})
+        shipped = compact_at(model, retention, self.config.threshold)
         widths = shipped.hidden_sizes()
-        metrics = {"hidden_units": sum(widths), "hidden_units_dense": total, "hidden_kept_fraction": sum(widths) / total, "hidden_widths": widths}
+        metrics = {"hidden_widths": widths, "trained_widths": model.hidden_sizes(), "hidden_kept_fraction": sum(widths) / total}
         return Compacted(shipped, metrics=metrics, curves={"retention_threshold": sweep})
