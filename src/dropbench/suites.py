@@ -34,7 +34,7 @@ from .export import export_checkpoint
 from .flops import theoretical_speedup
 from .methods import METHODS
 from .data import load_dataset
-from .profiles import Profile, default_profile, fingerprint, list_profiles
+from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
 from .runs import RunSpec, cached_run
 from .runtime import apply_threads, default_runtimes, device_sync, make_runner
@@ -273,3 +273,20 @@ def cuda_peak_bytes(run: Runner) -> int:
     torch.cuda.reset_peak_memory_stats()
     run()
     return torch.cuda.max_memory_allocated()
+
+
+# --- the asv machine -----------------------------------------------------------------------------
+
+
+def register_machine(profile_name: str) -> Path:
+    """Write the asv machine entry named after a profile (what `asv machine` would ask for).
+
+    asv does not tell benchmarks which --machine they run under; the suites read the profile from
+    $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=NAME asv run --machine NAME`.
+    Returns the machine file written (~/.asv-machine.json).
+    """
+    from asv.machine import Machine, MachineCollection
+
+    profile = load_profile(profile_name).require_available()
+    MachineCollection.save(profile.name, {**Machine.get_defaults(), "machine": profile.name})
+    return Path(MachineCollection.get_machine_file_path())
