@@ -278,8 +278,12 @@ def cuda_peak_bytes(run: Runner) -> int:
 # --- the asv machine -----------------------------------------------------------------------------
 
 
+MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
+
+
 def register_machine(profile_name: str) -> Path:
-    """Write the asv machine entry named after a profile (what `asv machine` would ask for).
+    """Write the asv machine entry named after a profile: asv's own facts about this machine, the
+    fingerprint's hardware facts (shown with the machine on the published site) and the profile.
 
     asv does not tell benchmarks which --machine they run under; the suites read the profile from
     $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=NAME asv run --machine NAME`.
@@ -288,5 +292,6 @@ def register_machine(profile_name: str) -> Path:
     from asv.machine import Machine, MachineCollection
 
     profile = load_profile(profile_name).require_available()
-    MachineCollection.save(profile.name, {**Machine.get_defaults(), "machine": profile.name})
+    facts = {key: str(value) for key, value in fingerprint().items() if key in MACHINE_FACTS and value is not None}
+    MachineCollection.save(profile.name, {**Machine.get_defaults(), **facts, "machine": profile.name, "profile": profile.description})
     return Path(MachineCollection.get_machine_file_path())
