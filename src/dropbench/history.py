@@ -59,7 +59,7 @@ class Recorded:
 
     machine: str
     commit: str
-    date: int  # commit date, ms since the epoch (asv's ordering when no repository is at hand)
+    date: int  # commit date, ms since the epoch: the order of the history
     env: str
     values: tuple[Value, ...]
 
@@ -109,8 +109,17 @@ class ProfilePair:
 # --- reading ---------------------------------------------------------------------------------------
 
 
+def require_asv() -> None:
+    """asv comes with the test extra; without it, one clear line instead of an ImportError."""
+    try:
+        import asv  # noqa: F401
+    except ImportError:
+        raise ConfigError("this needs airspeed velocity: pip install 'dropbench[test]' (or pip install asv)") from None
+
+
 def load_project(config: Path) -> AsvProject:
     """Read asv.conf.json (with asv's parser: the file has comments)."""
+    require_asv()
     from asv.config import Config
     from asv.util import UserError
 

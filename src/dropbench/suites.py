@@ -21,6 +21,7 @@ compacted / dense rather than the speedup.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,12 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import ONNX, Checkpoint, load_checkpoint
+from .data import load_dataset
 from .errors import ConfigError, DropbenchError
 from .export import export_checkpoint
 from .flops import theoretical_speedup
+from .history import require_asv
 from .methods import METHODS
-from .data import load_dataset
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
 from .runs import RunSpec, cached_run
@@ -111,17 +113,18 @@ def training_spec(case: str, model: str) -> RunSpec:
 def warm_up() -> None:
     """Pay the one-time costs once: the benchmark package calls this on import, so asv's fork
     server pays them and every benchmark forked from it starts warm (data sets loaded, the
-    optimiser's lazy imports done, onnxruntime and the machine fingerprint loaded).
+    optimiser's lazy imports done, onnxruntime imported).
 
-    One torch thread first: GNU OpenMP is not fork-safe, and a child forked after the server ran
-    a parallel region hangs in its first one. With one thread no OpenMP team exists yet, and each
-    benchmark sets the profile's threads in its own process.
+    Nothing here may start what a forked child cannot inherit. GNU OpenMP is not fork-safe: a
+    child forked after the server ran a parallel region hangs in its first one, so the server
+    keeps one torch thread (no OpenMP team) and each benchmark sets the profile's threads in its
+    own process. CUDA is left untouched for the same reason.
     """
     torch.set_num_threads(1)
     for data in sorted(set(TRAINING_DATA.values())):
         load_dataset(data)
     train_step_runner(training_spec("dense", "mlp"))
-    fingerprint()
+    importlib.import_module("onnxruntime")
 
 
 # --- the active profile --------------------------------------------------------------------------
@@ -289,6 +292,7 @@ def register_machine(profile_name: str) -> Path:
     $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=NAME asv run --machine NAME`.
     Returns the machine file written (~/.asv-machine.json).
     """
+    require_asv()
     from asv.machine import Machine, MachineCollection
 
     profile = load_profile(profile_name).require_available()
