@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
 from .export import export_checkpoint
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
@@ -58,6 +58,11 @@ class ReproduceResult:
     seconds: float = 0.0
 
 
+def _export_and_load(directory: Path) -> Checkpoint:
+    export_checkpoint(directory)
+    return load_checkpoint(directory)
+
+
 def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, progress: Any = None) -> ReproduceResult:
     """Run the whole job into `out` (replaced atomically when it finishes)."""
     profile.require_available()
@@ -75,30 +80,30 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
 
     with staged_dir(out, force) as tmp:
         result = ReproduceResult(Path(out))
-        checkpoints: dict[str, Checkpoint] = {}
+        checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its checkpoint and variants
         for spec in specs:
             stage(f"train + compact {spec.name}")
             run_dir = train_run(spec, tmp / "runs" / spec.name, progress=progress)
-            done()
-            stage(f"export {spec.name}")
-            export_checkpoint(run_dir)
-            checkpoints[spec.name] = load_checkpoint(run_dir)
             result.runs[spec.name] = Path(out) / "runs" / spec.name
             done()
+            stage(f"export {spec.name}")
+            checkpoints[spec.name] = [_export_and_load(d) for d in checkpoint_dirs(run_dir)]
+            done()
             stage(f"bench {spec.name}")
-            result.bench += [m.as_dict() for m in bench_checkpoint(checkpoints[spec.name], profile, min_run_time=0.3)]
+            for checkpoint in checkpoints[spec.name]:
+                result.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=0.3)]
             done()
         stage("speedups over the dense baselines")
         for spec in specs:
             base = baseline_for(spec, specs)
-            if base is not None:
-                result.speedups += speedup_records(checkpoints[base.name], checkpoints[spec.name], profile, 0.4)
+            for checkpoint in checkpoints[spec.name] if base else []:
+                result.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, 0.4)
         result.seconds = time.perf_counter() - start
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
         write_report(tmp / "report.html", {
             "title": f"dropbench reproduce{' --quick' if quick else ''}", "profile": profile.as_dict(),
-            "fingerprint": fingerprint(), "manifests": {n: c.manifest for n, c in checkpoints.items()},
+            "fingerprint": fingerprint(), "manifests": {c.name: c.manifest for run in checkpoints.values() for c in run},
             "bench": result.bench, "speedups": result.speedups, "seconds": result.seconds,
         })
         done()
