@@ -61,3 +61,9 @@ def tiny_copy(tiny_run, tmp_path) -> Path:
     copy = tmp_path / "tiny"
     shutil.copytree(tiny_run, copy)
     return copy
+
+
+@pytest.fixture(autouse=True)
+def private_run_cache(tmp_path_factory, monkeypatch):
+    """Cached checkpoints go to a per-session temporary directory, never to ~/.cache."""
+    monkeypatch.setenv("DROPBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "run-cache"))

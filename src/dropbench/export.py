@@ -71,6 +71,13 @@ def max_abs_diff(model: torch.nn.Module, onnx_path: Path, x: torch.Tensor) -> fl
     return float(np.max(np.abs(got - want)))
 
 
+def ensure_exported(directory: Path | str) -> Path:
+    """Export unless the checkpoint already holds a verified model.onnx (loading checks its hash)."""
+    if ONNX not in load_checkpoint(directory).manifest["files"]:
+        export_checkpoint(directory)
+    return Path(directory)
+
+
 def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE) -> ExportResult:
     """Export a checkpoint to `model.onnx`, check parity, record hash and parity in the manifest.
 

@@ -1,5 +1,8 @@
 """The main job: train every method, compact, export, bench, compare with the dense baseline, report.
 
+Trained checkpoints come from the run cache (runs.cached_run), so a second reproduce, the claims
+and the asv suites reuse them; each is copied into the output directory.
+
 `plan(quick)` lists the runs; each method module's runs sit in one table here so the whole job
 reads top to bottom. Output (written to a staging directory, renamed into place at the end):
 
@@ -11,17 +14,18 @@ reads top to bottom. Output (written to a staging directory, renamed into place 
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
-from .export import export_checkpoint
+from .export import ensure_exported
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
-from .runs import RunSpec, train_run
+from .runs import RunSpec, cached_run
 from .runtime import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
@@ -58,11 +62,6 @@ class ReproduceResult:
     seconds: float = 0.0
 
 
-def _export_and_load(directory: Path) -> Checkpoint:
-    export_checkpoint(directory)
-    return load_checkpoint(directory)
-
-
 def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, progress: Any = None) -> ReproduceResult:
     """Run the whole job into `out` (replaced atomically when it finishes)."""
     profile.require_available()
@@ -83,11 +82,14 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
         checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its checkpoint and variants
         for spec in specs:
             stage(f"train + compact {spec.name}")
-            run_dir = train_run(spec, tmp / "runs" / spec.name, progress=progress)
-            result.runs[spec.name] = Path(out) / "runs" / spec.name
+            cached = cached_run(spec, progress=progress)
             done()
             stage(f"export {spec.name}")
-            checkpoints[spec.name] = [_export_and_load(d) for d in checkpoint_dirs(run_dir)]
+            for directory in checkpoint_dirs(cached):
+                ensure_exported(directory)
+            run_dir = Path(shutil.copytree(cached, tmp / "runs" / spec.name))
+            checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(run_dir)]
+            result.runs[spec.name] = Path(out) / "runs" / spec.name
             done()
             stage(f"bench {spec.name}")
             for checkpoint in checkpoints[spec.name]:
