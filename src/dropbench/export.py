@@ -20,6 +20,7 @@ import torch
 from .checkpoint import ONNX, Checkpoint, file_record, load_checkpoint, update_manifest
 from .data import load_dataset
 from .errors import DataError, ExportError
+from .fsutil import FILE_MODE
 from .models import example_input
 from .train import eval_windows
 
@@ -87,6 +88,7 @@ def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE
     checkpoint = load_checkpoint(directory)
     directory = checkpoint.path
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".model.", suffix=".onnx.tmp")
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
