@@ -29,20 +29,19 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import ONNX, Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint
 from .data import load_dataset
 from .errors import ConfigError, DropbenchError
-from .export import export_checkpoint
+from .export import ensure_exported
 from .flops import theoretical_speedup
 from .history import require_asv
 from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
-from .runs import RunSpec, cached_run
+from .runs import CACHE_ENV, RunSpec, cache_root, cached_run
 from .runtime import apply_threads, default_runtimes, device_sync, make_runner
 from .speed import compare_training, speedup_record, train_step_runner
 
-CACHE_ENV = "DROPBENCH_CACHE"
 DEVICES = ("cpu", "cuda")
 RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)
 TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
@@ -185,28 +184,25 @@ def training_time_ratio(case: str, model: str) -> Callable[[], float]:
 
 
 def checkpoint_cache() -> Path:
-    """Where the suites keep trained checkpoints: $DROPBENCH_CACHE, else the current directory.
+    """Where the suites keep trained checkpoints: the run cache if $DROPBENCH_CACHE names one,
+    else the current directory.
 
     asv runs setup_cache in a fresh directory per run and environment, so by default every
-    checkpoint is trained once per commit and environment. $DROPBENCH_CACHE keeps them between
-    runs (entries are keyed by spec and dropbench source, runs.cached_run): handy while
-    developing, but shared by every environment that uses it.
+    checkpoint is trained once per commit and environment, on TRAINING_THREADS. Setting
+    $DROPBENCH_CACHE shares the run cache with reproduce and the claims (runs.cached_run): quicker
+    while developing, but its entries are keyed by spec and code version only, so one trained
+    elsewhere (other threads, other environment) may be reused.
     """
-    return Path(os.environ.get(CACHE_ENV) or Path.cwd())
+    return cache_root() if os.environ.get(CACHE_ENV) else Path.cwd()
 
 
 def prepare_checkpoints(root: Path, specs: list[RunSpec] | None = None) -> dict[str, str]:
     """Train (unless cached under `root`), compact and export each spec; run name -> directory."""
+    specs = checkpoint_specs() if specs is None else specs
     threads = torch.get_num_threads()
     torch.set_num_threads(TRAINING_THREADS)
     try:
-        directories = {}
-        for spec in specs if specs is not None else checkpoint_specs():
-            directory = cached_run(spec, Path(root))
-            if ONNX not in load_checkpoint(directory).manifest["files"]:
-                export_checkpoint(directory)
-            directories[spec.name] = str(directory)
-        return directories
+        return {spec.name: str(ensure_exported(cached_run(spec, Path(root)))) for spec in specs}
     finally:
         torch.set_num_threads(threads)
 
