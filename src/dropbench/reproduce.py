@@ -1,5 +1,8 @@
 """The main job: train every method, compact, export, bench, compare with the dense baseline, report.
 
+Trained checkpoints come from the run cache (runs.cached_run), so a second reproduce, the claims
+and the asv suites reuse them; each is copied into the output directory.
+
 `plan(quick)` lists the runs; each method module's runs sit in one table here so the whole job
 reads top to bottom. Output (written to a staging directory, renamed into place at the end):
 
@@ -11,17 +14,18 @@ reads top to bottom. Output (written to a staging directory, renamed into place 
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .export import export_checkpoint
+from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
+from .export import ensure_exported
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
-from .runs import RunSpec, train_run
+from .runs import RunSpec, cached_run
 from .runtime import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
@@ -82,30 +86,33 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
 
     with staged_dir(out, force) as tmp:
         result = ReproduceResult(Path(out))
-        checkpoints: dict[str, Checkpoint] = {}
+        checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its checkpoint and variants
         for spec in specs:
             stage(f"train + compact {spec.name}")
-            run_dir = train_run(spec, tmp / "runs" / spec.name, progress=progress)
+            cached = cached_run(spec, progress=progress)
             done()
             stage(f"export {spec.name}")
-            export_checkpoint(run_dir)
-            checkpoints[spec.name] = load_checkpoint(run_dir)
+            for directory in checkpoint_dirs(cached):
+                ensure_exported(directory)
+            run_dir = Path(shutil.copytree(cached, tmp / "runs" / spec.name))
+            checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(run_dir)]
             result.runs[spec.name] = Path(out) / "runs" / spec.name
             done()
             stage(f"bench {spec.name}")
-            result.bench += [m.as_dict() for m in bench_checkpoint(checkpoints[spec.name], profile, min_run_time=0.3)]
+            for checkpoint in checkpoints[spec.name]:
+                result.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=0.3)]
             done()
         stage("speedups over the dense baselines")
         for spec in specs:
             base = baseline_for(spec, specs)
-            if base is not None:
-                result.speedups += speedup_records(checkpoints[base.name], checkpoints[spec.name], profile, 0.4)
+            for checkpoint in checkpoints[spec.name] if base else []:
+                result.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, 0.4)
         result.seconds = time.perf_counter() - start
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
         write_report(tmp / "report.html", {
             "title": f"dropbench reproduce{' --quick' if quick else ''}", "profile": profile.as_dict(),
-            "fingerprint": fingerprint(), "manifests": {n: c.manifest for n, c in checkpoints.items()},
+            "fingerprint": fingerprint(), "manifests": {c.name: c.manifest for run in checkpoints.values() for c in run},
             "bench": result.bench, "speedups": result.speedups, "seconds": result.seconds,
         })
         done()
