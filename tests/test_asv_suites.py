@@ -159,4 +159,13 @@ def test_asv_checks_and_runs_a_subset_with_this_interpreter(tmp_path):
     [recorded] = load_results(load_project(ROOT / "asv.conf.json"), tmp_path / "results")
     assert recorded.machine == "cpu-1thread" and recorded.commit == commit
     measured = {tuple(v for _, v in value.params) for value in recorded.values if value.value > 0}
-    assert measured == {(case, model) for case in suites.training_cases() for model in suites.TRAINING_DATA}
+    assert measured == {(case, model) for case in suites.training_cases() for model in suites.TRAINING_DATA if applies(case, model)}
+
+
+def applies(case: str, model: str) -> bool:
+    """Whether a training case runs on a model (a method may not support it: asv skips those)."""
+    try:
+        suites.training_step(case, model)
+    except suites.NotApplicable:
+        return False
+    return True
