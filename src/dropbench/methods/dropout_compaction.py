@@ -3,8 +3,9 @@
 Each hidden unit d has a learnable retention probability p_d = sigmoid(logit_d). Training
 multiplies the unit's activation by a relaxed Bernoulli(p_d) sample; evaluation multiplies it by
 p_d (the expected mask: no inverted scaling). A bimodal Beta(a, b) prior with a, b < 1,
-`-sum_d [(a-1) log p_d + (b-1) log(1-p_d)]`, pushes every p_d toward 0 or 1; its `strength`
-(in units of one pass over the training set) sets how many units go. Compaction removes the units
+`-sum_d [(a-1) log p_d + (b-1) log(1-p_d)]`, pushes every p_d toward 0 or 1 (b > a by default:
+0 pulls harder, so a unit has to earn its place); its `strength` (in units of one pass over the
+training set) sets how many units go. Compaction removes the units
 with p_d < threshold and folds the survivors' p_d into the next layer's incoming weights.
 
 Gradient estimator: the relaxed Bernoulli (Concrete / Gumbel-sigmoid, Maddison et al. 2017;
