@@ -69,6 +69,8 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     speedups = json.loads((out / "speedups.json").read_text())
     assert {(s["runtime"], s["batch"]) for s in speedups} == {("torch-eager", 1), ("torch-eager", 64), ("onnxruntime", 1), ("onnxruntime", 64)}
     assert all(s["flop_ratio"] > 1 for s in speedups)
+    assert {(s["baseline"], s["candidate"]) for s in speedups} == {("dense", "magnitude-unit")}
+    assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
     html = (out / "report.html").read_text()
     assert "magnitude-unit" in html and "Speedups" in html and "<script" not in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers

@@ -42,9 +42,11 @@ def speedup_record(
         raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
     c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
+    timings = c.as_dict()
+    timings["baseline_timing"], timings["candidate_timing"] = timings.pop("baseline"), timings.pop("candidate")
     return {
-        "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
-        "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name, **c.as_dict(),
+        **timings, "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
+        "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
     }
 
 
