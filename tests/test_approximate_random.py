@@ -49,7 +49,7 @@ def test_each_synapse_of_a_tile_pattern_is_dropped_with_probability_p():
     draws = 5000
     kept = torch.zeros_like(layer.weight)
     for _ in range(draws):
-        blocks, _ = tile_blocks(module.patterns[0], layer, 8)
+        blocks, _ = tile_blocks(module.patterns[0], layer)
         for rows, _, parts in blocks:
             for wc, _ in parts:
                 kept[rows, wc] += 1
@@ -102,7 +102,7 @@ def test_tile_pattern_gives_the_gradients_of_dropconnect_with_the_same_mask():
     masks = []
     for i, layer in enumerate(module.layers[1:]):
         mask = torch.zeros_like(layer.weight)
-        for rows, _, parts in tile_blocks(module.patterns[i], layer, 8)[0]:
+        for rows, _, parts in tile_blocks(module.patterns[i], layer)[0]:
             for wc, _ in parts:
                 mask[rows, wc] = 1.0
         masks.append(mask)

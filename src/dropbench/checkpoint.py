@@ -57,6 +57,15 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+def checkpoint_dirs(directory: Path) -> list[Path]:
+    """A run directory followed by its variants' directories (variants/<name>/, recursively)."""
+    directory = Path(directory)
+    found = [directory]
+    for relative in read_manifest(directory).get("variants", {}).values():
+        found += checkpoint_dirs(directory / relative)
+    return found
+
+
 def write_checkpoint(directory: Path, model: nn.Module, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write weights, then the manifest (last, atomically). Returns the manifest written.
 

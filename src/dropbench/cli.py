@@ -130,7 +130,7 @@ def cmd_train_speed(args: argparse.Namespace) -> int:
     spec = RunSpec(args.method, args.method, _key_values(args.set), args.model, args.data, args.hidden, TrainConfig(batch_size=args.batch_size))
     records = savings_over_dropout(spec, args.p, profile, args.min_time)
     rows = [[
-        f"{r['p']:g}", f"{1e3 * r['baseline']['median_s']:.1f} ms", f"{1e3 * r['candidate']['median_s']:.1f} ms",
+        f"{r['p']:g}", f"{1e3 * r['baseline_timing']['median_s']:.1f} ms", f"{1e3 * r['candidate_timing']['median_s']:.1f} ms",
         f"{100 * r['time_saved']:.0f}%", f"[{100 * r['time_saved_ci'][0]:.0f}, {100 * r['time_saved_ci'][1]:.0f}]%",
         f"{100 * r['flop_ideal']:.0f}%", f"{100 * (1 - (1 - r['p']) ** 2):.0f}%", f"{r['realisation']:.2f}", "; ".join(r["warnings"]),
     ] for r in records]
@@ -192,6 +192,59 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     with make_progress(args.quiet) as progress:
         result = reproduce(Path(args.out), args.quick, profile, force=args.force, progress=progress)
     stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {result.out / 'runs'}, report {result.out / 'report.html'}")
+    return 0
+
+
+def cmd_asv_machine(args: argparse.Namespace) -> int:
+    from .suites import register_machine
+
+    path = register_machine(args.profile)
+    stdout.print(f"[green]registered[/] asv machine {args.profile!r} in {path}; run the suites with:")
+    stdout.print(f"  DROPBENCH_PROFILE={args.profile} asv run --machine {args.profile}", soft_wrap=True)
+    return 0
+
+
+def _asv_results(args: argparse.Namespace):
+    from .history import load_project, load_results
+
+    project = load_project(Path(args.config))
+    return project, load_results(project, Path(args.results) if args.results else None)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import REGRESSION_HEADERS, for_machine, in_range, regression_rows, regressions
+    from .report import rich_table
+
+    project, recorded = _asv_results(args)
+    if args.machine:
+        recorded = for_machine(recorded, args.machine)
+    if args.range:
+        recorded = in_range(recorded, args.range, project.root)
+    found = regressions(recorded, project.thresholds)
+    commits = len({r.commit for r in recorded})
+    title = f"regressions in {commits} recorded commits (the first bad commit and the last good one; every figure is lower-is-better)"
+    if found:
+        stdout.print(rich_table(title, REGRESSION_HEADERS, regression_rows(found)))
+    else:
+        stdout.print(f"[green]no regressions[/] in {commits} recorded commits")
+    if args.json:
+        atomic_write_json(Path(args.json), [r.as_dict() for r in found])
+    return 0
+
+
+def cmd_compare_profiles(args: argparse.Namespace) -> int:
+    from .fsutil import atomic_write_text
+    from .history import COMPARISON_HEADERS, compare_profiles, comparison_html, comparison_rows
+    from .report import rich_table
+
+    _, recorded = _asv_results(args)
+    commit_a, commit_b, pairs = compare_profiles(recorded, args.a, args.b)
+    title = f"A = {args.a} ({commit_a[:8]}) vs B = {args.b} ({commit_b[:8]}); every figure is lower-is-better"
+    stdout.print(rich_table(title, COMPARISON_HEADERS, comparison_rows(pairs)))
+    if args.json:
+        atomic_write_json(Path(args.json), {"a": args.a, "b": args.b, "commit_a": commit_a, "commit_b": commit_b, "figures": [p.as_dict() for p in pairs]})
+    if args.html:
+        atomic_write_text(Path(args.html), comparison_html(args.a, args.b, commit_a, commit_b, pairs))
     return 0
 
 
@@ -275,6 +328,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("asv-machine", help="register the asv machine named after a hardware profile")
+    p.add_argument("profile", help="hardware profile name (dropbench profile list)")
+    p.set_defaults(func=cmd_asv_machine)
+
+    def asv_results_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
+        p.add_argument("--results", help="asv results directory (default: the configuration's results_dir)")
+        p.add_argument("--json", help="also write the figures to this JSON file")
+
+    p = sub.add_parser("history", help="which figures regressed at which commit, from the recorded asv results")
+    p.add_argument("range", nargs="?", help="git commit range to look at, e.g. main..HEAD (default: every recorded commit)")
+    p.add_argument("--machine", help="only this machine (hardware profile)")
+    asv_results_args(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side")
+    p.add_argument("a", help="profile A (an asv machine name)")
+    p.add_argument("b", help="profile B")
+    p.add_argument("--html", help="also write the comparison as a self-contained HTML page")
+    asv_results_args(p)
+    p.set_defaults(func=cmd_compare_profiles)
     return parser
 
 

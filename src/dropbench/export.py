@@ -20,6 +20,7 @@ import torch
 from .checkpoint import ONNX, Checkpoint, file_record, load_checkpoint, update_manifest
 from .data import load_dataset
 from .errors import DataError, ExportError
+from .fsutil import FILE_MODE
 from .models import example_input
 from .train import eval_windows
 
@@ -71,6 +72,13 @@ def max_abs_diff(model: torch.nn.Module, onnx_path: Path, x: torch.Tensor) -> fl
     return float(np.max(np.abs(got - want)))
 
 
+def ensure_exported(directory: Path | str) -> Path:
+    """Export unless the checkpoint already holds a verified model.onnx (loading checks its hash)."""
+    if ONNX not in load_checkpoint(directory).manifest["files"]:
+        export_checkpoint(directory)
+    return Path(directory)
+
+
 def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE) -> ExportResult:
     """Export a checkpoint to `model.onnx`, check parity, record hash and parity in the manifest.
 
@@ -80,6 +88,7 @@ def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE
     checkpoint = load_checkpoint(directory)
     directory = checkpoint.path
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".model.", suffix=".onnx.tmp")
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import Dataset
 from .errors import ConfigError
 from .models import build_model, lenet_feature_side
 
@@ -32,10 +34,14 @@ def _site_layers(model: nn.Module) -> list[tuple[str, str]]:
     raise ConfigError(f"unit removal is not supported for {kind!r} models")
 
 
+def site_producers(model: nn.Module) -> list[nn.Module]:
+    """For each hidden site, the layer whose output units feed it (ConfigError for LSTMs)."""
+    return [model.get_submodule(producer) for producer, _ in _site_layers(model)]
+
+
 def incoming_weights(model: nn.Module) -> list[torch.Tensor]:
     """For each hidden site, the [units, fan_in] matrix of the units' incoming weights."""
-    params = dict(model.named_parameters())
-    return [params[f"{producer}.weight"].detach().flatten(1) for producer, _ in _site_layers(model)]
+    return [layer.weight.detach().flatten(1) for layer in site_producers(model)]
 
 
 def unit_norms(model: nn.Module) -> list[torch.Tensor]:
@@ -116,6 +122,29 @@ def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor] | 
     return remove_units(model, keep)
 
 
+def smallest(scores: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Boolean mask of the floor(fraction * n) smallest entries along the last axis (per row).
+
+    Entries tied with the k-th smallest are all included (with real-valued weights only exact
+    zeros tie, and masking a zero changes nothing).
+    """
+    n_low = int(math.floor(fraction * scores.shape[-1] + 1e-9))
+    if not n_low:
+        return torch.zeros_like(scores, dtype=torch.bool)
+    return scores <= kth_smallest(scores, n_low)
+
+
+def kth_smallest(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th smallest value (1-based) along the last axis, keeping that axis.
+
+    Targeted dropout ranks every weight row at every training step: on CPU numpy's introselect
+    is ~3x faster than torch.kthvalue (and ~9x faster than topk) on a 1024 x 1024 matrix.
+    """
+    if scores.device.type == "cpu":
+        return torch.from_numpy(np.partition(scores.detach().numpy(), k - 1, axis=-1)[..., k - 1 : k])
+    return scores.kthvalue(k, dim=-1, keepdim=True).values
+
+
 def weight_masks(model: nn.Module, fraction: float) -> dict[str, torch.Tensor]:
     """Per output unit, mask out the `fraction` of incoming weights with the smallest |w|.
 
@@ -126,12 +155,7 @@ def weight_masks(model: nn.Module, fraction: float) -> dict[str, torch.Tensor]:
     for name, p in model.named_parameters():
         if not name.endswith("weight") or p.dim() < 2 or name.startswith(("embed", "lstms")):
             continue
-        rows = p.detach().flatten(1).abs()
-        n_drop = int(math.floor(fraction * rows.shape[1] + 1e-9))
-        mask = torch.ones_like(rows, dtype=torch.bool)
-        if n_drop:
-            mask.scatter_(1, rows.topk(n_drop, dim=1, largest=False).indices, False)
-        masks[name] = mask.reshape(p.shape)
+        masks[name] = ~smallest(p.detach().flatten(1).abs(), fraction).reshape(p.shape)
     return masks
 
 
@@ -147,6 +171,20 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         params[name].mul_(mask)
+
+
+def pruning_curve(model: nn.Module, data: Dataset, mode: str, fractions: tuple[float, ...] = PRUNING_FRACTIONS, split: str = "test") -> list[dict[str, float]]:
+    """Accuracy of `model` after post-hoc pruning at each fraction.
+
+    mode "unit": the lowest-norm fraction of hidden units removed per layer (prune_units);
+    mode "weight": the smallest-|w| fraction of each unit's incoming weights zeroed (prune_weights).
+    """
+    from .train import evaluate  # train imports the methods, which import this module
+
+    if mode not in ("unit", "weight"):
+        raise ConfigError(f"pruning mode must be 'unit' or 'weight', got {mode!r}")
+    prune = prune_units if mode == "unit" else prune_weights
+    return [{"fraction": f, "accuracy": evaluate(prune(model, f), data, split)["accuracy"]} for f in fractions]
 
 
 def remove_unread_inputs(model: nn.Module) -> nn.Module:

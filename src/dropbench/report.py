@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 
 from rich.table import Table
 
+from . import plots
 from .fsutil import atomic_write_text
 from .measure import format_seconds
 
@@ -20,7 +21,7 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2e
 table { border-collapse: collapse; margin: .5em 0 1em; } caption { text-align: left; color: #555; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th { background: #f4f4f4; } td.l, th.l { text-align: left; }
-.warn { color: #a60; font-size: .9em; } .muted { color: #777; }
+.warn { color: #a60; font-size: .9em; } .muted { color: #777; } figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
 """
 
 
@@ -63,11 +64,38 @@ def runs_section(manifests: dict[str, dict]) -> str:
     return section("Runs", html_table(headers, rows, left=4))
 
 
+def pareto_section(manifests: dict[str, dict]) -> str:
+    points = [(m["method"]["name"], name, m["metrics"]["nonzero_params"], 100 * m["metrics"]["accuracy"]) for name, m in manifests.items()]
+    return section("Accuracy vs parameters", f'<figure>{plots.scatter_by_group(points, "non-zero parameters (log)", "test accuracy %", "Pareto view per method", logx=True)}</figure>')
+
+
+def curves_section(manifests: dict[str, dict]) -> str:
+    """Every run's manifest curves (accuracy vs width, vs pruned fraction, ...), one table each.
+
+    A curve is a list of records (one row each), or a dict of such lists (one table per key).
+    """
+    tables = []
+    for name, m in manifests.items():
+        for curve_name, curve in m.get("curves", {}).items():
+            parts = curve.items() if isinstance(curve, dict) else [("", curve)]
+            for part, records in parts:
+                if records:
+                    headers = sorted(records[0], key=lambda key: "accuracy" in key)  # the x axis first
+                    caption = f"{name}: {curve_name}{f' ({part})' if part else ''}"
+                    tables.append(html_table(headers, [[r[h] for h in headers] for r in records], caption, left=0))
+    return section("Curves", "".join(tables)) if tables else ""
+
+
 def speedups_section(speedups: list[dict]) -> str:
+    figures = ""
+    for batch in sorted({s["batch"] for s in speedups}):
+        chosen = [s for s in speedups if s["batch"] == batch]
+        svg = plots.paired_bars([f"{s['candidate']} · {s['runtime']}" for s in chosen], [s["speedup"] for s in chosen], [s["flop_ratio"] for s in chosen], [tuple(s["ci"]) for s in chosen], f"measured vs theoretical speedup, batch {batch}")
+        figures += f"<figure>{svg}</figure>"
     rows = [[s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.2f}x", f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", f"{s['flop_ratio']:.2f}x", f"{s['realisation']:.2f}"] for s in speedups]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
     caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
-    return section("Speedups", html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
+    return section("Speedups", figures + html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
 
 
 def bench_section(bench: list[dict]) -> str:
@@ -85,6 +113,8 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
     sections = [
         f'<p class="muted">Finished in {context["seconds"]:.0f} s on profile {esc(context["profile"]["name"])}.</p>',
         runs_section(context["manifests"]),
+        pareto_section(context["manifests"]),
+        curves_section(context["manifests"]),
         speedups_section(context["speedups"]),
         bench_section(context["bench"]),
         fingerprint_section(context["profile"], context["fingerprint"]),

@@ -1,5 +1,8 @@
 """The main job: train every method, compact, export, bench, compare with the dense baseline, report.
 
+Trained checkpoints come from the run cache (runs.cached_run), so a second reproduce, the claims
+and the asv suites reuse them; each is copied into the output directory.
+
 `plan(quick)` lists the runs; each method module's runs sit in one table here so the whole job
 reads top to bottom. Output (written to a staging directory, renamed into place at the end):
 
@@ -11,17 +14,18 @@ reads top to bottom. Output (written to a staging directory, renamed into place 
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .export import export_checkpoint
+from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
+from .export import ensure_exported
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
-from .runs import RunSpec, train_run
+from .runs import RunSpec, cached_run
 from .runtime import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
@@ -31,12 +35,14 @@ def plan(quick: bool) -> list[RunSpec]:
     """The runs of `reproduce`: quick = small nets on digits (and a small LSTM); full = larger nets on mnist-5k."""
     if quick:
         common = {"model": "mlp", "data": "digits", "hidden": (256, 256), "train": TrainConfig(epochs=20)}
+        compaction_strengths = (1.0, 3.0, 10.0)
         # sparse variational dropout needs many steps for the dropout rates to grow; the KL weight
         # is lowered because digits has 1,257 training images (docs/sparse-and-approximate.md)
         variational = [RunSpec("variational", "variational", {"kl_weight": 0.1}, **{**common, "train": TrainConfig(epochs=100, schedule="cosine")})]
         lstm = {"model": "lstm", "data": "pydoc-text", "hidden": (128,), "train": TrainConfig(epochs=2)}
     else:
         common = {"model": "mlp", "data": "mnist-5k", "hidden": (1024, 1024, 1024), "train": TrainConfig(epochs=30)}
+        compaction_strengths = (0.3, 1.0, 3.0)
 
         def lenet(epochs: int) -> dict:
             return {"data": "mnist-5k", "train": TrainConfig(epochs=epochs, batch_size=100, schedule="cosine")}
@@ -53,6 +59,11 @@ def plan(quick: bool) -> list[RunSpec]:
         RunSpec("dropout", "dropout", {"p": 0.5}, **common),
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5, "finetune_epochs": 3}, **common),
         RunSpec("magnitude-weight", "magnitude", {"mode": "weight", "fraction": 0.75, "finetune_epochs": 3}, **common),
+        # the prior strength sets the compaction rate: one run per strength gives the width/accuracy curve
+        *[RunSpec(f"dropout-compaction-s{s:g}", "dropout-compaction", {"strength": s}, **common) for s in compaction_strengths],
+        RunSpec("targeted-weight", "targeted", {"mode": "weight", "gamma": 0.75, "alpha": 0.5, "prune_fraction": 0.75}, **common),
+        RunSpec("targeted-unit", "targeted", {"mode": "unit", "gamma": 0.5, "alpha": 0.5, "prune_fraction": 0.5}, **common),
+        RunSpec("structural", "structural", {"p": 0.5, "lower_bound": 8}, **common),
         *variational,
         RunSpec("approximate-random", "approximate-random", {"p": 0.5}, **common),  # against "dropout" at the same p
         RunSpec("lstm-dropout", "dropout", {"p": 0.25}, **lstm),
@@ -94,30 +105,33 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
 
     with staged_dir(out, force) as tmp:
         result = ReproduceResult(Path(out))
-        checkpoints: dict[str, Checkpoint] = {}
+        checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its checkpoint and variants
         for spec in specs:
             stage(f"train + compact {spec.name}")
-            run_dir = train_run(spec, tmp / "runs" / spec.name, progress=progress)
+            cached = cached_run(spec, progress=progress)
             done()
             stage(f"export {spec.name}")
-            export_checkpoint(run_dir)
-            checkpoints[spec.name] = load_checkpoint(run_dir)
+            for directory in checkpoint_dirs(cached):
+                ensure_exported(directory)
+            run_dir = Path(shutil.copytree(cached, tmp / "runs" / spec.name))
+            checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(run_dir)]
             result.runs[spec.name] = Path(out) / "runs" / spec.name
             done()
             stage(f"bench {spec.name}")
-            result.bench += [m.as_dict() for m in bench_checkpoint(checkpoints[spec.name], profile, min_run_time=0.3)]
+            for checkpoint in checkpoints[spec.name]:
+                result.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=0.3)]
             done()
         stage("speedups over the dense baselines")
         for spec in specs:
             base = baseline_for(spec, specs)
-            if base is not None:
-                result.speedups += speedup_records(checkpoints[base.name], checkpoints[spec.name], profile, 0.4)
+            for checkpoint in checkpoints[spec.name] if base else []:
+                result.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, 0.4)
         result.seconds = time.perf_counter() - start
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
         write_report(tmp / "report.html", {
             "title": f"dropbench reproduce{' --quick' if quick else ''}", "profile": profile.as_dict(),
-            "fingerprint": fingerprint(), "manifests": {n: c.manifest for n, c in checkpoints.items()},
+            "fingerprint": fingerprint(), "manifests": {c.name: c.manifest for run in checkpoints.values() for c in run},
             "bench": result.bench, "speedups": result.speedups, "seconds": result.seconds,
         })
         done()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -119,9 +120,21 @@ def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = Non
     return out
 
 
-def cached_run(spec: RunSpec, cache_root: Path, progress: Any = None) -> Path:
-    """The checkpoint of `spec` under `cache_root`, trained only if no valid one exists."""
-    directory = Path(cache_root) / f"{spec.name}-{spec.key()}"
+CACHE_ENV = "DROPBENCH_CACHE"
+
+
+def cache_root() -> Path:
+    """Where trained checkpoints are cached: $DROPBENCH_CACHE or ~/.cache/dropbench/runs."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dropbench" / "runs")
+
+
+def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) -> Path:
+    """The checkpoint of `spec` under the cache, trained only if no valid one exists.
+
+    Entries are content-addressed by the spec and the code version, so reproduce, the claims
+    and the asv suites share one training per configuration and commit.
+    """
+    directory = Path(root or cache_root()) / f"{spec.name}-{spec.key()}"
     if directory.exists():
         try:
             load_checkpoint(directory)

@@ -15,6 +15,7 @@ from torch import nn
 
 from .checkpoint import Checkpoint
 from .data import Dataset, load_dataset
+from .errors import ConfigError
 from .flops import theoretical_speedup
 from .measure import Comparison, compare
 from .methods import Method, StepState, get_method
@@ -25,21 +26,38 @@ from .runtime import RUNTIMES, apply_threads, compare_checkpoints, device_sync
 from .train import batches, make_optimizer, steps_per_epoch, train_step
 
 
-def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
-    """Measured (interleaved) and theoretical speedup of `candidate` over `baseline`, per runtime x batch."""
+def runtime_pairs(candidate: Checkpoint) -> list[tuple[str, str]]:
+    """(baseline runtime, candidate runtime) pairs a candidate is compared in: each runtime with
+    itself, and the sparse runner against the dense baseline in torch eager for sparse checkpoints."""
     pairs = [("torch-eager", "torch-eager"), ("onnxruntime", "onnxruntime")]
     if candidate.is_sparse and "torch-sparse" in RUNTIMES:
         pairs.append(("torch-eager", "torch-sparse"))
-    records = []
-    for runtime, candidate_runtime in pairs:
-        for batch in profile.batch_sizes:
-            c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
-            flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
-            records.append({
-                "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
-                "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name, **c.as_dict(),
-            })
-    return records
+    return pairs
+
+
+def speedup_record(
+    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
+) -> dict[str, Any]:
+    """Measured (interleaved) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
+    runtime = dict((c, b) for b, c in runtime_pairs(candidate)).get(candidate_runtime)
+    if runtime is None:
+        raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
+    c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
+    flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
+    timings = c.as_dict()
+    timings["baseline_timing"], timings["candidate_timing"] = timings.pop("baseline"), timings.pop("candidate")
+    return {
+        **timings, "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
+        "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
+    }
+
+
+def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
+    """`speedup_record` for every runtime pair x batch size of the profile."""
+    return [
+        speedup_record(baseline, candidate, profile, candidate_runtime, batch, min_run_time)
+        for _, candidate_runtime in runtime_pairs(candidate) for batch in profile.batch_sizes
+    ]
 
 
 def _prepared(spec: RunSpec, device: str) -> tuple[Dataset, Method, nn.Module]:
@@ -91,8 +109,10 @@ def savings_over_dropout(spec: RunSpec, rates: Sequence[float], profile: Profile
         ideal = 1.0 - method.training_flop_fraction(module)
         c = compare_training(baseline, candidate, profile, min_run_time)
         saved = 1.0 - 1.0 / c.speedup
+        timings = c.as_dict()
+        timings["baseline_timing"], timings["candidate_timing"] = timings.pop("baseline"), timings.pop("candidate")
         records.append({
-            "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
-            "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else float("nan"), "profile": profile.name, **c.as_dict(),
+            **timings, "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
+            "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else float("nan"), "profile": profile.name,
         })
     return records

@@ -9,10 +9,15 @@ from .approximate_random import ApproximateRandom
 from .base import Compacted, Method, StepState, plain_model
 from .dense import Dense
 from .dropout import Dropout
+from .dropout_compaction import DropoutCompaction
 from .magnitude import Magnitude
+from .structural import Structural
+from .targeted import Targeted
 from .variational import Variational
 
-METHODS: dict[str, type[Method]] = {m.name: m for m in (Dense, Dropout, Magnitude, Variational, ApproximateRandom)}
+METHODS: dict[str, type[Method]] = {
+    m.name: m for m in (Dense, Dropout, Magnitude, DropoutCompaction, Targeted, Structural, Variational, ApproximateRandom)
+}
 
 
 def get_method(name: str, params: dict[str, Any] | None = None) -> Method:

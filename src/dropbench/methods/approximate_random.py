@@ -44,6 +44,7 @@ Block = tuple[slice, slice, tuple[tuple[slice, slice], ...]]
 
 SEARCH_STEPS = 400
 PENALTY = 1e6  # weight of the squared drop-rate error in the pattern search
+MIN_BLOCKS = 4  # a layer is cut into at least this many blocks (if it has the units)
 RATE_TOLERANCE = 1e-4  # largest |searched drop rate - p| accepted
 
 
@@ -51,7 +52,7 @@ RATE_TOLERANCE = 1e-4  # largest |searched drop rate - p| accepted
 class ApproximateRandomConfig:
     p: float = 0.5  # per-unit (row) or per-synapse (tile) drop probability
     pattern: str = "row"  # "row" (units) or "tile" (tile x tile synapse blocks)
-    block: int = 16  # units per block of the row pattern
+    block: int = 16  # units per block of the row pattern (fewer if a layer has < 4 blocks)
     tile: int = 128  # side of the tile pattern's synapse blocks (small tiles make small, slow GEMMs)
 
     def __post_init__(self):
@@ -101,7 +102,7 @@ class RunPattern:
 
     @classmethod
     def search(cls, units: int, block: int, p: float, what: str) -> "RunPattern":
-        block = min(block, units)
+        block = max(1, min(block, units // MIN_BLOCKS))  # small layers get smaller blocks
         blocks = math.ceil(units / block)
         if p >= 1.0 - 1.0 / blocks:
             raise ConfigError(f"p={p} is too high for {what} ({units} units in {blocks} blocks of {block}): a pattern keeps at least one block, so p must be below {1 - 1 / blocks:.3g}; lower p, block or tile")
@@ -203,11 +204,11 @@ def row_blocks(rows: Ranges | None, cols: Ranges | None, layer: nn.Linear) -> tu
     return blocks, ranges_size(rows) if rows is not None else layer.out_features
 
 
-def tile_blocks(pattern: RunPattern, layer: nn.Linear, tile: int) -> tuple[tuple[Block, ...], int]:
-    """GEMM blocks of a layer whose rows of `tile` x `tile` tiles each keep a run of tile columns."""
+def tile_blocks(pattern: RunPattern, layer: nn.Linear) -> tuple[tuple[Block, ...], int]:
+    """GEMM blocks of a layer whose rows of square tiles (the pattern's block) each keep a run of tile columns."""
     blocks = []
-    for top in range(0, layer.out_features, tile):
-        rows = slice(top, min(top + tile, layer.out_features))
+    for top in range(0, layer.out_features, pattern.block):
+        rows = slice(top, min(top + pattern.block, layer.out_features))
         parts = tuple((wc, wc) for wc, _ in pieces(pattern.sample(), layer.in_features))
         blocks.append((rows, rows, parts))
     return tuple(blocks), layer.out_features
@@ -268,7 +269,7 @@ class ApproximateMLP(nn.Module):
     def tiles(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.layers[0](x))  # the input layer reads the data, not a dropout site
         for i, layer in enumerate(self.layers[1:]):
-            blocks, width = tile_blocks(self.patterns[i], layer, self.config.tile)
+            blocks, width = tile_blocks(self.patterns[i], layer)
             x = SlicedLinear.apply(x, layer.weight, layer.bias, blocks, width, 1.0 / (1.0 - self.config.p))
             if i < len(self.layers) - 2:
                 x = F.relu(x)

@@ -1,0 +1,324 @@
+"""The recorded asv results: which figures regressed at which commit, and profiles side by side.
+
+asv writes one results file per machine (= hardware profile), commit and environment under the
+results directory of asv.conf.json; dropbench tracks that directory in git, so the history
+survives clean clones. This module reads it with asv's own reader, finds regressions with asv's
+step detection and the per-kind thresholds of asv.conf.json (what `asv publish` puts in
+regressions.json), and lines two profiles up figure by figure.
+
+Every dropbench figure is lower-is-better (dropbench.suites says why), so "regressed" always
+means "went up" and the better of two profiles is always the lower.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import re
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ProfileError
+from .fsutil import atomic_write_json
+from .profiles import load_profile
+from .report import html_table, page, section
+
+DEFAULT_THRESHOLD = 0.05  # asv's, for figures no regressions_thresholds entry matches
+DEVICE_PARAM = "device"
+
+
+@dataclass(frozen=True)
+class AsvProject:
+    """What dropbench needs from asv.conf.json."""
+
+    root: Path  # the directory holding asv.conf.json (asv's paths are relative to it)
+    results_dir: Path
+    benchmark_dir: Path
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Value:
+    benchmark: str
+    params: tuple[tuple[str, Any], ...]  # (parameter name, value), in the benchmark's order
+    unit: str
+    value: float  # an int for counts
+
+    @property
+    def figure(self) -> str:
+        """The figure's name as asv shows it: benchmark(param, ...)."""
+        return f"{self.benchmark}({', '.join(str(v) for _, v in self.params)})" if self.params else self.benchmark
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One results file: the values of one machine, commit and environment."""
+
+    machine: str
+    commit: str
+    date: int  # commit date, ms since the epoch: the order of the history
+    env: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Regression:
+    machine: str
+    env: str
+    figure: str
+    unit: str
+    commit: str  # the first commit with the worse value
+    last_good: str  # the commit before it that still had the good value
+    before: float
+    after: float
+    threshold: float
+
+    @property
+    def ratio(self) -> float:
+        return self.after / self.before if self.before else math.inf
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
+class ProfilePair:
+    figure: str
+    unit: str
+    a: float | None
+    b: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        """b / a: above 1 means profile A is lower (better, or faster for timings)."""
+        return self.b / self.a if self.a and self.b is not None else None
+
+    @property
+    def better(self) -> str:
+        if self.a is None or self.b is None:
+            return "-"
+        return "A" if self.a < self.b else "B" if self.b < self.a else "same"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "better": self.better}
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def require_asv() -> None:
+    """asv comes with the test extra; without it, one clear line instead of an ImportError."""
+    try:
+        import asv  # noqa: F401
+    except ImportError:
+        raise ConfigError("this needs airspeed velocity: pip install 'dropbench[test]' (or pip install asv)") from None
+
+
+def load_project(config: Path) -> AsvProject:
+    """Read asv.conf.json (with asv's parser: the file has comments)."""
+    require_asv()
+    from asv.config import Config
+    from asv.util import UserError
+
+    config = Path(config)
+    if not config.is_file():
+        raise ConfigError(f"no asv configuration at {config}; run from the dropbench checkout or pass --config")
+    try:
+        conf = Config.load(str(config))
+    except (UserError, ValueError) as e:
+        raise ConfigError(f"cannot read {config}: {e}") from None
+    root = config.resolve().parent
+    thresholds = {regex: float(value) for regex, value in conf.regressions_thresholds.items()}
+    return AsvProject(root, root / conf.results_dir, root / conf.benchmark_dir, thresholds)
+
+
+def load_results(project: AsvProject, results_dir: Path | None = None) -> list[Recorded]:
+    """Every results file under the results directory, oldest commit first.
+
+    Values of a benchmark whose code changed since they were recorded are left out, as asv does.
+    """
+    from asv.results import iter_results
+    from asv.util import UserError, load_json
+
+    results_dir = Path(results_dir or project.results_dir)
+    index = results_dir / "benchmarks.json"
+    if not results_dir.is_dir():
+        raise ConfigError(f"no asv results at {results_dir}; record some with `asv run` (docs/asv.md)")
+    if not index.is_file():
+        raise ConfigError(f"{results_dir} is not an asv results directory: it has no benchmarks.json")
+    try:
+        benchmarks = load_json(str(index), api_version=2)
+    except UserError as e:
+        raise ConfigError(str(e)) from None
+    _check_ours(benchmarks, project, results_dir)
+    recorded = [_recorded(r, benchmarks) for r in iter_results(str(results_dir))]
+    return sorted(recorded, key=lambda r: (r.date, r.commit, r.machine, r.env))
+
+
+def _check_ours(benchmarks: dict, project: AsvProject, results_dir: Path) -> None:
+    """Refuse the results of another project: none of its benchmarks is from our suites."""
+    suites = {p.stem for p in project.benchmark_dir.glob("*.py")}
+    names = [name for name in benchmarks if name != "version"]
+    if names and not any(name.split(".")[0] in suites for name in names):
+        raise ConfigError(
+            f"{results_dir} holds asv results of another project: none of its {len(names)} benchmarks "
+            f"(e.g. {names[0]!r}) comes from dropbench's suites in {project.benchmark_dir}"
+        )
+
+
+def _recorded(result, benchmarks: dict) -> Recorded:
+    values = []
+    for key in sorted(result.get_result_keys(benchmarks)):
+        param_names = benchmarks[key].get("param_names", [])
+        grid = result.get_result_params(key)
+        numbers = result.get_result_value(key, grid)
+        combos = list(itertools.product(*grid)) if grid else [()]
+        numbers = numbers if grid else [numbers]
+        for combo, number in zip(combos, numbers):
+            if number is not None and not math.isnan(number):
+                params = tuple(zip(param_names, (_literal(v) for v in combo)))
+                values.append(Value(key, params, benchmarks[key].get("unit", ""), number))
+    return Recorded(result.params["machine"], result.commit_hash, result.date or 0, result.env_name, tuple(values))
+
+
+def _literal(text: str) -> Any:
+    """asv stores parameter values as their repr."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def machines(recorded: list[Recorded]) -> list[str]:
+    return sorted({r.machine for r in recorded})
+
+
+def for_machine(recorded: list[Recorded], machine: str) -> list[Recorded]:
+    """The results of one machine (profile); a clear error names the recorded ones otherwise."""
+    mine = [r for r in recorded if r.machine == machine]
+    if not mine:
+        known = ", ".join(machines(recorded)) or "none"
+        raise ProfileError(f"no recorded results for machine {machine!r}; recorded machines: {known}")
+    return mine
+
+
+def in_range(recorded: list[Recorded], commit_range: str, repo: Path) -> list[Recorded]:
+    """The results whose commit is in a git range (A..B, or a single commit)."""
+    spec = commit_range if ".." in commit_range else f"{commit_range}^!"
+    try:
+        out = subprocess.run(["git", "rev-list", spec], cwd=repo, capture_output=True, text=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
+        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} (git: {reason})") from None
+    commits = set(out.split())
+    chosen = [r for r in recorded if r.commit in commits]
+    if not chosen:
+        raise ConfigError(f"no recorded results for the {len(commits)} commits in {commit_range!r}; run `asv run {commit_range}` first")
+    return chosen
+
+
+# --- regressions -----------------------------------------------------------------------------------
+
+
+def threshold_for(figure: str, thresholds: dict[str, float]) -> float:
+    """The largest threshold whose regex matches the figure's name (asv's rule), else asv's default."""
+    matching = [t for regex, t in thresholds.items() if re.match(regex, figure)]
+    return max(matching) if matching else DEFAULT_THRESHOLD
+
+
+def regressions(recorded: list[Recorded], thresholds: dict[str, float]) -> list[Regression]:
+    """Each figure's regressions along its commits (per machine and environment), oldest first."""
+    from asv.step_detect import detect_regressions, detect_steps
+
+    series: dict[tuple[str, str, str], dict[str, float]] = {}  # (machine, env, figure) -> commit -> value
+    units: dict[str, str] = {}
+    order = list(dict.fromkeys(r.commit for r in recorded))
+    for result in recorded:
+        for v in result.values:
+            series.setdefault((result.machine, result.env, v.figure), {})[result.commit] = v.value
+            units[v.figure] = v.unit
+    found = []
+    for (machine, env, figure), by_commit in sorted(series.items()):
+        commits = [c for c in order if c in by_commit]
+        threshold = threshold_for(figure, thresholds)
+        _, _, jumps = detect_regressions(detect_steps([by_commit[c] for c in commits]), threshold)
+        for last_good, first_bad, before, after in jumps or []:
+            found.append(Regression(machine, env, figure, units[figure], commits[first_bad], commits[last_good], before, after, threshold))
+    return sorted(found, key=lambda r: (order.index(r.commit), r.machine, r.figure))
+
+
+REGRESSION_HEADERS = ["commit", "last good", "machine", "figure", "before", "after", "ratio", "threshold", "unit"]
+
+
+def regression_rows(found: list[Regression]) -> list[list[Any]]:
+    return [[r.commit[:8], r.last_good[:8], r.machine, r.figure, r.before, r.after, f"{r.ratio:.2f}x", f"{r.threshold:.0%}", r.unit] for r in found]
+
+
+# --- two profiles side by side ---------------------------------------------------------------------
+
+
+def latest_values(recorded: list[Recorded], profile: str) -> tuple[str, dict[tuple[str, tuple], Value]]:
+    """(commit, figures) of a profile's newest recorded commit, each figure at the profile's own
+    device: the `device` parameter is dropped, so a CPU profile's cpu rows meet a GPU profile's
+    cuda rows."""
+    device = load_profile(profile).device
+    mine = for_machine(recorded, profile)
+    commit = mine[-1].commit
+    figures = {}
+    for result in (r for r in mine if r.commit == commit):
+        for v in result.values:
+            params = dict(v.params)
+            if params.pop(DEVICE_PARAM, device) == device:
+                figures[(v.benchmark, tuple(params.items()))] = v
+    return commit, figures
+
+
+def compare_profiles(recorded: list[Recorded], a: str, b: str) -> tuple[str, str, list[ProfilePair]]:
+    """(A's commit, B's commit, every figure of either side by side)."""
+    commit_a, figures_a = latest_values(recorded, a)
+    commit_b, figures_b = latest_values(recorded, b)
+    pairs = []
+    for key in sorted(set(figures_a) | set(figures_b)):
+        va, vb = figures_a.get(key), figures_b.get(key)
+        some = va or vb
+        figure = Value(some.benchmark, key[1], some.unit, some.value).figure
+        pairs.append(ProfilePair(figure, some.unit, va.value if va else None, vb.value if vb else None))
+    return commit_a, commit_b, pairs
+
+
+COMPARISON_HEADERS = ["figure", "unit", "A", "B", "B / A", "better"]
+
+
+def comparison_rows(pairs: list[ProfilePair]) -> list[list[Any]]:
+    """The rows of the comparison table (terminal and HTML)."""
+    return [[p.figure, p.unit, _or_dash(p.a), _or_dash(p.b), _or_dash(p.ratio), p.better] for p in pairs]
+
+
+def comparison_html(a: str, b: str, commit_a: str, commit_b: str, pairs: list[ProfilePair]) -> str:
+    """A self-contained page: every figure of two profiles side by side."""
+    caption = f"A = {a} at {commit_a[:8]}, B = {b} at {commit_b[:8]}. Every figure is lower-is-better; B / A above 1 means A is better."
+    table = html_table(COMPARISON_HEADERS, comparison_rows(pairs), caption, left=2)
+    return page(f"dropbench: {a} vs {b}", [section("Figures", table)])
+
+
+def _or_dash(value: float | None) -> Any:
+    return "-" if value is None else value
+
+
+def scratch_config(config: Path, out: Path) -> Path:
+    """A copy of asv.conf.json writing results and site under `out`, for runs that must leave the
+    recorded results alone (the CI smoke, tests). Paths become absolute: asv reads them from the
+    configuration's folder."""
+    from asv.config import Config
+
+    config = Path(config).resolve()
+    conf = {k: v for k, v in Config.load(str(config)).__dict__.items() if v is not None}
+    for key in ("repo", "benchmark_dir", "env_dir"):
+        conf[key] = str(config.parent / conf[key])
+    conf.update(version=1, results_dir=str(Path(out) / "results"), html_dir=str(Path(out) / "html"))
+    path = Path(out) / "asv.conf.json"
+    atomic_write_json(path, conf)
+    return path

@@ -1,0 +1,161 @@
+"""`targeted`: targeted dropout (Gomez et al. 2019), weight and unit variants.
+
+Torch stores weights as [out, in]: targeting works per OUTPUT unit, i.e. per row (the reference,
+for-ai/TD `models/utils/dropouts.py`, is TensorFlow with [in, out] weights and works per column).
+
+- weight: in each output unit (every Linear / Conv2d, the output layer included), the `gamma`
+  fraction of incoming weights with the smallest |w| are candidates; each candidate is zeroed
+  with probability `alpha`, resampled every step; survivors are not rescaled.
+- unit: the `gamma` fraction of hidden units with the smallest incoming-weight L2 norm are
+  candidates; each is dropped (its activation zeroed for the whole batch) with probability
+  `alpha`, resampled every step. The reference draws the unit mask per weight element, which
+  thins a candidate unit instead of dropping it; we drop whole units, as the paper describes.
+
+`ramp` > 0 raises gamma and alpha linearly from 0 over that fraction of training (the paper's
+ramping; the reference ramps over fixed step counts). Evaluation is dense; after training the
+net is pruned post hoc at PRUNING_FRACTIONS (units and weights, accuracy on the test split into
+the manifest's curves) and shipped pruned at `prune_fraction`: a narrower net (unit) or sparse
+weights (weight). `pruning_comparison` puts those curves beside `dropout` and `magnitude`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from ..checkpoint import Checkpoint
+from ..data import Dataset, load_dataset
+from ..errors import ConfigError
+from ..pruning import PRUNING_FRACTIONS, prune_units, prune_weights, pruning_curve, site_producers, smallest
+from .base import Compacted, Method, StepState, plain_model
+
+MODES = ("unit", "weight")
+
+
+@dataclass(frozen=True)
+class TargetedConfig:
+    mode: str = "weight"  # "weight" or "unit"
+    gamma: float = 0.5  # targeted fraction (of each unit's weights, or of the units)
+    alpha: float = 0.5  # drop probability of a candidate
+    ramp: float = 0.0  # fraction of training over which gamma and alpha ramp up from 0
+    prune_fraction: float = 0.5  # the shipped model is pruned at this fraction
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be 'weight' or 'unit', got {self.mode!r}")
+        for name in ("gamma", "alpha", "ramp"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.prune_fraction < 1.0:
+            raise ValueError(f"prune_fraction must be in [0, 1), got {self.prune_fraction}")
+
+
+class Targeting:
+    """The current gamma and alpha, shared by every targeted-dropout module of one net."""
+
+    def __init__(self, gamma: float, alpha: float):
+        self.gamma, self.alpha = gamma, alpha
+
+
+class TargetedWeightDropout(nn.Module):
+    """A parametrization of a weight: in training, zero each row's bottom-gamma |w| with probability alpha."""
+
+    def __init__(self, targeting: Targeting):
+        super().__init__()
+        self.targeting = targeting
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return weight
+        candidates = smallest(weight.detach().flatten(1).abs(), self.targeting.gamma).reshape(weight.shape)
+        return weight.masked_fill(candidates & (torch.rand_like(weight) < self.targeting.alpha), 0.0)
+
+
+class TargetedUnitDropout(nn.Module):
+    """A hidden site: in training, drop each of the bottom-gamma units (by incoming L2 norm) with probability alpha."""
+
+    def __init__(self, producer: nn.Module, targeting: Targeting):
+        super().__init__()
+        self.producer = [producer]  # a list, so the layer's parameters are not registered twice
+        self.targeting = targeting
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        norms = self.producer[0].weight.detach().flatten(1).norm(dim=1)
+        drop = smallest(norms, self.targeting.gamma) & (torch.rand(norms.shape, device=x.device) < self.targeting.alpha)
+        return x * (~drop).to(x.dtype).reshape(-1, *[1] * (x.dim() - 2))
+
+
+def targeted_layers(model: nn.Module) -> list[nn.Module]:
+    """Every Linear / Conv2d: the layers weight targeting (and weight pruning) act on."""
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+class Targeted(Method):
+    name = "targeted"
+    summary = "targeted dropout: drop the low-magnitude weights or units more often (Gomez 2019)"
+    Config = TargetedConfig
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        c = self.config
+        self.targeting = Targeting(*self._schedule(0.0))
+        if c.mode == "unit":
+            for i, layer in enumerate(site_producers(model)):
+                model.sites[i] = TargetedUnitDropout(layer, self.targeting)
+        else:
+            site_producers(model)  # fail early for models whose units cannot be pruned post hoc
+            for layer in targeted_layers(model):
+                parametrize.register_parametrization(layer, "weight", TargetedWeightDropout(self.targeting))
+        return model
+
+    def _schedule(self, progress: float) -> tuple[float, float]:
+        ramp = min(1.0, progress / self.config.ramp) if self.config.ramp else 1.0
+        return ramp * self.config.gamma, ramp * self.config.alpha
+
+    def on_step(self, module: nn.Module, state: StepState) -> None:
+        upcoming = dataclasses.replace(state, step=state.step + 1)
+        self.targeting.gamma, self.targeting.alpha = self._schedule(upcoming.progress)
+
+    def compact(self, module: nn.Module, data: Dataset) -> Compacted:
+        for layer in targeted_layers(module):
+            if parametrize.is_parametrized(layer, "weight"):
+                parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+        model = plain_model(module)
+        curves = {"pruning": {mode: pruning_curve(model, data, mode) for mode in MODES}}
+        f = self.config.prune_fraction
+        shipped = prune_units(model, f) if self.config.mode == "unit" else prune_weights(model, f)
+        metrics = {"pruned_fraction": f, "trained_widths": model.hidden_sizes()}
+        return Compacted(shipped, metrics=metrics, curves=curves)
+
+
+BUDGET_KEYS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay")
+
+
+def pruning_comparison(targeted: Checkpoint, dropout: Checkpoint, dense: Checkpoint) -> dict[str, Any]:
+    """Test accuracy under post-hoc pruning at PRUNING_FRACTIONS, units and weights, three ways.
+
+    targeted: its manifest's curves (computed from the unpruned net when it was trained);
+    dropout: the dropout checkpoint pruned now; magnitude: the dense checkpoint pruned now.
+    The three runs must share data set, hidden widths and training budget, or ConfigError.
+    """
+    runs = {"targeted": (targeted, "targeted"), "dropout": (dropout, "dropout"), "magnitude": (dense, "dense")}
+    for label, (checkpoint, method) in runs.items():
+        if checkpoint.manifest["method"]["name"] != method:
+            raise ConfigError(f"{checkpoint.path} is a {checkpoint.manifest['method']['name']!r} run; the {label} curve needs a {method!r} run")
+    setups = {
+        label: (c.manifest["data"]["name"], c.metrics.get("trained_widths", c.model.hidden_sizes()), [c.manifest["train"].get(k) for k in BUDGET_KEYS])
+        for label, (c, _) in runs.items()
+    }
+    if len(set(map(repr, setups.values()))) > 1:
+        raise ConfigError(f"the runs differ in data set, hidden widths or training budget ({setups}); train them alike to compare")
+    data = load_dataset(targeted.manifest["data"]["name"])
+    curves = {"targeted": targeted.manifest["curves"]["pruning"]}
+    for label in ("dropout", "magnitude"):
+        curves[label] = {mode: pruning_curve(runs[label][0].model, data, mode) for mode in MODES}
+    return {"fractions": list(PRUNING_FRACTIONS), "data": data.name, "curves": curves}

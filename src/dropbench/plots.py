@@ -1,0 +1,68 @@
+"""Figures for the HTML report: matplotlib drawn to inline SVG (no files, no network)."""
+
+from __future__ import annotations
+
+import io
+from typing import Iterable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"svg.fonttype": "path", "figure.dpi": 100, "font.size": 9})
+
+
+def to_svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prologue so it inlines in HTML
+
+
+def scatter_by_group(points: Iterable[tuple[str, str, float, float]], xlabel: str, ylabel: str, title: str, logx: bool = False) -> str:
+    """points: (group, label, x, y); one colour per group, each point labelled."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    groups: dict[str, list[tuple[str, float, float]]] = {}
+    for group, label, x, y in points:
+        groups.setdefault(group, []).append((label, x, y))
+    for group, members in groups.items():
+        ax.scatter([m[1] for m in members], [m[2] for m in members], label=group, s=28)
+        for label, x, y in members:
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return to_svg(fig)
+
+
+def lines(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str, title: str, hline: float | None = None) -> str:
+    """One line per named series of (x, y) points."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, pts in series.items():
+        pts = sorted(pts)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=name)
+    if hline is not None:
+        ax.axhline(hline, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return to_svg(fig)
+
+
+def paired_bars(labels: Sequence[str], measured: Sequence[float], theoretical: Sequence[float], errors: Sequence[tuple[float, float]], title: str) -> str:
+    """Measured (with CI) beside theoretical bars per label, e.g. speedup vs FLOP ratio."""
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(labels) + 2), 4.0))
+    xs = range(len(labels))
+    yerr = [[m - e[0] for m, e in zip(measured, errors)], [e[1] - m for m, e in zip(measured, errors)]]
+    ax.bar([x - 0.2 for x in xs], measured, width=0.4, yerr=yerr, capsize=2, label="measured (95% CI)")
+    ax.bar([x + 0.2 for x in xs], theoretical, width=0.4, alpha=0.6, label="FLOP ratio")
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks(list(xs), labels, rotation=35, ha="right", fontsize=7)
+    ax.set(ylabel="speedup over dense (x)", title=title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    return to_svg(fig)

@@ -1,0 +1,297 @@
+"""What the asv suites (benchmarks/) measure: every case comes from a registry, the work from here.
+
+The benchmark modules are thin: they take their parameter grids from this module and call its
+functions, so a new method (METHODS, reproduce.plan), runtime (RUNTIMES) or profile
+(hardware_profiles/) appears in asv without editing a suite.
+
+Parameter grids never depend on the machine: asv keys results by benchmark name and parameter
+values, and one benchmarks.json describes every machine. A case the active profile cannot run
+(a batch size it does not list, a device it does not time, torch-sparse on a dense checkpoint)
+raises NotApplicable, which asv reports as skipped together with the reason.
+
+The active profile is $DROPBENCH_PROFILE, else the detected one (profiles.default_profile); the
+asv machine name is the profile name (`dropbench asv-machine PROFILE`, docs/asv.md).
+
+asv counts every increase as a regression (airspeed-velocity/asv#1617), so every figure is
+recorded lower-is-better: test error rather than accuracy, the fraction of the dense baseline's
+weights or FLOPs kept rather than the compression or FLOP ratio, and the time ratio
+compacted / dense rather than the speedup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .checkpoint import Checkpoint, load_checkpoint
+from .data import load_dataset
+from .errors import ConfigError, DropbenchError
+from .export import ensure_exported
+from .flops import theoretical_speedup
+from .history import require_asv
+from .methods import METHODS
+from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
+from .reproduce import baseline_for, plan
+from .runs import CACHE_ENV, RunSpec, cache_root, cached_run
+from .runtime import apply_threads, default_runtimes, device_sync, make_runner
+from .speed import compare_training, speedup_record, train_step_runner
+
+DEVICES = ("cpu", "cuda")
+RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)
+TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
+# Checkpoints are trained on one thread: every profile then times the same weights, and a busy
+# 2-core machine trains ~20x faster than with two threads fighting over it.
+TRAINING_THREADS = 1
+SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per measured ratio
+
+Runner = Callable[[], Any]
+
+
+class NotApplicable(DropbenchError, NotImplementedError):
+    """This case does not apply here; asv skips a benchmark whose setup raises NotImplementedError."""
+
+
+# --- the grids -----------------------------------------------------------------------------------
+
+
+def checkpoint_specs() -> list[RunSpec]:
+    """The runs whose compacted checkpoints are timed: the quick reproduce plan."""
+    return plan(quick=True)
+
+
+def checkpoint_names() -> list[str]:
+    return [spec.name for spec in checkpoint_specs()]
+
+
+def compacted_names() -> list[str]:
+    """Checkpoints with a dense baseline to be compared with (all but the baselines themselves)."""
+    specs = checkpoint_specs()
+    return [spec.name for spec in specs if baseline_for(spec, specs) is not None]
+
+
+def batch_sizes() -> list[int]:
+    """Every batch size of every known profile; a profile times its own and skips the rest."""
+    return sorted({b for profile in list_profiles() for b in profile.batch_sizes})
+
+
+def training_cases() -> dict[str, RunSpec]:
+    """Case name -> the run whose training step is timed, one per registered method.
+
+    A method trains with the parameters of its first run in the quick plan (its defaults if the
+    plan has none yet); a method with a dropout rate `p` is swept over RATES.
+    """
+    specs = checkpoint_specs()
+    first_run: dict[str, RunSpec] = {}
+    for spec in specs:
+        first_run.setdefault(spec.method, spec)
+    template = first_run.get("dense", specs[0])
+    cases = {}
+    for name, method in METHODS.items():
+        spec = first_run.get(name) or dataclasses.replace(template, name=name, method=name, params={})
+        if "p" in {f.name for f in dataclasses.fields(method.Config)}:
+            for rate in RATES:
+                cases[f"{name}-p{rate}"] = dataclasses.replace(spec, name=f"{name}-p{rate}", params={**spec.params, "p": rate})
+        else:
+            cases[name] = dataclasses.replace(spec, name=name)
+    return cases
+
+
+def training_spec(case: str, model: str) -> RunSpec:
+    """A training case on one of TRAINING_DATA's models (its default widths off the MLP)."""
+    spec = training_cases()[case]
+    hidden = spec.hidden if model == spec.model else None
+    return dataclasses.replace(spec, model=model, data=TRAINING_DATA[model], hidden=hidden)
+
+
+def warm_up() -> None:
+    """Pay the one-time costs once: the benchmark package calls this on import, so asv's fork
+    server pays them and every benchmark forked from it starts warm (data sets loaded, the
+    optimiser's lazy imports done, onnxruntime imported).
+
+    Nothing here may start what a forked child cannot inherit. GNU OpenMP is not fork-safe: a
+    child forked after the server ran a parallel region hangs in its first one, so the server
+    keeps one torch thread (no OpenMP team) and each benchmark sets the profile's threads in its
+    own process. CUDA is left untouched for the same reason.
+    """
+    torch.set_num_threads(1)
+    for data in sorted(set(TRAINING_DATA.values())):
+        load_dataset(data)
+    train_step_runner(training_spec("dense", "mlp"))
+    importlib.import_module("onnxruntime")
+
+
+# --- the active profile --------------------------------------------------------------------------
+
+
+def usable_profile(device: str | None = None) -> Profile:
+    """The active profile, if this machine can run it (and it times `device`, when given)."""
+    profile = default_profile()
+    if device is not None and profile.device != device:
+        others = ", ".join(p.name for p in list_profiles() if p.device == device) or "none known"
+        raise NotApplicable(f"profile {profile.name!r} times {profile.device}; {device} timings come from a {device} profile ({others})")
+    reason = profile.unavailable_reason()
+    if reason:
+        raise NotApplicable(reason)
+    return profile
+
+
+def _with_sync(run: Runner, profile: Profile) -> Runner:
+    """CUDA work is asynchronous: a timed call must wait for it."""
+    sync = device_sync(profile)
+
+    def run_and_sync() -> None:
+        run()
+        sync()
+
+    return run_and_sync
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def training_step(case: str, model: str) -> Runner:
+    """One training step of a case on a model, on the active profile's device and threads."""
+    profile = usable_profile()
+    apply_threads(profile)
+    try:
+        step = train_step_runner(training_spec(case, model), profile.device)
+    except ConfigError as e:  # e.g. a method that does not support this model
+        raise NotApplicable(f"{case} on {model}: {e}") from None
+    return _with_sync(step, profile)
+
+
+def training_time_ratio(case: str, model: str) -> Callable[[], float]:
+    """A measurement: training-step time of a case / the dense one's, interleaved (1 / speedup)."""
+    candidate, baseline = training_spec(case, model), training_spec("dense", model)
+    if candidate.method == "dense":
+        raise NotApplicable("dense is the baseline of the training time ratios")
+    profile = usable_profile()
+    training_step(case, model)  # NotApplicable here, before anything is measured
+
+    def measure() -> float:
+        return 1 / compare_training(baseline, candidate, profile, SPEEDUP_MIN_RUN_TIME).speedup
+
+    return measure
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+
+def checkpoint_cache() -> Path:
+    """Where the suites keep trained checkpoints: the run cache if $DROPBENCH_CACHE names one,
+    else the current directory.
+
+    asv runs setup_cache in a fresh directory per run and environment, so by default every
+    checkpoint is trained once per commit and environment, on TRAINING_THREADS. Setting
+    $DROPBENCH_CACHE shares the run cache with reproduce and the claims (runs.cached_run): quicker
+    while developing, but its entries are keyed by spec and code version only, so one trained
+    elsewhere (other threads, other environment) may be reused.
+    """
+    return cache_root() if os.environ.get(CACHE_ENV) else Path.cwd()
+
+
+def prepare_checkpoints(root: Path, specs: list[RunSpec] | None = None) -> dict[str, str]:
+    """Train (unless cached under `root`), compact and export each spec; run name -> directory."""
+    specs = checkpoint_specs() if specs is None else specs
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAINING_THREADS)
+    try:
+        return {spec.name: str(ensure_exported(cached_run(spec, Path(root)))) for spec in specs}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, device: str) -> Runner:
+    """One inference batch of a prepared checkpoint in a runtime, on the active profile."""
+    profile = usable_profile(device)
+    checkpoint = _checkpoint(checkpoints, name, runtime, batch, profile)
+    apply_threads(profile)
+    return _with_sync(make_runner(runtime, checkpoint, batch, profile), profile)
+
+
+def inference_time_ratio(checkpoints: dict[str, str], name: str, runtime: str, batch: int) -> Callable[[], float]:
+    """A measurement: inference time of a compacted checkpoint / its dense baseline's, interleaved (1 / speedup)."""
+    profile = usable_profile()
+    candidate = _checkpoint(checkpoints, name, runtime, batch, profile)
+    baseline = load_checkpoint(checkpoints[_baseline_name(name)])
+
+    def measure() -> float:
+        return 1 / speedup_record(baseline, candidate, profile, runtime, batch, SPEEDUP_MIN_RUN_TIME)["speedup"]
+
+    return measure
+
+
+def _checkpoint(checkpoints: dict[str, str], name: str, runtime: str, batch: int, profile: Profile) -> Checkpoint:
+    if batch not in profile.batch_sizes:
+        raise NotApplicable(f"profile {profile.name!r} times batch sizes {list(profile.batch_sizes)}, not {batch}")
+    checkpoint = load_checkpoint(checkpoints[name])
+    if runtime not in default_runtimes(checkpoint):
+        raise NotApplicable(f"{runtime} does not apply to {name} (its runtimes: {', '.join(default_runtimes(checkpoint))})")
+    return checkpoint
+
+
+def _baseline_name(name: str) -> str:
+    specs = checkpoint_specs()
+    spec = next(s for s in specs if s.name == name)
+    baseline = baseline_for(spec, specs)
+    return baseline.name if baseline else name
+
+
+@dataclass(frozen=True)
+class CompactionFigures:
+    """What compaction achieved, each lower-is-better (see the module docstring)."""
+
+    test_error: float  # % of the test split misclassified (100 - accuracy)
+    params: int
+    nonzero_params: int
+    weights_kept: float  # non-zero weights, % of the dense baseline's weights (100 / compression ratio)
+    flops_kept: float  # FLOPs, % of the dense baseline's (non-zero FLOPs for sparse checkpoints; 100 / FLOP ratio)
+
+
+def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigures:
+    checkpoint = load_checkpoint(checkpoints[name])
+    baseline = load_checkpoint(checkpoints[_baseline_name(name)]).metrics
+    metrics = checkpoint.metrics
+    return CompactionFigures(
+        test_error=100 * (1 - metrics["accuracy"]),
+        params=metrics["params"],
+        nonzero_params=metrics["nonzero_params"],
+        weights_kept=100 * metrics["nonzero_params"] / baseline["params"],
+        flops_kept=100 / theoretical_speedup(baseline, metrics, sparse=checkpoint.is_sparse),
+    )
+
+
+def cuda_peak_bytes(run: Runner) -> int:
+    """torch's peak CUDA allocation during one call (asv's peakmem_ sees host memory only)."""
+    torch.cuda.reset_peak_memory_stats()
+    run()
+    return torch.cuda.max_memory_allocated()
+
+
+# --- the asv machine -----------------------------------------------------------------------------
+
+
+MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
+
+
+def register_machine(profile_name: str) -> Path:
+    """Write the asv machine entry named after a profile: asv's own facts about this machine, the
+    fingerprint's hardware facts (shown with the machine on the published site) and the profile.
+
+    asv does not tell benchmarks which --machine they run under; the suites read the profile from
+    $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=NAME asv run --machine NAME`.
+    Returns the machine file written (~/.asv-machine.json).
+    """
+    require_asv()
+    from asv.machine import Machine, MachineCollection
+
+    profile = load_profile(profile_name).require_available()
+    facts = {key: str(value) for key, value in fingerprint().items() if key in MACHINE_FACTS and value is not None}
+    MachineCollection.save(profile.name, {**Machine.get_defaults(), **facts, "machine": profile.name, "profile": profile.description})
+    return Path(MachineCollection.get_machine_file_path())

@@ -1,0 +1,69 @@
+"""Shared fixtures: tiny real runs (trained for real, in seconds) and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dropbench.cli import main
+from dropbench.export import export_checkpoint
+from dropbench.runs import RunSpec, train_run
+from dropbench.train import TrainConfig
+
+TINY = TrainConfig(epochs=2, batch_size=64)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `dropbench ARGS...` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """A user error: exit 2, exactly one line on stderr, no traceback, the expected words."""
+    assert result.code == 2, result
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error:"), lines
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A dense 64-32-10 MLP on digits, trained and exported (shared, read-only)."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    train_run(RunSpec("tiny", "dense", hidden=(32,), train=TINY), out)
+    export_checkpoint(out)
+    return out
+
+
+@pytest.fixture
+def tiny_copy(tiny_run, tmp_path) -> Path:
+    """A private copy of the tiny run that a test may damage."""
+    copy = tmp_path / "tiny"
+    shutil.copytree(tiny_run, copy)
+    return copy
+
+
+@pytest.fixture(autouse=True)
+def private_run_cache(tmp_path_factory, monkeypatch):
+    """Cached checkpoints go to a per-session temporary directory, never to ~/.cache."""
+    monkeypatch.setenv("DROPBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "run-cache"))

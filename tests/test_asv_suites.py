@@ -1,0 +1,171 @@
+"""The asv suites' library (dropbench.suites) and one real asv run of a subset with this interpreter."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dropbench import suites
+from dropbench.checkpoint import load_checkpoint
+from dropbench.cli import main
+from dropbench.errors import ProfileError
+from dropbench.history import load_project, load_results, scratch_config
+from dropbench.methods import METHODS
+from dropbench.profiles import list_profiles
+from dropbench.reproduce import baseline_for, plan
+from dropbench.runtime import RUNTIMES, default_runtimes
+from dropbench.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only path")
+
+
+@pytest.fixture(autouse=True)
+def cpu_profile(monkeypatch):
+    monkeypatch.setenv("DROPBENCH_PROFILE", "cpu-2thread")
+    monkeypatch.setattr(suites, "SPEEDUP_MIN_RUN_TIME", 0.02)
+
+
+def tiny_specs():
+    """Every checkpoint of the suites, shrunk: two hidden layers of 32, one epoch."""
+    return [dataclasses.replace(s, hidden=(32, 32), train=TrainConfig(epochs=1)) for s in suites.checkpoint_specs()]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, str]:
+    return suites.prepare_checkpoints(tmp_path_factory.mktemp("checkpoints"), tiny_specs())
+
+
+def test_grids_follow_the_registries():
+    cases = suites.training_cases()
+    for name, method in METHODS.items():
+        has_rate = "p" in {f.name for f in dataclasses.fields(method.Config)}
+        expected = [f"{name}-p{rate}" for rate in suites.RATES] if has_rate else [name]
+        assert all(case in cases and cases[case].method == name for case in expected)
+    assert [cases[f"dropout-p{rate}"].params["p"] for rate in suites.RATES] == list(suites.RATES)
+    assert suites.checkpoint_names() == [s.name for s in plan(quick=True)]
+    assert "dense" not in suites.compacted_names() and set(suites.compacted_names()) < set(suites.checkpoint_names())
+    assert suites.batch_sizes() == sorted({b for p in list_profiles() for b in p.batch_sizes})
+
+
+def test_training_cases_run_on_every_model():
+    spec = suites.training_spec("dropout-p0.3", "lstm")
+    assert (spec.model, spec.data, spec.hidden, spec.params["p"]) == ("lstm", "pydoc-text", None, 0.3)
+    step = suites.training_step("dense", "lenet5")
+    step()
+    with pytest.raises(suites.NotApplicable, match="dense is the baseline"):
+        suites.training_time_ratio("dense", "mlp")
+    ratio = suites.training_time_ratio("dropout-p0.5", "mlp")()
+    assert ratio > 0 and math.isfinite(ratio)
+
+
+def test_checkpoints_are_prepared_once_and_exported(checkpoints):
+    assert list(checkpoints) == suites.checkpoint_names()
+    for directory in checkpoints.values():
+        assert "model.onnx" in load_checkpoint(directory).manifest["files"]
+    root = Path(next(iter(checkpoints.values()))).parent
+    written = {name: os.stat(Path(d) / "manifest.json").st_mtime_ns for name, d in checkpoints.items()}
+    again = suites.prepare_checkpoints(root, tiny_specs())
+    assert again == checkpoints
+    assert {name: os.stat(Path(d) / "manifest.json").st_mtime_ns for name, d in again.items()} == written
+
+
+def test_compaction_figures_are_relative_to_the_dense_baseline(checkpoints):
+    specs = suites.checkpoint_specs()
+    for spec in specs:
+        figures = suites.compaction_figures(checkpoints, spec.name)
+        baseline = baseline_for(spec, specs) or spec
+        dense_params = load_checkpoint(checkpoints[baseline.name]).metrics["params"]
+        assert 0 <= figures.test_error <= 100
+        assert figures.nonzero_params <= figures.params
+        assert figures.weights_kept == pytest.approx(100 * figures.nonzero_params / dense_params)
+    dense = suites.compaction_figures(checkpoints, "dense")
+    assert (dense.weights_kept, dense.flops_kept) == (100, 100)
+    pruned = suites.compaction_figures(checkpoints, "magnitude-unit")
+    assert pruned.params < dense.params and pruned.flops_kept < 100
+
+
+def test_inference_runs_what_applies_and_skips_the_rest_with_a_reason(checkpoints):
+    checkpoint = load_checkpoint(checkpoints["dense"])
+    for runtime in RUNTIMES:
+        if runtime in default_runtimes(checkpoint):
+            suites.inference(checkpoints, "dense", runtime, 1, "cpu")()
+        else:
+            with pytest.raises(suites.NotApplicable, match=f"{runtime} does not apply"):
+                suites.inference(checkpoints, "dense", runtime, 1, "cpu")
+    with pytest.raises(NotImplementedError, match="not 1024"):  # what asv reports as skipped
+        suites.inference(checkpoints, "dense", "torch-eager", 1024, "cpu")
+    with pytest.raises(suites.NotApplicable, match="cuda timings come from a cuda profile .*gpu-h100"):
+        suites.inference(checkpoints, "dense", "torch-eager", 1, "cuda")
+    name = suites.compacted_names()[0]
+    ratio = suites.inference_time_ratio(checkpoints, name, "onnxruntime", 64)()
+    assert ratio > 0 and math.isfinite(ratio)
+
+
+@NO_CUDA
+def test_a_gpu_profile_on_a_cpu_machine_is_skipped_not_failed(monkeypatch):
+    monkeypatch.setenv("DROPBENCH_PROFILE", "gpu-h100")
+    with pytest.raises(suites.NotApplicable, match="needs CUDA, but this machine has none"):
+        suites.training_step("dense", "mlp")
+
+
+def test_an_unknown_profile_fails_the_benchmark(monkeypatch):
+    monkeypatch.setenv("DROPBENCH_PROFILE", "cpu-64thread")
+    with pytest.raises(ProfileError, match="unknown profile 'cpu-64thread'") as raised:
+        suites.training_step("dense", "mlp")
+    assert not isinstance(raised.value, NotImplementedError)
+
+
+def test_asv_machine_registers_the_profile(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["asv-machine", "cpu-1thread"]) == 0
+    entry = json.loads((tmp_path / ".asv-machine.json").read_text())["cpu-1thread"]
+    assert entry["machine"] == "cpu-1thread" and int(entry["num_cpu"]) >= 1
+    assert "DROPBENCH_PROFILE=cpu-1thread asv run --machine cpu-1thread" in capsys.readouterr().out
+    assert main(["asv-machine", "no-such-profile"]) == 2
+    assert "unknown profile 'no-such-profile'" in capsys.readouterr().err
+
+
+@NO_CUDA
+def test_asv_machine_refuses_a_gpu_profile_without_cuda(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["asv-machine", "gpu-h200"]) == 2
+    assert "needs CUDA" in capsys.readouterr().err and not (tmp_path / ".asv-machine.json").exists()
+
+
+def test_asv_checks_and_runs_a_subset_with_this_interpreter(tmp_path):
+    """asv discovers every suite, and a quick run's results read back through dropbench.history."""
+    config = scratch_config(ROOT / "asv.conf.json", tmp_path)
+    env = {**os.environ, "HOME": str(tmp_path), "ASV_PYTHONPATH": str(ROOT / "src"), "DROPBENCH_PROFILE": "cpu-1thread"}
+    subprocess.run([sys.executable, "-m", "dropbench", "asv-machine", "cpu-1thread"], env={**env, "PYTHONPATH": str(ROOT / "src")}, check=True, capture_output=True)
+    asv = [sys.executable, "-m", "asv"]
+    check = subprocess.run([*asv, "check", "--python=same", "--config", str(config)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert check.returncode == 0 and "No problems found" in check.stdout, check.stdout + check.stderr
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    run = subprocess.run(
+        [*asv, "run", "--python=same", "--quick", "--machine", "cpu-1thread", "--set-commit-hash", commit,
+         "-b", r"^training\.TrainingStep\.peakmem_step", "--config", str(config)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    [recorded] = load_results(load_project(ROOT / "asv.conf.json"), tmp_path / "results")
+    assert recorded.machine == "cpu-1thread" and recorded.commit == commit
+    measured = {tuple(v for _, v in value.params) for value in recorded.values if value.value > 0}
+    assert measured == {(case, model) for case in suites.training_cases() for model in suites.TRAINING_DATA if applies(case, model)}
+
+
+def applies(case: str, model: str) -> bool:
+    """Whether a training case runs on a model (a method may not support it: asv skips those)."""
+    try:
+        suites.training_step(case, model)
+    except suites.NotApplicable:
+        return False
+    return True

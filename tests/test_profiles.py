@@ -1,0 +1,65 @@
+import json
+import os
+
+import pytest
+
+from dropbench.errors import ProfileError
+from dropbench.profiles import default_profile, fingerprint, list_profiles, load_profile, load_profile_file
+
+from conftest import assert_one_line_error
+
+
+def test_shipped_profiles():
+    names = {p.name for p in list_profiles()}
+    assert {"cpu-1thread", "cpu-2thread", "gpu-h100", "gpu-h200"} <= names
+    assert load_profile("cpu-2thread").threads == 2
+    assert load_profile("gpu-h200").device == "cuda"
+
+
+def test_default_profile_fits_this_machine():
+    profile = default_profile()
+    assert profile.unavailable_reason() is None
+    assert profile.device == "cuda" or profile.threads <= os.cpu_count()
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("{nope", "not valid JSON"),
+        ('["cpu"]', "JSON object"),
+        ('{"name": "x", "device": "cpu"}', "missing required field 'threads'"),
+        ('{"name": "x", "device": "tpu", "threads": 1}', "'device' must be one of"),
+        ('{"name": "x", "device": "cpu", "threads": 0}', "'threads' must be a positive integer"),
+        ('{"name": "x", "device": "cpu", "threads": 1, "batch_sizes": []}', "batch_sizes"),
+        ('{"name": "x", "device": "cpu", "threads": 1, "colour": "red"}', "unknown field 'colour'"),
+        ('{"name": "x", "device": "cpu", "threads": 1, "ort_providers": ["CUDAExecutionProvider"]}', "cannot use CUDAExecutionProvider"),
+    ],
+)
+def test_invalid_profiles(tmp_path, cli, body, message):
+    path = tmp_path / "bad.json"
+    path.write_text(body)
+    with pytest.raises(ProfileError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_profile_file(path)
+    assert_one_line_error(cli("profile", "validate", path), message)
+
+
+def test_valid_profile_file(tmp_path, cli):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"name": "mine", "device": "cpu", "threads": 1, "batch_sizes": [8]}))
+    result = cli("profile", "validate", path)
+    assert result.code == 0 and "valid" in result.out
+
+
+def test_unknown_profile_and_cuda_on_cpu(cli, tiny_run):
+    assert_one_line_error(cli("bench", tiny_run, "--profile", "tpu-v9"), "unknown profile 'tpu-v9'")
+    if fingerprint()["gpu"] is None:
+        assert_one_line_error(cli("bench", tiny_run, "--profile", "gpu-h100"), "needs CUDA")
+
+
+def test_detect_prints_the_fingerprint(cli):
+    result = cli("profile", "detect")
+    info = json.loads(result.out)
+    for key in ("cpu", "cores_logical", "ram_gb", "torch", "onnxruntime", "gpu", "default_profile"):
+        assert key in info
+    listed = cli("profile", "list")
+    assert "cpu-2thread" in listed.out and "gpu-h200" in listed.out

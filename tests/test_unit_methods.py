@@ -1,0 +1,41 @@
+"""What the three unit-removing methods share: trained from the CLI, exported to ONNX with parity,
+loaded from the manifest alone, parameter counts as the manifest says."""
+
+from __future__ import annotations
+
+import pytest
+
+from dropbench.checkpoint import load_checkpoint
+from dropbench.cli import main
+from dropbench.flops import count
+from dropbench.report import curves_section
+
+RUNS = {  # run name -> method and its --set arguments
+    "dropout-compaction": ("dropout-compaction", ["strength=5"]),
+    "targeted-weight": ("targeted", ["mode=weight"]),
+    "targeted-unit": ("targeted", ["mode=unit", "prune_fraction=0.25"]),
+    "structural": ("structural", ["lower_bound=4", "sweep_points=8"]),
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_train_export_load_from_manifest(run, tmp_path):
+    out = tmp_path / run
+    method, params = RUNS[run]
+    args = ["train", "--method", method, "--data", "digits", "--hidden", "32,32", "--epochs", "2", "--out", str(out), "--quiet"]
+    assert main(args + [a for p in params for a in ("--set", p)]) == 0
+    checkpoint = load_checkpoint(out)
+    paths = [out] + [out / sub for sub in checkpoint.manifest["variants"].values()]
+    for path in paths:
+        assert main(["export", str(path)]) == 0
+        loaded = load_checkpoint(path)  # rebuilt from the manifest's architecture alone
+        assert loaded.manifest["onnx"]["parity_max_abs_diff"] <= 1e-4
+        counts = count(loaded.model)
+        assert (counts.params, counts.nonzero_params, counts.flops) == tuple(loaded.metrics[k] for k in ("params", "nonzero_params", "flops"))
+    if run == "structural":
+        assert set(checkpoint.manifest["variants"]) == {"keep99", "keep95"}
+        assert "structural: width" in curves_section({"structural": checkpoint.manifest})  # the curve reaches the report
+    if run == "targeted-unit":
+        assert checkpoint.model.hidden_sizes() == [24, 24]
+    if run == "targeted-weight":
+        assert checkpoint.metrics["nonzero_params"] < checkpoint.metrics["params"]
