@@ -152,7 +152,7 @@ def pieces(ranges: Ranges | None, width: int) -> tuple[tuple[slice, slice], ...]
 
 
 def keep_mask(ranges: Ranges, units: int) -> torch.Tensor:
-    """0/1 mask of the kept indices (for tests and the drop-rate check)."""
+    """0/1 mask of the kept indices: what standard dropout with the same pattern multiplies by."""
     mask = torch.zeros(units)
     for start, stop in ranges:
         mask[start:stop] = 1.0
