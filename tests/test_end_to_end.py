@@ -71,6 +71,9 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     assert all(s["flop_ratio"] > 1 for s in speedups)
     assert {(s["baseline"], s["candidate"]) for s in speedups} == {("dense", "magnitude-unit")}
     assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims) == 7 and {c["verdict"] for c in claims} == {"not-run"}  # the two-run plan lacks their runs
+    assert all("the plan has no run" in c["explanation"] for c in claims)
     html = (out / "report.html").read_text()
     assert "magnitude-unit" in html and "Speedups" in html and "<script" not in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers

@@ -184,6 +184,45 @@ def cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow", "not-run": "dim", "error": "bold red"}
+
+
+def claims_table(records: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="claims")
+    for header in ("claim", "verdict", "measured", "95% CI", "bound", "explanation"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        style = VERDICT_STYLE[r["verdict"]]
+        measured = "-" if r["measured"] != r["measured"] else f"{r['measured']:.3g} {r['unit']}"  # NaN: not measured
+        ci = "-" if r["ci"][0] != r["ci"][0] else f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]"
+        table.add_row(r["id"], f"[{style}]{r['verdict']}[/]", measured, ci, f">= {r['bound']:g}", r["explanation"])
+    return table
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .claims import ClaimContext, check_claims, get_claims
+    from .profiles import default_profile, load_profile
+    from .reproduce import plan
+
+    profile = load_profile(args.profile) if args.profile else default_profile()
+    claims = get_claims(args.only)
+    context = ClaimContext(profile, plan(args.quick), "quick" if args.quick else "full", min_run_time=args.min_time)
+    with make_progress(args.quiet) as progress:
+        context.progress = progress
+        records = check_claims(claims, context)
+    stdout.print(claims_table(records))
+    if args.json:
+        atomic_write_json(Path(args.json), records)
+    errors = [r["id"] for r in records if r["verdict"] == "error"]
+    failed = [r["id"] for r in records if r["verdict"] == "fails"]
+    for r in records:
+        if r["verdict"] == "error":
+            console.print(f"[bold red]error:[/] claim {r['id']} could not be checked: {r['explanation']}", soft_wrap=True)
+    return 1 if errors or (args.strict and failed) else 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .profiles import default_profile, load_profile
     from .reproduce import reproduce
@@ -320,6 +359,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("methods", help="list the methods and their hyper-parameters")
     p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
+    p.add_argument("--quick", action="store_true", help="the quick setups (minutes) instead of the full ones")
+    p.add_argument("--profile", help="hardware profile (default: detected)")
+    p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
+    p.add_argument("--json", help="write the records to this JSON file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails, not only when one errors")
+    p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per speed ratio")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
     p.add_argument("--quick", action="store_true", help="small nets on digits (minutes)")

@@ -22,6 +22,8 @@ table { border-collapse: collapse; margin: .5em 0 1em; } caption { text-align: l
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th { background: #f4f4f4; } td.l, th.l { text-align: left; }
 .warn { color: #a60; font-size: .9em; } .muted { color: #777; } figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
+td.holds { color: #176b2c; font-weight: bold; } td.fails, td.error { color: #b00020; font-weight: bold; }
+td.inconclusive { color: #a60; font-weight: bold; } td.not-run { color: #777; }
 """
 
 
@@ -58,15 +60,70 @@ def runs_section(manifests: dict[str, dict]) -> str:
         metrics = m["metrics"]
         rows.append([
             name, m["method"]["name"], m["model"], m["data"]["name"], f"{100 * metrics['accuracy']:.2f}",
-            metrics["params"], metrics["nonzero_params"], metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
+            metrics["params"], metrics["nonzero_params"], f"{metrics['params'] / max(metrics['nonzero_params'], 1):.1f}x",
+            metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
         ])
-    headers = ["run", "method", "model", "data", "test acc %", "params", "non-zeros", "FLOPs/sample", "ONNX max |diff|"]
+    headers = ["run", "method", "model", "data", "test acc %", "params", "non-zeros", "compression", "FLOPs/sample", "ONNX max |diff|"]
     return section("Runs", html_table(headers, rows, left=4))
 
 
+def setups(manifests: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Manifests grouped by model and data set: only runs of one setup are comparable."""
+    groups: dict[str, dict[str, dict]] = {}
+    for name, m in manifests.items():
+        groups.setdefault(f"{m['model']} on {m['data']['name']}", {})[name] = m
+    return groups
+
+
 def pareto_section(manifests: dict[str, dict]) -> str:
-    points = [(m["method"]["name"], name, m["metrics"]["nonzero_params"], 100 * m["metrics"]["accuracy"]) for name, m in manifests.items()]
-    return section("Accuracy vs parameters", f'<figure>{plots.scatter_by_group(points, "non-zero parameters (log)", "test accuracy %", "Pareto view per method", logx=True)}</figure>')
+    figures = []
+    for setup, group in setups(manifests).items():
+        points = [(m["method"]["name"], name, m["metrics"]["nonzero_params"], 100 * m["metrics"]["accuracy"]) for name, m in group.items()]
+        figures.append(f"<figure>{plots.scatter_by_group(points, 'non-zero parameters (log)', 'test accuracy %', setup, logx=True)}</figure>")
+    return section("Accuracy vs parameters (Pareto view per method)", "".join(figures))
+
+
+def width_section(manifests: dict[str, dict]) -> str:
+    """Structural dropout: accuracy at every width, all from one training."""
+    figures = []
+    for name, m in manifests.items():
+        curve = m.get("curves", {}).get("width")
+        if curve:
+            series = {split: [(p["width"], 100 * p[f"{split}_accuracy"]) for p in curve] for split in ("val", "test")}
+            figures.append(f"<figure>{plots.lines(series, 'hidden units per layer', 'accuracy %', f'{name}: accuracy vs width (one training)')}</figure>")
+    return section("Structural dropout: accuracy vs width", "".join(figures)) if figures else ""
+
+
+def pruning_section(manifests: dict[str, dict], claims: list[dict]) -> str:
+    """Targeted dropout against dropout and magnitude under post-hoc pruning (the gomez claim's curves)."""
+    compared = next((c["details"]["curves"] for c in claims if c["id"] == "gomez2019-pruning" and "curves" in c.get("details", {})), None)
+    sources = compared or {name: m["curves"]["pruning"] for name, m in manifests.items() if "pruning" in m.get("curves", {})}
+    figures = []
+    for mode in ("weight", "unit"):
+        series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in curves[mode]] for label, curves in sources.items() if mode in curves}
+        if series:
+            figures.append(f"<figure>{plots.lines(series, f'fraction of {mode}s pruned post hoc', 'test accuracy %', f'{mode} pruning')}</figure>")
+    return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
+
+
+def claims_section(claims: list[dict]) -> str:
+    """The verdicts: one row per claim, the verdict coloured, the explanation under the claim."""
+
+    def number(value: float) -> str:
+        return "-" if value != value else f"{value:.3g}"  # NaN: not measured
+
+    rows = []
+    for c in claims:
+        interval = "-" if c["ci"][0] != c["ci"][0] else f"[{number(c['ci'][0])}, {number(c['ci'][1])}]"
+        cells = [
+            f'<td class="l">{esc(c["id"])}</td>', f'<td class="l {esc(c["verdict"])}">{esc(c["verdict"])}</td>',
+            f"<td>{esc(number(c['measured']))} {esc(c['unit'])}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c['claimed'])}</td>",
+            f'<td class="l">{esc(c["claim"])}<br><span class="muted">{esc(c["explanation"])}</span></td>',
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    headers = "".join(f'<th class="l">{h}</th>' if h in ("claim", "verdict", "paper says / we saw") else f"<th>{h}</th>" for h in ("claim", "verdict", "measured", "95% CI", "claimed", "paper says / we saw"))
+    table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return section("Claims", table if claims else '<p class="muted">no claims checked</p>')
 
 
 def curves_section(manifests: dict[str, dict]) -> str:
@@ -88,9 +145,10 @@ def curves_section(manifests: dict[str, dict]) -> str:
 
 def speedups_section(speedups: list[dict]) -> str:
     figures = ""
-    for batch in sorted({s["batch"] for s in speedups}):
-        chosen = [s for s in speedups if s["batch"] == batch]
-        svg = plots.paired_bars([f"{s['candidate']} · {s['runtime']}" for s in chosen], [s["speedup"] for s in chosen], [s["flop_ratio"] for s in chosen], [tuple(s["ci"]) for s in chosen], f"measured vs theoretical speedup, batch {batch}")
+    batch = max((s["batch"] for s in speedups), default=0)
+    for runtime in dict.fromkeys(s["runtime"] for s in speedups):
+        chosen = [s for s in speedups if s["batch"] == batch and s["runtime"] == runtime]
+        svg = plots.paired_bars([s["candidate"] for s in chosen], [s["speedup"] for s in chosen], [s["flop_ratio"] for s in chosen], [tuple(s["ci"]) for s in chosen], f"{runtime}, batch {batch}: measured vs theoretical speedup")
         figures += f"<figure>{svg}</figure>"
     rows = [[s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.2f}x", f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", f"{s['flop_ratio']:.2f}x", f"{s['realisation']:.2f}"] for s in speedups]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
@@ -112,10 +170,13 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
     """Write the reproduce report from its context (manifests, bench, speedups, profile, ...)."""
     sections = [
         f'<p class="muted">Finished in {context["seconds"]:.0f} s on profile {esc(context["profile"]["name"])}.</p>',
+        claims_section(context["claims"]),
         runs_section(context["manifests"]),
         pareto_section(context["manifests"]),
-        curves_section(context["manifests"]),
         speedups_section(context["speedups"]),
+        width_section(context["manifests"]),
+        pruning_section(context["manifests"], context["claims"]),
+        curves_section(context["manifests"]),
         bench_section(context["bench"]),
         fingerprint_section(context["profile"], context["fingerprint"]),
     ]

@@ -38,3 +38,12 @@ def ratio_of_medians_ci(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def bootstrap_mean_ci(values: Sequence[float], confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean (e.g. a paired per-example accuracy difference)."""
+    values = np.asarray(values, dtype=float)
+    idx = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values[idx].mean(axis=1), [tail, 100 - tail])
+    return float(low), float(high)
