@@ -6,14 +6,15 @@ from dropbench import suites
 class CheckpointSuite:
     """Base of the suites that time trained checkpoints.
 
-    asv keys setup_cache by the function's module and line, so every subclass shares this one:
-    the checkpoints are trained (or taken from the cache) once per commit and environment, in a
-    process of their own, and their directories are handed to each benchmark as `checkpoints`.
+    asv keys setup_cache by the function's module and line, so every subclass shares this one: it
+    runs once per asv run in a process of its own, takes the checkpoints from dropbench's run
+    cache (training them once per code version) and hands their directories to each benchmark
+    as `checkpoints`.
     """
 
     timeout = 600
 
     def setup_cache(self):
-        return suites.prepare_checkpoints(suites.checkpoint_cache())
+        return suites.prepare_checkpoints()
 
     setup_cache.timeout = 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,14 @@ def tiny_copy(tiny_run, tmp_path) -> Path:
     return copy
 
 
-@pytest.fixture(autouse=True)
-def private_run_cache(tmp_path_factory, monkeypatch):
-    """Cached checkpoints go to a per-session temporary directory, never to ~/.cache."""
-    monkeypatch.setenv("DROPBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "run-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def private_run_cache(tmp_path_factory):
+    """Cached checkpoints go to a per-session temporary directory, never to ~/.cache
+    (session-scoped, so it is in place before any module-scoped fixture trains)."""
+    previous = os.environ.get("DROPBENCH_CACHE")
+    os.environ["DROPBENCH_CACHE"] = str(tmp_path_factory.getbasetemp() / "run-cache")
+    yield
+    if previous is None:
+        os.environ.pop("DROPBENCH_CACHE")
+    else:
+        os.environ["DROPBENCH_CACHE"] = previous

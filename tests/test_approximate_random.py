@@ -10,7 +10,12 @@ from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.data import load_dataset
 from dropbench.methods import get_method
-from dropbench.methods.approximate_random import RunPattern, keep_mask, search_run_lengths, tile_blocks
+from dropbench.methods.approximate_random import (
+    RunPattern,
+    keep_mask,
+    search_run_lengths,
+    tile_blocks,
+)
 from dropbench.models import build_model
 from dropbench.train import evaluate
 

@@ -2,12 +2,11 @@ import json
 import os
 
 import pytest
+from conftest import assert_one_line_error
 
 from dropbench.checkpoint import MANIFEST, WEIGHTS, load_checkpoint
 from dropbench.errors import CheckpointError
 from dropbench.fsutil import staged_dir
-
-from conftest import assert_one_line_error
 
 
 def edit_manifest(run, change):

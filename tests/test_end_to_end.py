@@ -4,11 +4,11 @@ import json
 import subprocess
 import sys
 
+from conftest import TINY, assert_one_line_error
+
 from dropbench import reproduce as reproduce_module
 from dropbench.checkpoint import load_checkpoint
 from dropbench.runs import RunSpec
-
-from conftest import TINY, assert_one_line_error
 
 
 def test_train_export_bench(tmp_path, cli):

@@ -4,16 +4,15 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from conftest import assert_one_line_error
 
 from dropbench.checkpoint import MANIFEST, ONNX, load_checkpoint
 from dropbench.errors import ExportError
 from dropbench.export import export_checkpoint
-from dropbench.runs import RunSpec, train_run
-from dropbench.train import TrainConfig
 from dropbench.profiles import load_profile
+from dropbench.runs import RunSpec, train_run
 from dropbench.runtime import ort_session
-
-from conftest import assert_one_line_error
+from dropbench.train import TrainConfig
 
 
 def test_export_records_hash_and_parity(tiny_run):

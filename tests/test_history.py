@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from dropbench.cli import main
-from dropbench.history import compare_profiles, load_project, load_results, regressions, scratch_config, threshold_for
+from dropbench.history import (
+    compare_profiles,
+    load_project,
+    load_results,
+    regressions,
+    scratch_config,
+    threshold_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIME = "training.TrainingStep.time_step"

@@ -2,11 +2,16 @@ import json
 import os
 
 import pytest
+from conftest import assert_one_line_error
 
 from dropbench.errors import ProfileError
-from dropbench.profiles import default_profile, fingerprint, list_profiles, load_profile, load_profile_file
-
-from conftest import assert_one_line_error
+from dropbench.profiles import (
+    default_profile,
+    fingerprint,
+    list_profiles,
+    load_profile,
+    load_profile_file,
+)
 
 
 def test_shipped_profiles():

@@ -5,7 +5,14 @@ from dropbench.data import load_dataset
 from dropbench.errors import ConfigError
 from dropbench.flops import count
 from dropbench.models import build_model, default_arch, example_input
-from dropbench.pruning import prune_units, prune_weights, remove_inputs, remove_units, unit_norms, weight_masks
+from dropbench.pruning import (
+    prune_units,
+    prune_weights,
+    remove_inputs,
+    remove_units,
+    unit_norms,
+    weight_masks,
+)
 
 
 def masked_forward(model, keep, scale, x):

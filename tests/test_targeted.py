@@ -8,7 +8,12 @@ from dropbench.checkpoint import load_checkpoint
 from dropbench.data import load_dataset
 from dropbench.errors import ConfigError
 from dropbench.methods import get_method, plain_model
-from dropbench.methods.targeted import Targeting, TargetedUnitDropout, TargetedWeightDropout, pruning_comparison
+from dropbench.methods.targeted import (
+    TargetedUnitDropout,
+    TargetedWeightDropout,
+    Targeting,
+    pruning_comparison,
+)
 from dropbench.models import build_model, default_arch
 from dropbench.pruning import PRUNING_FRACTIONS
 from dropbench.runs import RunSpec, train_run

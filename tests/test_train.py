@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from conftest import TINY
 
 from dropbench.checkpoint import WEIGHTS, load_checkpoint
 from dropbench.data import load_dataset
@@ -10,8 +11,6 @@ from dropbench.methods import get_method
 from dropbench.models import build_model, default_arch
 from dropbench.runs import RunSpec, train_run
 from dropbench.train import TrainConfig, evaluate, fit
-
-from conftest import TINY
 
 
 def test_same_seed_same_checkpoint_bytes(tmp_path):

@@ -21,13 +21,13 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .data import load_dataset
 from .errors import ConfigError
 from .export import ensure_exported
+from .methods.structural import narrow_to
+from .methods.targeted import pruning_comparison
 from .profiles import Profile, fingerprint
+from .pruning import prune_weights
 from .runs import RunSpec, cached_run
 from .runtime import compare_checkpoints
 from .speed import savings_over_dropout
-from .methods.structural import narrow_to
-from .methods.targeted import pruning_comparison
-from .pruning import prune_weights
 from .stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_ci
 from .train import predict
 

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .console import console, make_progress, stdout
 from .errors import ConfigError, DropbenchError
@@ -143,7 +143,13 @@ def cmd_train_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .profiles import default_profile, fingerprint, list_profiles, load_profile, load_profile_file
+    from .profiles import (
+        default_profile,
+        fingerprint,
+        list_profiles,
+        load_profile,
+        load_profile_file,
+    )
     from .report import rich_table
 
     if args.action == "detect":
@@ -251,7 +257,13 @@ def _asv_results(args: argparse.Namespace):
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .history import REGRESSION_HEADERS, for_machine, in_range, regression_rows, regressions
+    from .history import (
+        REGRESSION_HEADERS,
+        for_machine,
+        in_range,
+        regression_rows,
+        regressions,
+    )
     from .report import rich_table
 
     project, recorded = _asv_results(args)
@@ -273,7 +285,12 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_compare_profiles(args: argparse.Namespace) -> int:
     from .fsutil import atomic_write_text
-    from .history import COMPARISON_HEADERS, compare_profiles, comparison_html, comparison_rows
+    from .history import (
+        COMPARISON_HEADERS,
+        compare_profiles,
+        comparison_html,
+        comparison_rows,
+    )
     from .report import rich_table
 
     _, recorded = _asv_results(args)

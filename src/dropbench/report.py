@@ -83,6 +83,16 @@ def pareto_section(manifests: dict[str, dict]) -> str:
     return section("Accuracy vs parameters (Pareto view per method)", "".join(figures))
 
 
+def compaction_sweep_section(manifests: dict[str, dict]) -> str:
+    """Dropout compaction: hidden units kept vs accuracy, one point per prior strength."""
+    sweep = {name: m for name, m in manifests.items() if "hidden_kept_fraction" in m["metrics"]}
+    if not sweep:
+        return ""
+    points = [(f"{m['model']} on {m['data']['name']}", name, 100 * m["metrics"]["hidden_kept_fraction"], 100 * m["metrics"]["accuracy"]) for name, m in sweep.items()]
+    svg = plots.scatter_by_group(points, "hidden units kept %", "test accuracy %", "dropout compaction: one run per prior strength")
+    return section("Dropout compaction: width vs accuracy", f"<figure>{svg}</figure>")
+
+
 def width_section(manifests: dict[str, dict]) -> str:
     """Structural dropout: accuracy at every width, all from one training."""
     figures = []
@@ -174,6 +184,7 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
         runs_section(context["manifests"]),
         pareto_section(context["manifests"]),
         speedups_section(context["speedups"]),
+        compaction_sweep_section(context["manifests"]),
         width_section(context["manifests"]),
         pruning_section(context["manifests"], context["claims"]),
         curves_section(context["manifests"]),

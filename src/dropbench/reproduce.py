@@ -32,7 +32,6 @@ from .runtime import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
 
-
 CLAIM_MIN_RUN_TIME = 1.0  # seconds of interleaved samples per speed ratio of a claim
 
 

@@ -46,8 +46,8 @@ class RunSpec:
         return d
 
     def key(self) -> str:
-        """Content address: the spec (minus its name) and the code version."""
-        payload = {**self.as_dict(), "name": None, "code": code_version()}
+        """Content address: the spec (minus its name), the code version and the torch version."""
+        payload = {**self.as_dict(), "name": None, "code": code_version(), "torch": torch.__version__}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_seed(self, seed: int) -> "RunSpec":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +29,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
+from .claims import ClaimContext, check_claims, get_claims
 from .data import load_dataset
 from .errors import ConfigError, DropbenchError
 from .export import ensure_exported
@@ -38,16 +38,13 @@ from .history import require_asv
 from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
-from .runs import CACHE_ENV, RunSpec, cache_root, cached_run
+from .runs import RunSpec, cached_run
 from .runtime import apply_threads, default_runtimes, device_sync, make_runner
 from .speed import compare_training, speedup_record, train_step_runner
 
 DEVICES = ("cpu", "cuda")
 RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)
 TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
-# Checkpoints are trained on one thread: every profile then times the same weights, and a busy
-# 2-core machine trains ~20x faster than with two threads fighting over it.
-TRAINING_THREADS = 1
 SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per measured ratio
 
 Runner = Callable[[], Any]
@@ -183,26 +180,18 @@ def training_time_ratio(case: str, model: str) -> Callable[[], float]:
 # --- checkpoints ---------------------------------------------------------------------------------
 
 
-def checkpoint_cache() -> Path:
-    """Where the suites keep trained checkpoints: the run cache if $DROPBENCH_CACHE names one,
-    else the current directory.
+def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
+    """Train (unless cached), compact and export each spec; run name -> directory.
 
-    asv runs setup_cache in a fresh directory per run and environment, so by default every
-    checkpoint is trained once per commit and environment, on TRAINING_THREADS. Setting
-    $DROPBENCH_CACHE shares the run cache with reproduce and the claims (runs.cached_run): quicker
-    while developing, but its entries are keyed by spec and code version only, so one trained
-    elsewhere (other threads, other environment) may be reused.
+    The checkpoints live in the run cache (runs.cache_root), keyed by run spec, dropbench source
+    and torch version, so `reproduce`, `claims` and every asv run of the same code share one
+    training. Training uses the active profile's threads, as `reproduce` does.
     """
-    return cache_root() if os.environ.get(CACHE_ENV) else Path.cwd()
-
-
-def prepare_checkpoints(root: Path, specs: list[RunSpec] | None = None) -> dict[str, str]:
-    """Train (unless cached under `root`), compact and export each spec; run name -> directory."""
     specs = checkpoint_specs() if specs is None else specs
     threads = torch.get_num_threads()
-    torch.set_num_threads(TRAINING_THREADS)
+    apply_threads(usable_profile())
     try:
-        return {spec.name: str(ensure_exported(cached_run(spec, Path(root)))) for spec in specs}
+        return {spec.name: str(ensure_exported(cached_run(spec))) for spec in specs}
     finally:
         torch.set_num_threads(threads)
 
@@ -265,6 +254,29 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
         weights_kept=100 * metrics["nonzero_params"] / baseline["params"],
         flops_kept=100 / theoretical_speedup(baseline, metrics, sparse=checkpoint.is_sparse),
     )
+
+
+def claim_records() -> dict[str, dict[str, Any]]:
+    """Every claim checked on the quick plan's checkpoints (the run cache), by claim id."""
+    checkpoints = prepare_checkpoints()
+    context = ClaimContext(
+        usable_profile(), checkpoint_specs(), "quick", min_run_time=SPEEDUP_MIN_RUN_TIME,
+        run_dirs={name: Path(directory) for name, directory in checkpoints.items()},
+    )
+    return {record["id"]: record for record in check_claims(get_claims(), context)}
+
+
+def claim_figures(records: dict[str, dict[str, Any]], claim_id: str) -> tuple[float, int]:
+    """(shortfall, not holding) of one claim, both lower-is-better.
+
+    shortfall = the claim's bound - the measured value, in the claim's unit (negative: the
+    margin by which it holds); not holding = 0 when the verdict is `holds`, else 1, so a claim
+    that stops holding shows as a step up on the site and in `dropbench history`.
+    """
+    record = records[claim_id]
+    if record["verdict"] in ("not-run", "error"):
+        raise NotApplicable(f"{claim_id}: {record['verdict']}: {record['explanation']}")
+    return record["bound"] - record["measured"], int(record["verdict"] != "holds")
 
 
 def cuda_peak_bytes(run: Runner) -> int:

@@ -46,7 +46,10 @@ class Magnitude(Method):
             apply_masks(model, masks)
             pruned = model
         if self.config.finetune_epochs:
-            from ..train import TrainConfig, fit  # train imports methods' types only; avoid a cycle
+            from ..train import (  # train imports methods' types only; avoid a cycle
+                TrainConfig,
+                fit,
+            )
 
             fit(pruned, data, TrainConfig(epochs=self.config.finetune_epochs, lr=self.config.finetune_lr), grad_masks=masks)
             apply_masks(pruned, masks)

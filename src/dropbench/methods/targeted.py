@@ -31,7 +31,14 @@ from torch.nn.utils import parametrize
 from ..checkpoint import Checkpoint
 from ..data import Dataset, load_dataset
 from ..errors import ConfigError
-from ..pruning import PRUNING_FRACTIONS, prune_units, prune_weights, pruning_curve, site_producers, smallest
+from ..pruning import (
+    PRUNING_FRACTIONS,
+    prune_units,
+    prune_weights,
+    pruning_curve,
+    site_producers,
+    smallest,
+)
 from .base import Compacted, Method, StepState, plain_model
 
 MODES = ("unit", "weight")
