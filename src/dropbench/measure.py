@@ -78,7 +78,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {
             "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence,
-            "baseline": self.baseline.as_dict(), "candidate": self.candidate.as_dict(), "warnings": self.warnings,
+            "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 
 

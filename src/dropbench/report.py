@@ -105,13 +105,18 @@ def width_section(manifests: dict[str, dict]) -> str:
 
 
 def pruning_section(manifests: dict[str, dict], claims: list[dict]) -> str:
-    """Targeted dropout against dropout and magnitude under post-hoc pruning (the gomez claim's curves)."""
-    compared = next((c["details"]["curves"] for c in claims if c["id"] == "gomez2019-pruning" and "curves" in c.get("details", {})), None)
-    sources = compared or {name: m["curves"]["pruning"] for name, m in manifests.items() if "pruning" in m.get("curves", {})}
+    """Targeted dropout under post-hoc pruning, beside dropout and magnitude (from the gomez claim).
+
+    Each targeted run contributes the curve of its own mode (the weight variant to weight
+    pruning, the unit variant to unit pruning); dropout and magnitude are the claim's curves.
+    """
+    rivals = next((c["details"]["curves"] for c in claims if c["id"] == "gomez2019-pruning" and "curves" in c.get("details", {})), {})
     figures = []
     for mode in ("weight", "unit"):
-        series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in curves[mode]] for label, curves in sources.items() if mode in curves}
-        if series:
+        targeted = {name: m["curves"]["pruning"][mode] for name, m in manifests.items() if m["method"]["name"] == "targeted" and m["method"]["params"].get("mode") == mode}
+        others = {label: curves[mode] for label, curves in rivals.items() if label != "targeted"}
+        series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in points] for label, points in {**targeted, **others}.items()}
+        if targeted:
             figures.append(f"<figure>{plots.lines(series, f'fraction of {mode}s pruned post hoc', 'test accuracy %', f'{mode} pruning')}</figure>")
     return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
 

@@ -44,10 +44,8 @@ def speedup_record(
         raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
     c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
-    timings = c.as_dict()
-    timings["baseline_timing"], timings["candidate_timing"] = timings.pop("baseline"), timings.pop("candidate")
     return {
-        **timings, "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
+        **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
         "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
     }
 
@@ -109,10 +107,8 @@ def savings_over_dropout(spec: RunSpec, rates: Sequence[float], profile: Profile
         ideal = 1.0 - method.training_flop_fraction(module)
         c = compare_training(baseline, candidate, profile, min_run_time)
         saved = 1.0 - 1.0 / c.speedup
-        timings = c.as_dict()
-        timings["baseline_timing"], timings["candidate_timing"] = timings.pop("baseline"), timings.pop("candidate")
         records.append({
-            **timings, "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
+            **c.as_dict(), "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
             "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else float("nan"), "profile": profile.name,
         })
     return records
