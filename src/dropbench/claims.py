@@ -31,7 +31,6 @@ from .speed import savings_over_dropout
 from .stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_ci
 from .train import predict
 
-VERDICTS = ("holds", "fails", "inconclusive", "not-run", "error")
 COMPARABLE_POINTS = 1.0  # "comparable" / "negligible" accuracy loss: at most 1 point on the test split
 
 
@@ -107,7 +106,7 @@ class Claim:
     tolerance: str  # in words: what counts as holding
     runs: tuple[str, ...]  # reproduce.plan names the check uses ("name-" = every run of a sweep)
     check: Callable[["Claim", ClaimContext], Evidence]
-    devices: tuple[str, ...] = ("cpu", "cuda")
+    devices: tuple[str, ...] = ("cpu", "cuda")  # the profiles it applies to, by device
 
     def setup(self, ctx: "ClaimContext") -> dict[str, Any]:
         names = {n for pattern in self.runs for n in ctx.names(pattern)}
@@ -340,7 +339,7 @@ def check_claims(claims: list[Claim], ctx: ClaimContext) -> list[dict[str, Any]]
             ctx.progress.update(task, status=claim.id)
         record = {
             "id": claim.id, "paper": claim.paper, "claim": claim.claim, "metric": claim.metric, "claimed": claim.claimed,
-            "bound": claim.bound, "tolerance": claim.tolerance, "unit": claim.unit, "profile": ctx.profile.name,
+            "bound": claim.bound, "tolerance": claim.tolerance, "applies_to": list(claim.devices), "unit": claim.unit, "profile": ctx.profile.name,
             "fingerprint": fingerprint(), "setup": claim.setup(ctx), "measured": math.nan, "ci": [math.nan, math.nan], "runs": {},
         }
         missing = claim.missing_runs(ctx)
