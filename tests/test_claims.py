@@ -60,7 +60,7 @@ def tiny_plan():
 def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
     context = ClaimContext(load_profile("cpu-1thread"), tiny_plan(), "quick", min_run_time=0.05)
     records = check_claims(get_claims(), context)
-    json.dumps(records)  # the --json output
+    json.dumps(records, allow_nan=False)  # the --json output is strict JSON
     for r in records:
         assert RECORD_KEYS <= set(r), r["id"]
         assert r["verdict"] in ("holds", "fails", "inconclusive"), (r["id"], r["explanation"], r.get("traceback"))
@@ -89,6 +89,7 @@ def test_cli_gpu_profile_on_cpu_gives_not_run(tmp_path, cli):
     records = json.loads(out.read_text())
     assert len(records) == len(CLAIMS) and {r["verdict"] for r in records} == {"not-run"}
     assert all("needs CUDA" in r["explanation"] and RECORD_KEYS <= set(r) for r in records)
+    assert all(r["measured"] is None and r["ci"] == [None, None] for r in records)
 
 
 def test_unknown_claim_is_one_line_error(cli):
@@ -100,7 +101,7 @@ def test_unknown_claim_is_one_line_error(cli):
 def test_asv_claim_figures_are_lower_is_better():
     records = {"a": {"verdict": "holds", "bound": 2.5, "measured": 6.0, "explanation": ""},
                "b": {"verdict": "fails", "bound": 0.2, "measured": 0.1, "explanation": ""},
-               "c": {"verdict": "not-run", "bound": 1.0, "measured": float("nan"), "explanation": "needs CUDA"}}
+               "c": {"verdict": "not-run", "bound": 1.0, "measured": None, "explanation": "needs CUDA"}}
     assert suites.claim_figures(records, "a") == (-3.5, 0)
     assert suites.claim_figures(records, "b") == pytest.approx((0.1, 1))
     with pytest.raises(suites.NotApplicable, match="needs CUDA"):

@@ -8,7 +8,6 @@ check needs. A check returns an `Evidence` (measured value, interval, side condi
 
 from __future__ import annotations
 
-import math
 import os
 import traceback
 from dataclasses import dataclass, field, replace
@@ -340,7 +339,7 @@ def check_claims(claims: list[Claim], ctx: ClaimContext) -> list[dict[str, Any]]
         record = {
             "id": claim.id, "paper": claim.paper, "claim": claim.claim, "metric": claim.metric, "claimed": claim.claimed,
             "bound": claim.bound, "tolerance": claim.tolerance, "applies_to": list(claim.devices), "unit": claim.unit, "profile": ctx.profile.name,
-            "fingerprint": fingerprint(), "setup": claim.setup(ctx), "measured": math.nan, "ci": [math.nan, math.nan], "runs": {},
+            "fingerprint": fingerprint(), "setup": claim.setup(ctx), "measured": None, "ci": [None, None], "runs": {},
         }
         missing = claim.missing_runs(ctx)
         if reason or ctx.profile.device not in claim.devices or missing:

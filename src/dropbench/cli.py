@@ -201,8 +201,8 @@ def claims_table(records: list[dict]):
         table.add_column(header, overflow="fold")
     for r in records:
         style = VERDICT_STYLE[r["verdict"]]
-        measured = "-" if r["measured"] != r["measured"] else f"{r['measured']:.3g} {r['unit']}"  # NaN: not measured
-        ci = "-" if r["ci"][0] != r["ci"][0] else f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]"
+        measured = "-" if r["measured"] is None else f"{r['measured']:.3g} {r['unit']}"
+        ci = "-" if r["ci"][0] is None else f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]"
         table.add_row(r["id"], f"[{style}]{r['verdict']}[/]", measured, ci, f">= {r['bound']:g}", r["explanation"])
     return table
 

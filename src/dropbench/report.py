@@ -124,12 +124,12 @@ def pruning_section(manifests: dict[str, dict], claims: list[dict]) -> str:
 def claims_section(claims: list[dict]) -> str:
     """The verdicts: one row per claim, the verdict coloured, the explanation under the claim."""
 
-    def number(value: float) -> str:
-        return "-" if value != value else f"{value:.3g}"  # NaN: not measured
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3g}"  # None: not measured
 
     rows = []
     for c in claims:
-        interval = "-" if c["ci"][0] != c["ci"][0] else f"[{number(c['ci'][0])}, {number(c['ci'][1])}]"
+        interval = "-" if c["ci"][0] is None else f"[{number(c['ci'][0])}, {number(c['ci'][1])}]"
         cells = [
             f'<td class="l">{esc(c["id"])}</td>', f'<td class="l {esc(c["verdict"])}">{esc(c["verdict"])}</td>',
             f"<td>{esc(number(c['measured']))} {esc(c['unit'])}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c['claimed'])}</td>",
