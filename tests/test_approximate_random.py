@@ -163,7 +163,27 @@ def test_bad_settings_are_one_line_errors(tmp_path, capsys):
 
 def test_trains_exports_and_loads_from_its_manifest(tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--method", "approximate-random", "--set", "p=0.3", "--hidden", "64,64", "--epochs", "5", "--lr", "0.005", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "approximate-random",
+                "--set",
+                "p=0.3",
+                "--hidden",
+                "64,64",
+                "--epochs",
+                "5",
+                "--lr",
+                "0.005",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert main(["export", str(out)]) == 0
     checkpoint = load_checkpoint(out)
     assert checkpoint.manifest["method"]["params"]["p"] == 0.3

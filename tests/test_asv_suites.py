@@ -144,7 +144,12 @@ def test_asv_checks_and_runs_a_subset_with_this_interpreter(tmp_path):
     """asv discovers every suite, and a quick run's results read back through dropbench.history."""
     config = scratch_config(ROOT / "asv.conf.json", tmp_path)
     env = {**os.environ, "HOME": str(tmp_path), "ASV_PYTHONPATH": str(ROOT / "src"), "DROPBENCH_PROFILE": "cpu-1thread"}
-    subprocess.run([sys.executable, "-m", "dropbench", "asv-machine", "cpu-1thread"], env={**env, "PYTHONPATH": str(ROOT / "src")}, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dropbench", "asv-machine", "cpu-1thread"],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
+        capture_output=True,
+    )
     asv = [sys.executable, "-m", "asv"]
     check = subprocess.run([*asv, "check", "--python=same", "--config", str(config)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert check.returncode == 0 and "No problems found" in check.stdout, check.stdout + check.stderr

@@ -60,7 +60,14 @@ def test_console_script_has_no_traceback(tmp_path):
 def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     # The real job with a two-run plan, so the test takes seconds.
     small = dict(hidden=(16,), train=TINY)
-    monkeypatch.setattr(reproduce_module, "plan", lambda quick: [RunSpec("dense", "dense", **small), RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small)])
+    monkeypatch.setattr(
+        reproduce_module,
+        "plan",
+        lambda quick: [
+            RunSpec("dense", "dense", **small),
+            RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small),
+        ],
+    )
     out = tmp_path / "repro"
     result = cli("reproduce", "--quick", "--out", out, "--profile", "cpu-1thread", "--quiet")
     assert result.code == 0, result.err

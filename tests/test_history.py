@@ -25,11 +25,35 @@ TIME = "training.TrainingStep.time_step"
 ERROR = "compaction.Compaction.track_test_error"
 INFERENCE = "inference.Inference.time_inference"
 BENCHMARKS = {
-    TIME: {"param_names": ["case", "model"], "params": [["'dense'", "'dropout-p0.5'"], ["'mlp'"]], "type": "time", "unit": "seconds"},
+    TIME: {
+        "param_names": ["case", "model"],
+        "params": [["'dense'", "'dropout-p0.5'"], ["'mlp'"]],
+        "type": "time",
+        "unit": "seconds",
+    },
     ERROR: {"param_names": ["checkpoint"], "params": [["'dense'"]], "type": "track", "unit": "%"},
-    INFERENCE: {"param_names": ["checkpoint", "runtime", "batch", "device"], "params": [["'dense'"], ["'onnxruntime'"], ["64"], ["'cpu'", "'cuda'"]], "type": "time", "unit": "seconds"},
+    INFERENCE: {
+        "param_names": ["checkpoint", "runtime", "batch", "device"],
+        "params": [["'dense'"], ["'onnxruntime'"], ["64"], ["'cpu'", "'cuda'"]],
+        "type": "time",
+        "unit": "seconds",
+    },
 }
-COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
+COLUMNS = [
+    "result",
+    "params",
+    "version",
+    "started_at",
+    "duration",
+    "stats_ci_99_a",
+    "stats_ci_99_b",
+    "stats_q_25",
+    "stats_q_75",
+    "stats_number",
+    "stats_repeat",
+    "samples",
+    "profile",
+]
 
 
 def write_result(results: Path, machine: str, commit: str, date: int, values: dict[str, list]) -> None:
@@ -133,7 +157,17 @@ def test_compare_profiles_matches_each_profile_at_its_own_device(project: Path, 
     inference = by_figure[f"{INFERENCE}(dense, onnxruntime, 64)"]  # cpu row of A against cuda row of B
     assert (inference.a, inference.b, inference.better) == (0.002, 0.0005, "B")
     assert by_figure[f"{TIME}(dropout-p0.5, mlp)"].ratio == pytest.approx(1 / 12)
-    code, out, _ = run_cli("compare-profiles", "cpu-2thread", "gpu-h100", "--html", str(tmp_path / "c.html"), "--json", str(tmp_path / "c.json"), cwd=project, capsys=capsys)
+    code, out, _ = run_cli(
+        "compare-profiles",
+        "cpu-2thread",
+        "gpu-h100",
+        "--html",
+        str(tmp_path / "c.html"),
+        "--json",
+        str(tmp_path / "c.json"),
+        cwd=project,
+        capsys=capsys,
+    )
     assert code == 0 and "gpu-h100" in out
     assert "<table>" in (tmp_path / "c.html").read_text()
     assert len(json.loads((tmp_path / "c.json").read_text())["figures"]) == 3

@@ -179,7 +179,8 @@ def check_molchanov(claim: Claim, ctx: ClaimContext) -> Evidence:
         raise ConfigError(f"{sparse.path} records no weight compression; the claim needs a variational run")
     compression = sparse.metrics["compression"]  # weights only, biases left out, as the paper counts
     condition = comparable(dense, sparse)
-    data_note = f"on {sparse.manifest['data']['name']} ({sparse.manifest['data']['sizes']['train']} training images, {sparse.manifest['train']['epochs']} epochs) rather than full MNIST (60,000 images, 200 epochs)"
+    data, epochs = sparse.manifest["data"], sparse.manifest["train"]["epochs"]
+    data_note = f"on {data['name']} ({data['sizes']['train']} training images, {epochs} epochs) rather than full MNIST (60,000 images, 200 epochs)"
     explanation = f"{compression:.1f}x fewer non-zero weights than the dense net {data_note}; {condition.text}"
     # Compression is a count, not a sample: its interval is the point itself (one training).
     return Evidence(compression, (compression, compression), explanation, [condition], {"baseline": dense.path, "candidate": sparse.path})
@@ -232,7 +233,10 @@ def check_knodt(claim: Claim, ctx: ClaimContext) -> Evidence:
     resampled = [prunable(hits[:, torch.randint(hits.shape[1], (hits.shape[1],), generator=generator)]) for _ in range(BOOTSTRAP_RESAMPLES // 4)]
     ci = (float(torch.tensor(resampled).quantile(0.025)), float(torch.tensor(resampled).quantile(0.975)))
     condition = Condition(f"one training evaluated at {len(widths)} widths from {widths[0]} to {full}", len(widths) >= 2)
-    explanation = f"{100 * measured:.0f}% of the {full} features per hidden layer can be removed with test accuracy within {COMPARABLE_POINTS:g} point of full width ({len(widths)} widths, one training)"
+    explanation = (
+        f"{100 * measured:.0f}% of the {full} features per hidden layer can be removed with test accuracy "
+        f"within {COMPARABLE_POINTS:g} point of full width ({len(widths)} widths, one training)"
+    )
     return Evidence(measured, ci, explanation, [condition], {"candidate": run.path}, {"widths": widths, "full_width": full})
 
 
@@ -254,13 +258,30 @@ def check_song(claim: Claim, ctx: ClaimContext) -> Evidence:
     worst = min(records, key=lambda r: r["time_saved"])
     if approximate.manifest["data"]["kind"] == "language":
         ratio = approximate.metrics["perplexity"] / dropout.metrics["perplexity"]
-        condition = Condition(f"perplexity {approximate.metrics['perplexity']:.2f} vs dropout {dropout.metrics['perplexity']:.2f} ({100 * (ratio - 1):+.1f}%, allowed +{100 * (PERPLEXITY_TOLERANCE - 1):.0f}%)", ratio <= PERPLEXITY_TOLERANCE)
+        condition = Condition(
+            f"perplexity {approximate.metrics['perplexity']:.2f} vs dropout {dropout.metrics['perplexity']:.2f} "
+            f"({100 * (ratio - 1):+.1f}%, allowed +{100 * (PERPLEXITY_TOLERANCE - 1):.0f}%)",
+            ratio <= PERPLEXITY_TOLERANCE,
+        )
     else:
         condition = comparable(dropout, approximate)
     saved = ", ".join(f"p={r['p']:g}: {100 * r['time_saved']:.0f}% (FLOP ideal {100 * r['flop_ideal']:.0f}%)" for r in records)
     explanation = f"training-step time saved over standard dropout, batch {SONG_BATCH}: {saved}; {condition.text}"
-    details = {"rates": [{k: r[k] for k in ("p", "time_saved", "time_saved_ci", "flop_ideal", "realisation", "warnings")} for r in records], "batch": SONG_BATCH}
-    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, [condition], {"baseline": dropout.path, "candidate": approximate.path}, details)
+    details = {
+        "rates": [
+            {k: r[k] for k in ("p", "time_saved", "time_saved_ci", "flop_ideal", "realisation", "warnings")}
+            for r in records
+        ],
+        "batch": SONG_BATCH,
+    }
+    return Evidence(
+        worst["time_saved"],
+        tuple(worst["time_saved_ci"]),
+        explanation,
+        [condition],
+        {"baseline": dropout.path, "candidate": approximate.path},
+        details,
+    )
 
 
 # --- the registry -----------------------------------------------------------------------------------

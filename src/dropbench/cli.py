@@ -64,7 +64,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig
 
     try:
-        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, seed=args.seed, weight_decay=args.weight_decay, grad_clip=args.grad_clip)
+        config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            schedule=args.schedule,
+            seed=args.seed,
+            weight_decay=args.weight_decay,
+            grad_clip=args.grad_clip,
+        )
     except ValueError as e:
         raise ConfigError(str(e)) from None
     spec = RunSpec(Path(args.out).name, args.method, _key_values(args.set), args.model, args.data, args.hidden, config)
@@ -73,7 +82,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
 
     metrics = load_checkpoint(out).metrics
-    stdout.print(f"[green]saved[/] {out}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params ({metrics['nonzero_params']:,} non-zero), {metrics['flops']:,} FLOPs/sample")
+    stdout.print(
+        f"[green]saved[/] {out}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params "
+        f"({metrics['nonzero_params']:,} non-zero), {metrics['flops']:,} FLOPs/sample"
+    )
     return 0
 
 
@@ -95,10 +107,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile) if args.profile else default_profile()
     checkpoint = load_checkpoint(args.run)
     measurements = bench_checkpoint(checkpoint, profile, args.runtime, args.batch_size, args.min_time)
-    rows = [[m.metadata["runtime"], m.metadata["batch"], format_seconds(m.median), format_seconds(m.iqr), f"{m.metadata['samples_per_s']:,.0f}", len(m.times), "; ".join(m.warnings)] for m in measurements]
+    rows = [
+        [
+            m.metadata["runtime"],
+            m.metadata["batch"],
+            format_seconds(m.median),
+            format_seconds(m.iqr),
+            f"{m.metadata['samples_per_s']:,.0f}",
+            len(m.times),
+            "; ".join(m.warnings),
+        ]
+        for m in measurements
+    ]
     stdout.print(rich_table(f"{checkpoint.name} on {profile.name}", ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
     if args.json:
-        atomic_write_json(Path(args.json), {"checkpoint": str(checkpoint.path), "profile": profile.as_dict(), "measurements": [m.as_dict() for m in measurements]})
+        atomic_write_json(
+            Path(args.json),
+            {
+                "checkpoint": str(checkpoint.path),
+                "profile": profile.as_dict(),
+                "measurements": [m.as_dict() for m in measurements],
+            },
+        )
     return 0
 
 
@@ -111,7 +141,18 @@ def cmd_speedup(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile) if args.profile else default_profile()
     baseline, candidate = load_checkpoint(args.baseline), load_checkpoint(args.candidate)
     records = speedup_records(baseline, candidate, profile, args.min_time)
-    rows = [[r["runtime"], r["batch"], f"{r['speedup']:.2f}x", f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]", f"{r['flop_ratio']:.2f}x", f"{r['realisation']:.2f}", "; ".join(r["warnings"])] for r in records]
+    rows = [
+        [
+            r["runtime"],
+            r["batch"],
+            f"{r['speedup']:.2f}x",
+            f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]",
+            f"{r['flop_ratio']:.2f}x",
+            f"{r['realisation']:.2f}",
+            "; ".join(r["warnings"]),
+        ]
+        for r in records
+    ]
     title = f"{candidate.name} over {baseline.name} on {profile.name} (interleaved, one run)"
     stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
     if args.json:

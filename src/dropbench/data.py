@@ -187,7 +187,15 @@ def load_idx_dir(directory: Path) -> Dataset:
     """train-* files become train + val; t10k-* files (if present) the test split."""
     if not directory.is_dir():
         raise DataError(f"idx:{directory}: no such directory; point idx: at the folder holding the IDX files")
-    files = {stem: _find_idx(directory, stem) for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    files = {
+        stem: _find_idx(directory, stem)
+        for stem in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )
+    }
     if files["train-images-idx3-ubyte"] is None or files["train-labels-idx1-ubyte"] is None:
         raise DataError(f"idx:{directory}: needs train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
     images, labels = read_idx(files["train-images-idx3-ubyte"]), read_idx(files["train-labels-idx1-ubyte"])

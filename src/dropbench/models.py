@@ -140,7 +140,15 @@ def default_arch(model: str, data: Dataset, hidden: list[int] | None = None) -> 
         if len(data.input_shape) != 3:
             raise ConfigError(f"lenet5 needs image data [C, H, W]; {data.name!r} has samples of shape {list(data.input_shape)}")
         side = data.input_shape[1]
-        arch = {"kind": "lenet5", "input_shape": list(data.input_shape), "conv": [20, 50], "fc": hidden, "classes": data.num_classes, "kernel": 5, "padding": 0 if side >= 28 else 2}
+        arch = {
+            "kind": "lenet5",
+            "input_shape": list(data.input_shape),
+            "conv": [20, 50],
+            "fc": hidden,
+            "classes": data.num_classes,
+            "kernel": 5,
+            "padding": 0 if side >= 28 else 2,
+        }
         if lenet_feature_side(arch) < 1:
             raise ConfigError(f"lenet5 cannot run on {side}x{side} images")
         return arch

@@ -161,7 +161,9 @@ def default_profile() -> Profile:
     cores = os.cpu_count() or 1
     cpu = [p for p in profiles if p.device == "cpu" and p.threads <= cores]
     if not cpu:
-        raise ProfileError(f"no CPU profile with <= {cores} threads found in {', '.join(map(str, profile_dirs())) or 'any profile directory'}; set {PROFILE_DIR_ENV}")
+        raise ProfileError(
+            f"no CPU profile with <= {cores} threads found in {', '.join(map(str, profile_dirs())) or 'any profile directory'}; set {PROFILE_DIR_ENV}"
+        )
     return max(cpu, key=lambda p: p.threads)
 
 

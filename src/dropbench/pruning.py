@@ -207,7 +207,7 @@ def remove_unconnected_units(model: nn.Module) -> nn.Module:
         model = copy.deepcopy(model)
         params = dict(model.named_parameters())
         keep, removed = [], False
-        for site, (producer, consumer) in enumerate(_site_layers(model)):
+        for producer, consumer in _site_layers(model):
             w_in, w_out = params[f"{producer}.weight"].detach(), params[f"{consumer}.weight"].detach()
             units = w_in.shape[0]
             # The consumer's weights per unit: [out, units, ...] (a flattened conv map feeds fcs.0 in blocks)

@@ -51,7 +51,8 @@ def section(title: str, body: str) -> str:
 
 
 def page(title: str, sections: Iterable[str]) -> str:
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title><style>{CSS}</style></head><body><h1>{esc(title)}</h1>{"".join(sections)}</body></html>\n'
+    head = f'<meta charset="utf-8"><title>{esc(title)}</title><style>{CSS}</style>'
+    return f'<!doctype html><html lang="en"><head>{head}</head><body><h1>{esc(title)}</h1>{"".join(sections)}</body></html>\n'
 
 
 def runs_section(manifests: dict[str, dict]) -> str:
@@ -88,7 +89,15 @@ def compaction_sweep_section(manifests: dict[str, dict]) -> str:
     sweep = {name: m for name, m in manifests.items() if "hidden_kept_fraction" in m["metrics"]}
     if not sweep:
         return ""
-    points = [(f"{m['model']} on {m['data']['name']}", name, 100 * m["metrics"]["hidden_kept_fraction"], 100 * m["metrics"]["accuracy"]) for name, m in sweep.items()]
+    points = [
+        (
+            f"{m['model']} on {m['data']['name']}",
+            name,
+            100 * m["metrics"]["hidden_kept_fraction"],
+            100 * m["metrics"]["accuracy"],
+        )
+        for name, m in sweep.items()
+    ]
     svg = plots.scatter_by_group(points, "hidden units kept %", "test accuracy %", "dropout compaction: one run per prior strength")
     return section("Dropout compaction: width vs accuracy", f"<figure>{svg}</figure>")
 
@@ -113,7 +122,11 @@ def pruning_section(manifests: dict[str, dict], claims: list[dict]) -> str:
     rivals = next((c["details"]["curves"] for c in claims if c["id"] == "gomez2019-pruning" and "curves" in c.get("details", {})), {})
     figures = []
     for mode in ("weight", "unit"):
-        targeted = {name: m["curves"]["pruning"][mode] for name, m in manifests.items() if m["method"]["name"] == "targeted" and m["method"]["params"].get("mode") == mode}
+        targeted = {
+            name: m["curves"]["pruning"][mode]
+            for name, m in manifests.items()
+            if m["method"]["name"] == "targeted" and m["method"]["params"].get("mode") == mode
+        }
         others = {label: curves[mode] for label, curves in rivals.items() if label != "targeted"}
         series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in points] for label, points in {**targeted, **others}.items()}
         if targeted:
@@ -136,7 +149,10 @@ def claims_section(claims: list[dict]) -> str:
             f'<td class="l">{esc(c["claim"])}<br><span class="muted">{esc(c["explanation"])}</span></td>',
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    headers = "".join(f'<th class="l">{h}</th>' if h in ("claim", "verdict", "paper says / we saw") else f"<th>{h}</th>" for h in ("claim", "verdict", "measured", "95% CI", "claimed", "paper says / we saw"))
+    headers = "".join(
+        f'<th class="l">{h}</th>' if h in ("claim", "verdict", "paper says / we saw") else f"<th>{h}</th>"
+        for h in ("claim", "verdict", "measured", "95% CI", "claimed", "paper says / we saw")
+    )
     table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return section("Claims", table if claims else '<p class="muted">no claims checked</p>')
 
@@ -163,16 +179,44 @@ def speedups_section(speedups: list[dict]) -> str:
     batch = max((s["batch"] for s in speedups), default=0)
     for runtime in dict.fromkeys(s["runtime"] for s in speedups):
         chosen = [s for s in speedups if s["batch"] == batch and s["runtime"] == runtime]
-        svg = plots.paired_bars([s["candidate"] for s in chosen], [s["speedup"] for s in chosen], [s["flop_ratio"] for s in chosen], [tuple(s["ci"]) for s in chosen], f"{runtime}, batch {batch}: measured vs theoretical speedup")
+        svg = plots.paired_bars(
+            [s["candidate"] for s in chosen],
+            [s["speedup"] for s in chosen],
+            [s["flop_ratio"] for s in chosen],
+            [tuple(s["ci"]) for s in chosen],
+            f"{runtime}, batch {batch}: measured vs theoretical speedup",
+        )
         figures += f"<figure>{svg}</figure>"
-    rows = [[s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.2f}x", f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", f"{s['flop_ratio']:.2f}x", f"{s['realisation']:.2f}"] for s in speedups]
+    rows = [
+        [
+            s["candidate"],
+            s["runtime"],
+            s["batch"],
+            f"{s['speedup']:.2f}x",
+            f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]",
+            f"{s['flop_ratio']:.2f}x",
+            f"{s['realisation']:.2f}",
+        ]
+        for s in speedups
+    ]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
     caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
     return section("Speedups", figures + html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
 
 
 def bench_section(bench: list[dict]) -> str:
-    rows = [[b["checkpoint"], b["runtime"], b["batch"], format_seconds(b["median_s"]), format_seconds(b["iqr_s"]), f"{b['samples_per_s']:.0f}", "; ".join(b["warnings"])] for b in bench]
+    rows = [
+        [
+            b["checkpoint"],
+            b["runtime"],
+            b["batch"],
+            format_seconds(b["median_s"]),
+            format_seconds(b["iqr_s"]),
+            f"{b['samples_per_s']:.0f}",
+            "; ".join(b["warnings"]),
+        ]
+        for b in bench
+    ]
     return section("Inference latency", html_table(["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "warnings"], rows, left=2))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +113,7 @@ def fit(
     torch.manual_seed(config.seed)
     module.to(device)
     params = dict(module.named_parameters())
-    hooks = [params[name].register_hook(lambda g, m=mask.to(device): g * m) for name, mask in (grad_masks or {}).items()]
+    hooks = [params[name].register_hook(_masking(mask.to(device))) for name, mask in (grad_masks or {}).items()]
     try:
         return _fit(module, data, config, method, progress, device, list(params.values()), label)
     finally:
@@ -121,7 +121,20 @@ def fit(
             h.remove()
 
 
-def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method | None, progress: Any, device: str, params: list[nn.Parameter], label: str) -> FitResult:
+
+def _masking(mask: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A gradient hook that zeroes the gradient of pruned weights."""
+    return lambda grad: grad * mask
+def _fit(
+    module: nn.Module,
+    data: Dataset,
+    config: TrainConfig,
+    method: Method | None,
+    progress: Any,
+    device: str,
+    params: list[nn.Parameter],
+    label: str,
+) -> FitResult:
     optimizer = make_optimizer([p for p in params if p.requires_grad], config)
     generator = torch.Generator().manual_seed(config.seed)
     seq_len = module.arch.get("seq_len", 0)
@@ -140,7 +153,9 @@ def _fit(module: nn.Module, data: Dataset, config: TrainConfig, method: Method |
             loss, objective = train_step(module, x.to(device), y.to(device), optimizer, method, state, config.grad_clip)
             if not torch.isfinite(objective):
                 module.load_state_dict(last_good)
-                raise TrainingDiverged(f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective.item()}); lower the learning rate (--lr)")
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective.item()}); lower the learning rate (--lr)"
+                )
             loss_sum, seen = loss_sum + loss.item() * len(x), seen + len(x)
             result.steps += 1
             if task is not None:

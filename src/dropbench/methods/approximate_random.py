@@ -105,7 +105,10 @@ class RunPattern:
         block = max(1, min(block, units // MIN_BLOCKS))  # small layers get smaller blocks
         blocks = math.ceil(units / block)
         if p >= 1.0 - 1.0 / blocks:
-            raise ConfigError(f"p={p} is too high for {what} ({units} units in {blocks} blocks of {block}): a pattern keeps at least one block, so p must be below {1 - 1 / blocks:.3g}; lower p, block or tile")
+            raise ConfigError(
+                f"p={p} is too high for {what} ({units} units in {blocks} blocks of {block}): a pattern keeps at least "
+                f"one block, so p must be below {1 - 1 / blocks:.3g}; lower p, block or tile"
+            )
         pattern = cls(units, block, search_run_lengths(blocks, units, p))
         if abs(pattern.drop_rate - p) > RATE_TOLERANCE:
             raise ConfigError(f"the pattern search for {what} reached drop rate {pattern.drop_rate:.5f}, not p={p}; use a smaller block or tile")

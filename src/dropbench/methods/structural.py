@@ -100,7 +100,13 @@ class Structural(Method):
         curve = []
         for width in grid:
             narrow = narrow_to(model, width)
-            curve.append({"width": width, "val_accuracy": evaluate(narrow, data, "val")["accuracy"], "test_accuracy": evaluate(narrow, data, "test")["accuracy"]})
+            curve.append(
+                {
+                    "width": width,
+                    "val_accuracy": evaluate(narrow, data, "val")["accuracy"],
+                    "test_accuracy": evaluate(narrow, data, "test")["accuracy"],
+                }
+            )
         full = curve[-1]["val_accuracy"]
         variants = {}
         for name, target in TARGETS.items():
