@@ -17,12 +17,12 @@ class Claims:
     setup_cache.timeout = 3600
 
     def setup(self, records, claim_id):
-        self.shortfall, self.not_holding = suites.claim_figures(records, claim_id)
+        self.bound_ratio, self.not_holding = suites.claim_figures(records, claim_id)
 
-    def track_claim_shortfall(self, records, claim_id):
-        return self.shortfall
+    def track_claim_bound_ratio(self, records, claim_id):
+        return self.bound_ratio
 
-    track_claim_shortfall.unit = "bound - measured (claim units; < 0 holds with margin)"
+    track_claim_bound_ratio.unit = "bound / measured (< 1: clears the claim's bound)"
 
     def track_claim_not_holding(self, records, claim_id):
         return self.not_holding

@@ -101,8 +101,11 @@ def test_unknown_claim_is_one_line_error(cli):
 def test_asv_claim_figures_are_lower_is_better():
     records = {"a": {"verdict": "holds", "bound": 2.5, "measured": 6.0, "explanation": ""},
                "b": {"verdict": "fails", "bound": 0.2, "measured": 0.1, "explanation": ""},
-               "c": {"verdict": "not-run", "bound": 1.0, "measured": None, "explanation": "needs CUDA"}}
-    assert suites.claim_figures(records, "a") == (-3.5, 0)
-    assert suites.claim_figures(records, "b") == pytest.approx((0.1, 1))
+               "c": {"verdict": "not-run", "bound": 1.0, "measured": None, "explanation": "needs CUDA"},
+               "d": {"verdict": "fails", "bound": 1.0, "measured": -2.0, "explanation": ""}}
+    assert suites.claim_figures(records, "a") == pytest.approx((2.5 / 6.0, 0))
+    assert suites.claim_figures(records, "b") == pytest.approx((2.0, 1))
+    ratio, not_holding = suites.claim_figures(records, "d")  # no ratio for a value <= 0
+    assert math.isnan(ratio) and not_holding == 1
     with pytest.raises(suites.NotApplicable, match="needs CUDA"):
         suites.claim_figures(records, "c")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -267,16 +268,20 @@ def claim_records() -> dict[str, dict[str, Any]]:
 
 
 def claim_figures(records: dict[str, dict[str, Any]], claim_id: str) -> tuple[float, int]:
-    """(shortfall, not holding) of one claim, both lower-is-better.
+    """(bound / measured, not holding) of one claim, both lower-is-better and never negative.
 
-    shortfall = the claim's bound - the measured value, in the claim's unit (negative: the
-    margin by which it holds); not holding = 0 when the verdict is `holds`, else 1, so a claim
-    that stops holding shows as a step up on the site and in `dropbench history`.
+    bound / measured < 1: the measured value clears the claim's bound (0.4: it is 2.5x the
+    bound); > 1: it falls short. A ratio rather than a difference because asv's relative
+    regression thresholds assume positive figures; a measured value <= 0 has no ratio (NaN,
+    shown as n/a). not holding = 0 when the verdict is `holds`, else 1, so a claim that stops
+    holding shows as a step up on the site and in `dropbench history`.
     """
     record = records[claim_id]
     if record["verdict"] in ("not-run", "error"):
         raise NotApplicable(f"{claim_id}: {record['verdict']}: {record['explanation']}")
-    return record["bound"] - record["measured"], int(record["verdict"] != "holds")
+    measured = record["measured"]
+    ratio = record["bound"] / measured if measured > 0 else math.nan
+    return ratio, int(record["verdict"] != "holds")
 
 
 def cuda_peak_bytes(run: Runner) -> int:
