@@ -8,8 +8,6 @@ Runtime has no sparse kernels for these layers on CPU); the zeros are real zeros
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ import torch
 from .checkpoint import ONNX, Checkpoint, file_record, load_checkpoint, update_manifest
 from .data import load_dataset
 from .errors import DataError, ExportError
-from .fsutil import FILE_MODE
+from .fsutil import staged_file
 from .models import example_input
 from .train import eval_windows
 
@@ -87,11 +85,7 @@ def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE
     """
     checkpoint = load_checkpoint(directory)
     directory = checkpoint.path
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".model.", suffix=".onnx.tmp")
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with staged_file(directory / ONNX) as tmp:
         try:
             export_model(checkpoint.model, tmp)
         except Exception as e:  # the exporter raises many types; the user needs one line
@@ -100,9 +94,6 @@ def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE
         diff = max_abs_diff(checkpoint.model, tmp, x)
         if not diff <= tolerance:
             raise ExportError(f"onnxruntime disagrees with torch on {directory}: max |diff| = {diff:.3g} > {tolerance:g}; the ONNX file was not kept")
-        os.replace(tmp, directory / ONNX)
-    finally:
-        tmp.unlink(missing_ok=True)
     update_manifest(directory, {
         "files": {ONNX: file_record(directory / ONNX)},
         "onnx": {"opset": OPSET, "parity_max_abs_diff": diff, "parity_tolerance": tolerance, "parity_inputs": source, "parity_samples": len(x)},

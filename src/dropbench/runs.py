@@ -6,6 +6,7 @@ share; `cached_run` trains a spec once per code version and reuses the checkpoin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -54,8 +55,11 @@ class RunSpec:
         return replace(self, train=replace(self.train, seed=seed))
 
 
+@functools.cache
 def code_version() -> str:
-    """Hash of the package's source: a cached checkpoint is reused only by the code that made it."""
+    """Hash of the package's source: a cached checkpoint is reused only by the code that made it.
+
+    Computed once per process (every RunSpec.key() needs it): the hash of the code that was imported."""
     h = hashlib.sha256()
     root = Path(__file__).parent
     for path in sorted(root.rglob("*.py")):
