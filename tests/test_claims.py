@@ -5,25 +5,32 @@ import json
 import math
 
 import pytest
+import torch
 from conftest import assert_one_line_error
 
 from dropbench import suites
+from dropbench import claims as claims_module
 from dropbench.claims import (
     CLAIMS,
+    Claim,
     ClaimContext,
     Condition,
     Evidence,
     check_claims,
+    check_inference_speedup,
     get_claims,
     plan_names,
     verdict,
 )
+from dropbench.data import Dataset, Split, load_dataset
+from dropbench.runs import RunSpec
 from dropbench.errors import ConfigError
 from dropbench.profiles import fingerprint, load_profile
 from dropbench.reproduce import plan
 from dropbench.train import TrainConfig
 
-RECORD_KEYS = {"id", "paper", "claim", "claimed", "measured", "ci", "unit", "verdict", "profile", "fingerprint", "setup", "explanation"}
+RECORD_KEYS = {"id", "paper", "claim", "claimed", "measured", "ci", "unit", "verdict", "profile", "fingerprint", "setup", "explanation", "seeds", "control"}
+SELECTING = ["kubo2016-runtime", "molchanov2017-lenet300", "gomez2019-pruning", "knodt2022-width"]  # the claims that choose something
 
 
 def test_registry_covers_the_papers_and_resolves_in_both_plans():
@@ -47,29 +54,92 @@ def test_verdict_rule():
 
 
 def tiny_plan():
-    """The quick plan's runs by name, each shrunk to seconds of training."""
+    """The quick plan's runs by name (with their seeds), each shrunk to seconds of training."""
     def shrink(spec):
         hidden = (16,) if spec.model == "lstm" else None if spec.model == "lenet5" else (48, 48)
         model = "mlp" if spec.model == "lenet5" else spec.model  # LeNet-5 checks run the same code on an MLP
         data = "digits" if model != "lstm" else spec.data
-        return dataclasses.replace(spec, model=model, data=data, hidden=hidden, train=TrainConfig(epochs=2, batch_size=64))
+        epochs = 1 if model == "lstm" else 2
+        return dataclasses.replace(spec, model=model, data=data, hidden=hidden, train=TrainConfig(epochs=epochs, batch_size=64))
 
     return [shrink(s) for s in plan(quick=True)]
 
 
+def tiny_context(**kwargs) -> ClaimContext:
+    """Claims over the tiny plan, timed briefly (2 rounds of 20 ms: the checks' logic, not their figures)."""
+    return ClaimContext(load_profile("cpu-1thread"), tiny_plan(), "quick", **{"min_run_time": 0.02, "rounds": 2, **kwargs})
+
+
 def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
-    context = ClaimContext(load_profile("cpu-1thread"), tiny_plan(), "quick", min_run_time=0.05)
-    records = check_claims(get_claims(), context)
+    records = check_claims(get_claims(), tiny_context())
     json.dumps(records, allow_nan=False)  # the --json output is strict JSON
     for r in records:
         assert RECORD_KEYS <= set(r), r["id"]
         assert r["verdict"] in ("holds", "fails", "inconclusive"), (r["id"], r["explanation"], r.get("traceback"))
         assert math.isfinite(r["measured"]) and r["ci"][0] <= r["ci"][1], r["id"]
         assert r["setup"]["mode"] == "quick" and r["setup"]["runs"], r["id"]
+        assert r["seeds"] >= 2, r["id"]  # every accuracy figure spans the quick plan's seeds
+        assert r["control"]["text"] and r["control"]["beaten"] in (True, False, None), r["id"]
+        assert (r["calibration"] is not None) == (r["id"].startswith(("kubo", "song"))), r["id"]
     by_id = {r["id"]: r for r in records}
-    assert set(by_id["kubo2016-runtime"]["runs"]) == {"baseline", "candidate"}
+    assert set(by_id["kubo2016-runtime"]["runs"]) == {"baseline", "reference", "candidate"}
+    assert len(by_id["kubo2016-runtime"]["runs"]["candidate"]) == 2  # one directory per seed
     assert {row["p"] for row in by_id["song2018-mlp-training"]["details"]["rates"]} == {0.3, 0.5, 0.7}
+    assert len(by_id["song2018-lstm-training"]["conditions"]) == 3  # the perplexity condition at every p
     assert set(by_id["gomez2019-pruning"]["details"]["curves"]) == {"targeted", "dropout", "magnitude"}
+    assert by_id["gomez2019-pruning"]["selection"]["rival"] in ("dropout", "magnitude")
+    calibration = by_id["kubo2016-runtime"]["calibration"]
+    assert calibration["ratio"] > 0 and len(calibration["rounds"]) == 2
+
+
+def shuffled_test_labels(monkeypatch):
+    """Make every classification data set the claims load carry permuted test labels."""
+    def load(name: str) -> Dataset:
+        data = load_dataset(name)
+        if data.kind != "classification":
+            return data
+        permuted = data.test.y[torch.randperm(len(data.test.y), generator=torch.Generator().manual_seed(1))]
+        return dataclasses.replace(data, test=Split(data.test.x, permuted))
+
+    monkeypatch.setattr(claims_module, "load_dataset", load)
+
+
+def test_shuffling_the_test_labels_changes_no_selection(monkeypatch):
+    """Validation picks, test reports: every choice of every check reads the validation split only."""
+    claims = get_claims(SELECTING)
+    honest = check_claims(claims, tiny_context())
+    shuffled_test_labels(monkeypatch)
+    shuffled = check_claims(claims, tiny_context())
+    for a, b in zip(honest, shuffled):
+        assert a["verdict"] != "error" and b["verdict"] != "error", (a["explanation"], b["explanation"])
+        assert a["selection"] and a["selection"] == b["selection"], a["id"]
+    # the shuffle did reach the test figures: the accuracy reported for the chosen run collapses
+    kubo = [r["details"]["test_accuracy"][r["selection"]["run"]] for r in (honest[0], shuffled[0])]
+    assert kubo[1] < kubo[0] - 20
+
+
+def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
+    """Negative control: dropout is not 2.5x faster than dense (same shapes). Positive control:
+    magnitude pruning of half the units of a 1024-wide net is faster, its interval clear of 1."""
+    common = {"hidden": (1024, 1024), "train": TrainConfig(epochs=1), "seeds": (0,)}
+    specs = [
+        RunSpec("dense", "dense", **common),
+        RunSpec("dropout", "dropout", {"p": 0.5}, **common),
+        RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5}, **common),
+    ]
+    context = ClaimContext(load_profile("cpu-1thread"), specs, "quick", min_run_time=0.1, rounds=3)
+    false_claim = Claim("dropout-faster", "none", "dropout makes inference 2.5x faster", "speedup", 2.5, "x", 2.5, "", ("dense", "dropout"), check_inference_speedup)
+    true_claim = dataclasses.replace(false_claim, id="magnitude-faster", bound=1.0, runs=("dense", "magnitude-unit"))
+    negative, positive = check_claims([false_claim, true_claim], context)
+    assert negative["verdict"] == "fails", negative["explanation"]
+    assert positive["verdict"] == "holds" and positive["measured"] > 1 and positive["ci"][0] > 1, positive
+
+
+def test_too_few_seeds_is_not_run_with_a_reason():
+    specs = [dataclasses.replace(s, seeds=()) if s.name == "dense" else s for s in tiny_plan()]
+    [record] = check_claims(get_claims(["gomez2019-pruning"]), ClaimContext(load_profile("cpu-1thread"), specs, "quick"))
+    assert record["verdict"] == "not-run" and "run 'dense' has 1 seed(s)" in record["explanation"], record["explanation"]
+    assert "Traceback" not in record["explanation"]
 
 
 def test_a_check_that_raises_is_recorded_as_error():

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
 from dropbench.measure import Comparison, Measurement, compare, timeit
-from dropbench.stats import ratio_of_medians_ci
+from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
 
 def test_measurement_warns_about_few_and_noisy_samples():
@@ -11,31 +12,64 @@ def test_measurement_warns_about_few_and_noisy_samples():
     assert any("noisy" in w for w in Measurement("noisy", [1.0, 2.0, 1.0, 3.0, 1.0, 2.5]).warnings)
 
 
-def test_bootstrap_interval_covers_the_true_ratio():
-    rng = np.random.default_rng(1)
-    a = 2.0 * (1 + 0.05 * rng.standard_normal(60))
-    b = 1.0 * (1 + 0.05 * rng.standard_normal(60))
-    low, high = ratio_of_medians_ci(a, b)
-    assert low < 2.0 < high and high - low < 0.2
+def _simulated_rounds(rng, true_ratio, rounds, round_sd=0.03, sample_sd=0.02, samples=40):
+    """Per-round ratios of medians when each round has its own placement effect (round_sd)."""
+    ratios = []
+    for _ in range(rounds):
+        effect = np.exp(round_sd * rng.standard_normal())
+        a = true_ratio * effect * (1 + sample_sd * rng.standard_normal(samples))
+        b = 1 + sample_sd * rng.standard_normal(samples)
+        ratios.append(np.median(a) / np.median(b))
+    return ratios
+
+
+def test_interval_over_rounds_has_its_nominal_coverage_when_rounds_differ():
+    rng = np.random.default_rng(0)
+    covered = [low <= 2.0 <= high for low, high in (rounds_ci(_simulated_rounds(rng, 2.0, 3)) for _ in range(2000))]
+    assert 0.93 <= np.mean(covered) <= 0.97
+
+
+def test_two_rounds_warn_and_one_round_is_refused():
+    with pytest.raises(ValueError, match="at least 2 rounds"):
+        rounds_ci([1.2])
+    with pytest.raises(ValueError, match="rounds must be >= 2"):
+        compare(lambda: (lambda: None), lambda: (lambda: None), rounds=1)
+    m = Measurement("x", [1.0] * 6)
+    assert any("only 2 timing rounds" in w for w in Comparison(m, m, 1.2, rounds_ci([1.1, 1.3]), [1.1, 1.3]).warnings)
 
 
 def test_comparison_flags_an_interval_that_includes_one():
     m = Measurement("x", [1.0] * 6)
-    assert any("includes 1" in w for w in Comparison(m, m, 1.0, (0.9, 1.1)).warnings)
-    assert Comparison(m, m, 2.0, (1.9, 2.1)).warnings == []
+    assert any("includes 1" in w for w in Comparison(m, m, 1.0, (0.9, 1.1), [1.0, 0.9, 1.1]).warnings)
+    assert Comparison(m, m, 2.0, (1.9, 2.1), [2.0, 1.9, 2.1]).warnings == []
 
 
-def test_timers_interleave_and_count_calls():
-    calls = {"a": 0, "b": 0}
+def test_compare_builds_fresh_runners_each_round_and_alternates_order():
+    built, order = [], []
 
-    def a():
-        calls["a"] += 1
+    def factory(name):
+        def make():
+            built.append(name)
+            return lambda: order.append(name)
 
-    def b():
-        calls["b"] += 1
+        return make
 
-    result = compare(a, b, ("a", "b"), min_run_time=0.05)
-    assert len(result.baseline.times) == len(result.candidate.times) >= 5
-    assert calls["a"] >= result.baseline.number * len(result.baseline.times)
-    m = timeit(a, "a", min_run_time=0.02)
+    result = compare(factory("a"), factory("b"), ("a", "b"), rounds=4, min_run_time=0.01)
+    assert built == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert len(result.rounds) == 4 and len(result.baseline.times) == len(result.candidate.times) >= 4 * 5
+    assert abs(result.speedup - geometric_mean(result.rounds)) < 1e-12
+    m = timeit(lambda: None, "noop", min_run_time=0.02)
     assert m.number >= 1 and len(m.times) >= 5 and m.median > 0
+
+
+def test_two_level_bootstrap_widens_with_seed_spread():
+    rng = np.random.default_rng(0)
+    examples = rng.random(500) < 0.9  # a net right on 90 % of the examples
+
+    def seeds_of(spread):  # each seed flips a different share of examples
+        return np.stack([examples ^ (rng.random(500) < s) for s in spread]).astype(float)
+
+    mean = lambda hits: hits.mean()  # noqa: E731
+    alike = two_level_bootstrap(mean, [seeds_of([0.01, 0.01, 0.01])])
+    apart = two_level_bootstrap(mean, [seeds_of([0.0, 0.1, 0.2])])
+    assert apart[1] - apart[0] > alike[1] - alike[0]

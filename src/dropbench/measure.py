@@ -1,8 +1,8 @@
 """Timers and memory: a `Measurement` carries its numbers and its own warnings.
 
-Speed is compared as a ratio measured in one run: `compare` interleaves the two candidates
-(A B A B ...) after warming both up, takes the median of each and a bootstrap confidence
-interval of the ratio (DESIGN.md §4).
+Speed is compared as a ratio measured in one run: `compare` times the two candidates in several
+independent rounds (fresh runners, warmed up, samples interleaved A B A B or B A B A), takes the
+ratio of medians per round and an interval over rounds (DESIGN.md §4).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from . import stats
 NOISY_IQR_FRACTION = 0.10  # torch.utils.benchmark flags the same spread as high variance
 MIN_SAMPLES = 5
 TARGET_SAMPLE_TIME = 0.01  # seconds per sample: far above timer resolution and call overhead
+MIN_ROUNDS = 3  # with 2 rounds the t-interval over rounds is very wide (t = 12.7)
+DEFAULT_ROUNDS = 3
 
 
 @dataclass
@@ -60,24 +62,32 @@ class Measurement:
 
 @dataclass
 class Comparison:
-    """`speedup` = median(baseline) / median(candidate): > 1 means the candidate is faster."""
+    """`speedup` = baseline time / candidate time: > 1 means the candidate is faster.
+
+    Measured in `rounds` independent timing rounds (fresh runners, alternating order); each
+    round's ratio is the ratio of its medians, `speedup` their geometric mean and `ci` a t-interval
+    over rounds (stats.rounds_ci). `baseline` / `candidate` pool every round's samples.
+    """
 
     baseline: Measurement
     candidate: Measurement
     speedup: float
     ci: tuple[float, float]
+    rounds: list[float] = field(default_factory=list)  # per-round ratios
     confidence: float = 0.95
 
     @property
     def warnings(self) -> list[str]:
         notes = [f"{m.label}: {w}" for m in (self.baseline, self.candidate) for w in m.warnings]
+        if len(self.rounds) < MIN_ROUNDS:
+            notes.append(f"only {len(self.rounds)} timing rounds: the interval is wide")
         if self.ci[0] <= 1.0 <= self.ci[1]:
             notes.append(f"the {int(100 * self.confidence)}% interval includes 1: no significant difference")
         return notes
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence,
+            "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds,
             "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 
@@ -126,19 +136,45 @@ def timeit(
 
 
 def compare(
-    baseline: Callable[[], Any], candidate: Callable[[], Any], labels: tuple[str, str] = ("baseline", "candidate"), *,
-    min_run_time: float = 1.0, max_rounds: int = 200, warmup: float = 0.05, sync: Callable[[], None] = _no_sync,
+    make_baseline: Callable[[], Callable[[], Any]], make_candidate: Callable[[], Callable[[], Any]],
+    labels: tuple[str, str] = ("baseline", "candidate"), *, rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0,
+    max_samples: int = 200, warmup: float = 0.05, sync: Callable[[], None] = _no_sync,
 ) -> Comparison:
-    """Interleave baseline and candidate samples (A B A B ...) and compare their medians."""
-    numbers = (_calibrate(baseline, sync, warmup), _calibrate(candidate, sync, warmup))
+    """Speed ratio of two runners over independent rounds (DESIGN.md §4).
+
+    Each round builds fresh runners from the factories (new copies, new allocations), warms
+    both up and interleaves their samples for `min_run_time` seconds, A B A B in even rounds and
+    B A B A in odd ones, so neither placement nor order favours one side across rounds.
+    """
+    if rounds < 2:
+        raise ValueError("rounds must be >= 2: the interval is taken over rounds")
     a: list[float] = []
     b: list[float] = []
-    start = time.perf_counter()
-    while len(a) < max_rounds and (len(a) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
-        a.append(_sample(baseline, numbers[0], sync))
-        b.append(_sample(candidate, numbers[1], sync))
+    ratios, numbers = [], (1, 1)
+    for r in range(rounds):
+        first, second = (make_baseline(), make_candidate()) if r % 2 == 0 else (make_candidate(), make_baseline())
+        n_first, n_second = _calibrate(first, sync, warmup), _calibrate(second, sync, warmup)
+        xs, ys = _interleave(first, second, (n_first, n_second), min_run_time, max_samples, sync)
+        if r % 2:
+            xs, ys, n_first, n_second = ys, xs, n_second, n_first
+        ratios.append(stats.median(xs) / stats.median(ys))
+        a += xs
+        b += ys
+        numbers = (n_first, n_second)
     ma, mb = Measurement(labels[0], a, numbers[0]), Measurement(labels[1], b, numbers[1])
-    return Comparison(ma, mb, ma.median / mb.median, stats.ratio_of_medians_ci(a, b))
+    return Comparison(ma, mb, stats.geometric_mean(ratios), stats.rounds_ci(ratios), ratios)
+
+
+def _interleave(
+    first: Callable[[], Any], second: Callable[[], Any], numbers: tuple[int, int], min_run_time: float, max_samples: int, sync: Callable[[], None],
+) -> tuple[list[float], list[float]]:
+    xs: list[float] = []
+    ys: list[float] = []
+    start = time.perf_counter()
+    while len(xs) < max_samples and (len(xs) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
+        xs.append(_sample(first, numbers[0], sync))
+        ys.append(_sample(second, numbers[1], sync))
+    return xs, ys
 
 
 def rss_bytes() -> int:

@@ -232,3 +232,20 @@ def _folds_constants(model: nn.Module, consumer: str) -> bool:
     """A constant input map adds a constant to `consumer`'s output (not so for padded convolutions)."""
     layer = model.get_submodule(consumer)
     return not isinstance(layer, nn.Conv2d) or all(p == 0 for p in layer.padding)
+
+
+def prune_global(model: nn.Module, fraction: float) -> nn.Module:
+    """A copy with the `fraction` smallest |w| of all Linear / Conv2d weights together set to zero.
+
+    Global magnitude pruning (Han et al. 2015): every layer competes for the same budget, so the
+    large, redundant layers lose most; the practitioner's way to a high weight compression.
+    """
+    pruned = copy.deepcopy(model)
+    weights = [m.weight for m in pruned.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    k = int(math.floor(fraction * sum(w.numel() for w in weights) + 1e-9))
+    if k:
+        threshold = kth_smallest(torch.cat([w.detach().abs().flatten() for w in weights]), k)
+        with torch.no_grad():
+            for w in weights:
+                w.mul_(w.abs() > threshold)
+    return pruned.eval()

@@ -143,15 +143,18 @@ def claims_section(claims: list[dict]) -> str:
     rows = []
     for c in claims:
         interval = "-" if c["ci"][0] is None else f"[{number(c['ci'][0])}, {number(c['ci'][1])}]"
+        control = c.get("control") or {}
+        beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}.get(control.get("beaten"), "-") if control else "-"
         cells = [
             f'<td class="l">{esc(c["id"])}</td>', f'<td class="l {esc(c["verdict"])}">{esc(c["verdict"])}</td>',
             f"<td>{esc(number(c['measured']))} {esc(c['unit'])}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c['claimed'])}</td>",
+            f"<td>{esc(c.get('seeds') or '-')}</td>", f'<td class="l">{esc(control.get("name", "-"))}: {esc(beaten)}</td>',
             f'<td class="l">{esc(c["claim"])}<br><span class="muted">{esc(c["explanation"])}</span></td>',
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = "".join(
-        f'<th class="l">{h}</th>' if h in ("claim", "verdict", "paper says / we saw") else f"<th>{h}</th>"
-        for h in ("claim", "verdict", "measured", "95% CI", "claimed", "paper says / we saw")
+        f'<th class="l">{h}</th>' if h in ("claim", "verdict", "control", "paper says / we saw") else f"<th>{h}</th>"
+        for h in ("claim", "verdict", "measured", "95% CI", "claimed", "seeds", "control", "paper says / we saw")
     )
     table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return section("Claims", table if claims else '<p class="muted">no claims checked</p>')
@@ -174,7 +177,35 @@ def curves_section(manifests: dict[str, dict]) -> str:
     return section("Curves", "".join(tables)) if tables else ""
 
 
+def calibration_section(speedups: list[dict], claims: list[dict]) -> str:
+    """A/A: the dense checkpoint timed against itself must come out 1.0 inside its interval."""
+    rows = [
+        [s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.3f}", f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}]", len(s.get("rounds", [])),
+         "yes" if s["ci"][0] <= 1 <= s["ci"][1] else "NO"]
+        for s in speedups if s["baseline"] == s["candidate"]
+    ]
+    calibration = next((c["calibration"] for c in claims if c.get("calibration")), None)
+    if calibration:
+        rows.append([f"claims: {calibration['what']}", "onnxruntime", "", f"{calibration['ratio']:.3f}",
+                     f"[{calibration['ci'][0]:.3f}, {calibration['ci'][1]:.3f}]", len(calibration["rounds"]), "yes" if calibration["covers_one"] else "NO"])
+    caption = "A/A: a checkpoint against itself, timed exactly as the speedups (fresh runners per round, alternating order). The ratio must be 1.0 within its interval."
+    return section("Timing calibration (A/A)", html_table(["checkpoint", "runtime", "batch", "ratio", "95% CI", "rounds", "covers 1"], rows, caption, left=2)) if rows else ""
+
+
+def knodt_control_section(claims: list[dict]) -> str:
+    """Structural dropout's accuracy at every width beside unit-magnitude pruning of the dense and dropout nets."""
+    claim = next((c for c in claims if c["id"] == "knodt2022-width" and "curves" in c.get("details", {})), None)
+    if not claim:
+        return ""
+    widths, curves = claim["details"]["widths"], dict(claim["details"]["curves"])
+    reference = curves.pop("reference_test_accuracy")
+    series = {name: list(zip(widths, accuracy)) for name, accuracy in curves.items()}
+    svg = plots.lines(series, "hidden units per layer", "test accuracy % (mean over seeds)", "structural dropout vs magnitude unit pruning", hline=reference)
+    return section("Structural dropout against its control", f"<figure>{svg}</figure><p class=\"muted\">{esc(claim['control']['text'])}</p>")
+
+
 def speedups_section(speedups: list[dict]) -> str:
+    speedups = [s for s in speedups if s["baseline"] != s["candidate"]]  # A/A records have their own section
     figures = ""
     batch = max((s["batch"] for s in speedups), default=0)
     for runtime in dict.fromkeys(s["runtime"] for s in speedups):
@@ -232,9 +263,11 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
         claims_section(context["claims"]),
         runs_section(context["manifests"]),
         pareto_section(context["manifests"]),
+        calibration_section(context["speedups"], context["claims"]),
         speedups_section(context["speedups"]),
         compaction_sweep_section(context["manifests"]),
         width_section(context["manifests"]),
+        knodt_control_section(context["claims"]),
         pruning_section(context["manifests"], context["claims"]),
         curves_section(context["manifests"]),
         bench_section(context["bench"]),

@@ -40,19 +40,29 @@ class RunSpec:
     data: str = DEFAULT_DATA
     hidden: tuple[int, ...] | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
+    seeds: tuple[int, ...] = ()  # one training per seed; empty = train.seed alone
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hidden"] = list(self.hidden) if self.hidden else None
+        d["seeds"] = list(self.all_seeds())
         return d
 
     def key(self) -> str:
-        """Content address: the spec (minus its name), the code version and the torch version."""
-        payload = {**self.as_dict(), "name": None, "code": code_version(), "torch": torch.__version__}
+        """Content address of one training: the spec (minus its name and seed list, plus train.seed),
+        the code version and the torch version. Seed s of a 2-seed and of a 3-seed plan share it."""
+        payload = {**self.as_dict(), "name": None, "seeds": None, "code": code_version(), "torch": torch.__version__}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
+    def all_seeds(self) -> tuple[int, ...]:
+        return self.seeds or (self.train.seed,)
+
     def with_seed(self, seed: int) -> "RunSpec":
-        return replace(self, train=replace(self.train, seed=seed))
+        """The single training of this run with `seed`."""
+        return replace(self, seeds=(), train=replace(self.train, seed=seed))
+
+    def per_seed(self) -> list["RunSpec"]:
+        return [self.with_seed(s) for s in self.all_seeds()]
 
 
 @functools.cache
@@ -132,12 +142,18 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dropbench" / "runs")
 
 
+def cached_runs(spec: RunSpec, root: Path | None = None, progress: Any = None) -> list[Path]:
+    """The checkpoint of every seed of `spec` (cached_run for each), in seed order."""
+    return [cached_run(one, root, progress) for one in spec.per_seed()]
+
+
 def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) -> Path:
-    """The checkpoint of `spec` under the cache, trained only if no valid one exists.
+    """The checkpoint of `spec` (its first seed) under the cache, trained only if no valid one exists.
 
     Entries are content-addressed by the spec and the code version, so reproduce, the claims
     and the asv suites share one training per configuration and commit.
     """
+    spec = spec.per_seed()[0]
     directory = Path(root or cache_root()) / f"{spec.name}-{spec.key()}"
     if directory.exists():
         try:

@@ -16,7 +16,7 @@ import torch
 from .checkpoint import ONNX, Checkpoint
 from .csr import csr_model
 from .errors import ConfigError, ProfileError
-from .measure import Comparison, Measurement, compare, timeit
+from .measure import DEFAULT_ROUNDS, Comparison, Measurement, compare, timeit
 from .models import example_input
 from .profiles import Profile
 
@@ -129,15 +129,18 @@ def bench_checkpoint(
 
 def compare_checkpoints(
     baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, batch: int, min_run_time: float = 1.0,
-    candidate_runtime: str | None = None,
+    candidate_runtime: str | None = None, rounds: int = DEFAULT_ROUNDS,
 ) -> Comparison:
-    """Interleaved speedup of `candidate` over `baseline` in one runtime at one batch size.
+    """Speedup of `candidate` over `baseline` in one runtime at one batch size, over `rounds` rounds.
 
     `candidate_runtime` lets the candidate run elsewhere (e.g. torch-sparse against torch-eager).
+    Every round builds fresh runners (measure.compare); an A/A comparison passes one checkpoint twice.
     """
     profile.require_available()
     apply_threads(profile)
-    a = make_runner(runtime, baseline, batch, profile)
-    b = make_runner(candidate_runtime or runtime, candidate, batch, profile)
-    labels = (f"{baseline.name} {runtime} b={batch}", f"{candidate.name} {candidate_runtime or runtime} b={batch}")
-    return compare(a, b, labels, min_run_time=min_run_time, sync=device_sync(profile))
+    other = candidate_runtime or runtime
+    labels = (f"{baseline.name} {runtime} b={batch}", f"{candidate.name} {other} b={batch}")
+    return compare(
+        lambda: make_runner(runtime, baseline, batch, profile), lambda: make_runner(other, candidate, batch, profile),
+        labels, rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile),
+    )

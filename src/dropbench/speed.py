@@ -17,7 +17,7 @@ from .checkpoint import Checkpoint
 from .data import Dataset, load_dataset
 from .errors import ConfigError
 from .flops import theoretical_speedup
-from .measure import Comparison, compare
+from .measure import DEFAULT_ROUNDS, Comparison, compare
 from .methods import Method, StepState, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
@@ -84,31 +84,38 @@ def train_step_runner(spec: RunSpec, device: str = "cpu") -> Callable[[], Any]:
     return lambda: train_step(module, x, y, optimizer, method, state, spec.train.grad_clip)
 
 
-def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0) -> Comparison:
-    """Interleaved training-step speedup of `candidate` over `baseline` (same batch, one run)."""
+def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0, rounds: int = DEFAULT_ROUNDS) -> Comparison:
+    """Training-step speedup of `candidate` over `baseline` (same batch), fresh modules every round."""
     profile.require_available()
     apply_threads(profile)
-    a, b = train_step_runner(baseline, profile.device), train_step_runner(candidate, profile.device)
-    return compare(a, b, (baseline.name, candidate.name), min_run_time=min_run_time, sync=device_sync(profile))
+    return compare(
+        lambda: train_step_runner(baseline, profile.device), lambda: train_step_runner(candidate, profile.device),
+        (baseline.name, candidate.name), rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile),
+    )
+
+
+def training_saving(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0, rounds: int = DEFAULT_ROUNDS) -> dict[str, Any]:
+    """Training-step time `candidate` saves over `baseline` (same model and batch), beside its FLOP ideal.
+
+    `time_saved` = 1 - candidate step / baseline step (interval over timing rounds), `flop_ideal`
+    = 1 - the candidate method's expected fraction of the GEMM FLOPs, `realisation` = their ratio.
+    """
+    _, method, module = _prepared(candidate, "cpu")
+    ideal = 1.0 - method.training_flop_fraction(module)
+    c = compare_training(baseline, candidate, profile, min_run_time, rounds)
+    saved = 1.0 - 1.0 / c.speedup
+    return {
+        **c.as_dict(), "baseline": baseline.name, "candidate": candidate.name, "time_saved": saved,
+        "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
+        "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else None, "profile": profile.name,
+    }
 
 
 def savings_over_dropout(spec: RunSpec, rates: Sequence[float], profile: Profile, min_run_time: float = 2.0) -> list[dict[str, Any]]:
-    """Training-step time of `spec`'s method against standard dropout at each rate p (same model, batch).
-
-    Per p, one interleaved comparison: `time_saved` = 1 - method step / dropout step (medians,
-    with the 95 % interval), `flop_ideal` = 1 - the method's expected fraction of the GEMM FLOPs,
-    `realisation` = time_saved / flop_ideal.
-    """
+    """`training_saving` of `spec`'s method against standard dropout at each rate p (same model, batch)."""
     records = []
     for p in rates:
         baseline = replace(spec, name=f"dropout p={p}", method="dropout", params={"p": p})
         candidate = replace(spec, name=f"{spec.method} p={p}", params={**spec.params, "p": p})
-        _, method, module = _prepared(candidate, "cpu")
-        ideal = 1.0 - method.training_flop_fraction(module)
-        c = compare_training(baseline, candidate, profile, min_run_time)
-        saved = 1.0 - 1.0 / c.speedup
-        records.append({
-            **c.as_dict(), "p": p, "time_saved": saved, "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
-            "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else float("nan"), "profile": profile.name,
-        })
+        records.append({**training_saving(baseline, candidate, profile, min_run_time), "p": p})
     return records

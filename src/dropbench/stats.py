@@ -1,10 +1,19 @@
-"""Statistics for timings: robust summaries and bootstrap confidence intervals of ratios."""
+"""Statistics: robust summaries, intervals of timing ratios over rounds, and bootstrap intervals
+of accuracy figures over seeds and test examples.
+
+Timing: samples inside one timing round share that round's runners, memory placement and order,
+so they are not independent; a speed ratio's interval is taken over independent rounds
+(`rounds_ci`). Accuracy: a figure from several trainings varies with the seed *and* with the
+examples it is evaluated on; `two_level_bootstrap` resamples both.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Callable, Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -18,26 +27,20 @@ def iqr(xs: Sequence[float]) -> float:
     return float(q3 - q1)
 
 
-def ratio_of_medians_ci(
-    a: Sequence[float], b: Sequence[float], confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile-bootstrap interval of median(a) / median(b).
+def geometric_mean(ratios: Sequence[float]) -> float:
+    return float(math.exp(np.mean(np.log(ratios))))
 
-    When a and b have the same length they are treated as paired rounds of an interleaved run
-    (A B A B ...) and resampled together, so slow drift of the machine cancels within a pair.
+
+def rounds_ci(ratios: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the geometric mean of per-round ratios (log scale, n - 1 degrees of freedom).
+
+    One round has no between-round spread to measure: at least two are needed.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    rng = np.random.default_rng(seed)
-    if len(a) == len(b):
-        idx = rng.integers(0, len(a), size=(resamples, len(a)))
-        ia, ib = idx, idx
-    else:
-        ia = rng.integers(0, len(a), size=(resamples, len(a)))
-        ib = rng.integers(0, len(b), size=(resamples, len(b)))
-    ratios = np.median(a[ia], axis=1) / np.median(b[ib], axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    return float(low), float(high)
+    logs = np.log(np.asarray(ratios, dtype=float))
+    if len(logs) < 2:
+        raise ValueError("an interval over rounds needs at least 2 rounds")
+    half = scipy_stats.t.ppf(0.5 + confidence / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
+    return float(math.exp(logs.mean() - half)), float(math.exp(logs.mean() + half))
 
 
 def bootstrap_mean_ci(values: Sequence[float], confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
@@ -46,4 +49,29 @@ def bootstrap_mean_ci(values: Sequence[float], confidence: float = 0.95, resampl
     idx = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values[idx].mean(axis=1), [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def two_level_bootstrap(
+    statistic: Callable[..., float], arms: Sequence[np.ndarray], confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of `statistic(*arms)` resampling seeds and examples.
+
+    Each arm is an array [seeds, examples, ...] (e.g. per-example correctness of each seed's
+    net). A resample draws each arm's seeds independently (different trainings) and one set of
+    example indices shared by all arms (the same examples: paired), then recomputes the
+    statistic. With one seed per arm this is the ordinary paired bootstrap over examples.
+    """
+    arms = [np.asarray(a) for a in arms]
+    n_examples = arms[0].shape[1]
+    if any(a.shape[1] != n_examples for a in arms):
+        raise ValueError("every arm must be evaluated on the same examples")
+    rng = np.random.default_rng(seed)
+    values = np.empty(resamples)
+    for i in range(resamples):
+        examples = rng.integers(0, n_examples, n_examples)
+        values[i] = statistic(*(a[rng.integers(0, len(a), len(a))][:, examples] for a in arms))
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)

@@ -39,7 +39,7 @@ from .history import require_asv
 from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
-from .runs import RunSpec, cached_run
+from .runs import RunSpec, cached_runs
 from .runtime import apply_threads, default_runtimes, device_sync, make_runner
 from .speed import compare_training, speedup_record, train_step_runner
 
@@ -188,11 +188,16 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
     and torch version, so `reproduce`, `claims` and every asv run of the same code share one
     training. Training uses the active profile's threads, as `reproduce` does.
     """
+    return {name: str(ensure_exported(dirs[0])) for name, dirs in prepare_seed_runs(specs).items()}
+
+
+def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path]]:
+    """Every seed of each spec (trained unless cached, on the active profile's threads); run name -> directories."""
     specs = checkpoint_specs() if specs is None else specs
     threads = torch.get_num_threads()
     apply_threads(usable_profile())
     try:
-        return {spec.name: str(ensure_exported(cached_run(spec))) for spec in specs}
+        return {spec.name: cached_runs(spec) for spec in specs}
     finally:
         torch.set_num_threads(threads)
 
@@ -259,11 +264,8 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
 
 def claim_records() -> dict[str, dict[str, Any]]:
     """Every claim checked on the quick plan's checkpoints (the run cache), by claim id."""
-    checkpoints = prepare_checkpoints()
-    context = ClaimContext(
-        usable_profile(), checkpoint_specs(), "quick", min_run_time=SPEEDUP_MIN_RUN_TIME,
-        run_dirs={name: Path(directory) for name, directory in checkpoints.items()},
-    )
+    prepare_checkpoints()  # exports every first seed (the timed checkpoints)
+    context = ClaimContext(usable_profile(), checkpoint_specs(), "quick", min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs())
     return {record["id"]: record for record in check_claims(get_claims(), context)}
 
 
