@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from dropbench.checkpoint import load_checkpoint
 from dropbench.data import load_dataset
@@ -76,7 +77,7 @@ def test_alpha_zero_trains_exactly_like_plain_training(mode):
 
 def test_ramp_raises_gamma_and_alpha_from_zero():
     method = get_method("targeted", {"gamma": 0.6, "alpha": 0.4, "ramp": 0.5})
-    method.prepare(build_model({"kind": "mlp", "input_shape": [4], "widths": [4, 4, 2]}))
+    method.prepare(build_model({"kind": "mlp", "input_shape": [4], "widths": [4, 4, 4, 2]}))
     assert (method.targeting.gamma, method.targeting.alpha) == (0.0, 0.0)
     assert method._schedule(0.25) == pytest.approx((0.3, 0.2))
     assert method._schedule(0.9) == pytest.approx((0.6, 0.4))
@@ -87,24 +88,47 @@ def test_compacted_equals_the_trained_net_with_pruned_parts_masked(mode):
     data = load_dataset("digits")
     method = get_method("targeted", {"mode": mode, "prune_fraction": 0.5})
     torch.manual_seed(0)
-    module = method.prepare(build_model(default_arch("mlp", data, [24, 20])))
+    module = method.prepare(build_model(default_arch("mlp", data, [24, 20, 18])))
     fit(module, data, TrainConfig(epochs=1), method)
     compacted = method.compact(module, data)
     trained = plain_model(module)
-    if mode == "unit":  # zero the activations of the lowest-norm half of each hidden layer
-        assert compacted.model.hidden_sizes() == [12, 10]
-        for i, layer in enumerate(trained.layers[:-1]):
-            norms = layer.weight.norm(dim=1)
+    inner = range(1, len(trained.layers) - 1)  # the input and the output layer are never pruned
+    if mode == "unit":  # zero the activations of the lowest-norm half of each inner layer
+        assert compacted.model.hidden_sizes() == [24, 10, 9]
+        for i in inner:
+            norms = trained.layers[i].weight.norm(dim=1)
             trained.sites[i] = MaskUnits((norms >= norms.sort().values[len(norms) // 2]).float())
-    else:  # zero the smallest half of each output unit's incoming weights
+    else:  # zero the smallest half of each output unit's incoming weights, inner layers only
         with torch.no_grad():
-            for layer in trained.layers:
-                layer.weight[bottom_per_row(layer.weight, 0.5)] = 0
-        assert compacted.model.layers[0].weight.count_nonzero() == trained.layers[0].weight.count_nonzero()
+            for i in inner:
+                trained.layers[i].weight[bottom_per_row(trained.layers[i].weight, 0.5)] = 0
+        for i in (0, len(trained.layers) - 1):
+            assert torch.equal(compacted.model.layers[i].weight, trained.layers[i].weight)
+            assert bool(trained.layers[i].weight.ne(0).all())
     x = data.test.x[:64]
     with torch.no_grad():
         assert (compacted.model(x) - trained(x)).abs().max() <= 1e-5
     assert [r["fraction"] for r in compacted.curves["pruning"][mode]] == list(PRUNING_FRACTIONS)
+
+
+@pytest.mark.parametrize("mode", ["weight", "unit"])
+def test_input_and_output_layers_are_never_targeted(mode):
+    data = load_dataset("digits")
+    method = get_method("targeted", {"mode": mode, "gamma": 1.0, "alpha": 1.0})  # every candidate always dropped
+    model = method.prepare(build_model(default_arch("mlp", data, [12, 10])))
+    first, last = model.layers[0], model.layers[-1]
+    assert not parametrize.is_parametrized(first) and not parametrize.is_parametrized(last)
+    assert isinstance(model.sites[0], nn.Identity)  # the input layer's units
+    if mode == "weight":
+        assert bool(model.train().layers[1].weight.eq(0).all())  # the one inner layer: fully targeted
+    else:
+        assert isinstance(model.sites[1], TargetedUnitDropout)
+
+
+def test_targeted_dropout_needs_an_inner_layer():
+    data = load_dataset("digits")
+    with pytest.raises(ConfigError, match="at least two hidden layers"):
+        get_method("targeted", {}).prepare(build_model(default_arch("mlp", data, [12])))
 
 
 class MaskUnits(nn.Module):

@@ -3,6 +3,10 @@
 Torch stores Linear weights as [out, in] (Conv2d as [out, in, kh, kw]): a unit's incoming
 weights are a row, its outgoing weights a column of the next layer. "Hidden site i" is the
 i-th slot of `model.sites` (after the i-th hidden activation).
+
+Post-hoc pruning for evaluation (`prune_weights`, `prune_inner_units`, `pruning_curve`) leaves the
+input layer (the producer of site 0) and the output layer whole, as targeted dropout's reference
+prunes (for-ai/TD `scripts/prune/prune.py`); it treats every method's net alike.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .errors import ConfigError
 from .models import build_model, lenet_feature_side
 
 PRUNING_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.9)
+UNIT_CRITERIA = ("incoming", "group")
 
 
 def _site_layers(model: nn.Module) -> list[tuple[str, str]]:
@@ -39,14 +44,52 @@ def site_producers(model: nn.Module) -> list[nn.Module]:
     return [model.get_submodule(producer) for producer, _ in _site_layers(model)]
 
 
+def inner_sites(model: nn.Module) -> dict[int, str]:
+    """Hidden site -> name of the layer producing it, for every site but the first.
+
+    Their producers are the weight layers between the input layer (which produces site 0) and the
+    output layer: the only layers targeted dropout targets and post-hoc evaluation prunes.
+    """
+    return {site: producer for site, (producer, _) in enumerate(_site_layers(model)) if site > 0}
+
+
 def incoming_weights(model: nn.Module) -> list[torch.Tensor]:
     """For each hidden site, the [units, fan_in] matrix of the units' incoming weights."""
     return [layer.weight.detach().flatten(1) for layer in site_producers(model)]
 
 
+def outgoing_weights(model: nn.Module) -> list[torch.Tensor]:
+    """For each hidden site, the [units, fan_out] matrix of the weights that read each unit.
+
+    A conv channel feeding a conv owns a kernel slice per output channel; a channel of the
+    flattened map feeding fcs.0 owns a block of consecutive columns: reshaping the consumer to
+    [out, units, -1] covers all three cases.
+    """
+    out = []
+    for units, (_, consumer) in zip((w.shape[0] for w in incoming_weights(model)), _site_layers(model)):
+        w = model.get_submodule(consumer).weight.detach()
+        out.append(w.reshape(w.shape[0], units, -1).transpose(0, 1).flatten(1))
+    return out
+
+
 def unit_norms(model: nn.Module) -> list[torch.Tensor]:
     """L2 norm of each hidden unit's incoming weight vector, per site."""
     return [w.norm(dim=1) for w in incoming_weights(model)]
+
+
+def unit_scores(model: nn.Module, criterion: str = "incoming") -> list[torch.Tensor]:
+    """Importance of each hidden unit, per site (a higher score is kept longer).
+
+    "incoming": the L2 norm of the unit's incoming weights (its row). "group": the L2 norm of its
+    incoming and outgoing weights together, sqrt(|row|^2 + |column|^2), the ranking of
+    Torch-Pruning's GroupMagnitudeImportance(p=2) within a layer (its mean reduction and mean
+    normaliser rescale a layer's scores without reordering them; biases left out, as its default).
+    """
+    if criterion not in UNIT_CRITERIA:
+        raise ConfigError(f"unit criterion must be one of {', '.join(UNIT_CRITERIA)}; got {criterion!r}")
+    if criterion == "incoming":
+        return unit_norms(model)
+    return [torch.cat([w_in, w_out], dim=1).norm(dim=1) for w_in, w_out in zip(incoming_weights(model), outgoing_weights(model))]
 
 
 def remove_units(model: nn.Module, keep: list[torch.Tensor | None], scale: list[torch.Tensor | None] | None = None) -> nn.Module:
@@ -115,11 +158,29 @@ def keep_count(units: int, fraction: float) -> int:
     return max(1, units - int(math.floor(fraction * units + 1e-9)))
 
 
-def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor] | None = None) -> nn.Module:
-    """Remove the `fraction` of hidden units with the lowest score (default: incoming L2 norm) per layer."""
+def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor | None] | None = None) -> nn.Module:
+    """Remove the `fraction` of hidden units with the lowest score (default: incoming L2 norm) per layer.
+
+    A site whose score is None keeps every unit.
+    """
     scores = scores if scores is not None else unit_norms(model)
-    keep = [s.topk(keep_count(len(s), fraction)).indices for s in scores]
+    keep = [None if s is None else s.topk(keep_count(len(s), fraction)).indices for s in scores]
     return remove_units(model, keep)
+
+
+def prune_inner_units(model: nn.Module, fraction: float, criterion: str = "incoming") -> nn.Module:
+    """Post-hoc unit pruning for evaluation: every hidden layer but the input layer's units (site 0)."""
+    scores: list[torch.Tensor | None] = list(unit_scores(model, criterion))
+    scores[0] = None
+    return prune_units(model, fraction, scores)
+
+
+def prune_units_to(model: nn.Module, widths: list[int], criterion: str = "incoming") -> nn.Module:
+    """Keep the `widths[i]` highest-scoring units of hidden site i (e.g. a compacted net's widths)."""
+    sizes = model.hidden_sizes()
+    if len(widths) != len(sizes) or not all(1 <= w <= n for w, n in zip(widths, sizes)):
+        raise ConfigError(f"widths must give 1..n units for each of the {len(sizes)} hidden layers {sizes}; got {list(widths)}")
+    return remove_units(model, [s.topk(w).indices for s, w in zip(unit_scores(model, criterion), widths)])
 
 
 def smallest(scores: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -145,22 +206,23 @@ def kth_smallest(scores: torch.Tensor, k: int) -> torch.Tensor:
     return scores.kthvalue(k, dim=-1, keepdim=True).values
 
 
-def weight_masks(model: nn.Module, fraction: float) -> dict[str, torch.Tensor]:
+def weight_masks(model: nn.Module, fraction: float, every_layer: bool = False) -> dict[str, torch.Tensor]:
     """Per output unit, mask out the `fraction` of incoming weights with the smallest |w|.
 
-    Applies to every Linear and Conv2d weight (the output layer included), as targeted dropout's
-    per-unit weight pruning does.
+    By default only the layers between the input and the output layer are masked, as targeted
+    dropout's reference prunes; `every_layer` masks every Linear and Conv2d weight (the
+    `magnitude` baseline's weight mode).
     """
-    masks = {}
-    for name, p in model.named_parameters():
-        if not name.endswith("weight") or p.dim() < 2 or name.startswith(("embed", "lstms")):
-            continue
-        masks[name] = ~smallest(p.detach().flatten(1).abs(), fraction).reshape(p.shape)
-    return masks
+    if every_layer:
+        names = [n for n, p in model.named_parameters() if n.endswith("weight") and p.dim() >= 2 and not n.startswith(("embed", "lstms"))]
+    else:
+        names = [f"{layer}.weight" for layer in inner_sites(model).values()]
+    params = dict(model.named_parameters())
+    return {name: ~smallest(params[name].detach().flatten(1).abs(), fraction).reshape(params[name].shape) for name in names}
 
 
 def prune_weights(model: nn.Module, fraction: float) -> nn.Module:
-    """A copy with the smallest `fraction` of each unit's incoming weights set to zero."""
+    """A copy with the smallest `fraction` of each unit's incoming weights set to zero (first and last layer left dense)."""
     pruned = copy.deepcopy(model)
     apply_masks(pruned, weight_masks(pruned, fraction))
     return pruned.eval()
@@ -176,14 +238,15 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
 def pruning_curve(model: nn.Module, data: Dataset, mode: str, fractions: tuple[float, ...] = PRUNING_FRACTIONS, split: str = "test") -> list[dict[str, float]]:
     """Accuracy of `model` after post-hoc pruning at each fraction.
 
-    mode "unit": the lowest-norm fraction of hidden units removed per layer (prune_units);
+    mode "unit": the lowest-norm fraction of units removed per hidden layer (prune_inner_units);
     mode "weight": the smallest-|w| fraction of each unit's incoming weights zeroed (prune_weights).
+    Either way the input and output layers stay whole.
     """
     from .train import evaluate  # train imports the methods, which import this module
 
     if mode not in ("unit", "weight"):
         raise ConfigError(f"pruning mode must be 'unit' or 'weight', got {mode!r}")
-    prune = prune_units if mode == "unit" else prune_weights
+    prune = prune_inner_units if mode == "unit" else prune_weights
     return [{"fraction": f, "accuracy": evaluate(prune(model, f), data, split)["accuracy"]} for f in fractions]
 
 

@@ -1,8 +1,11 @@
 """Baseline `magnitude`: post-hoc magnitude pruning of a densely trained net.
 
-`mode=unit` removes the `fraction` of hidden units with the smallest incoming-weight L2 norm
-(physically narrower layers); `mode=weight` zeroes the `fraction` smallest |w| of each unit's
-incoming weights (sparse weights). An optional short fine-tune keeps the pruned structure.
+`mode=unit` removes the `fraction` of units with the lowest score from every hidden layer
+(physically narrower layers); `criterion` picks the score: the L2 norm of a unit's incoming
+weights ("incoming") or of its incoming and outgoing weights together ("group", as Torch-Pruning's
+group magnitude importance). `mode=weight` zeroes the `fraction` smallest |w| of each unit's
+incoming weights in every layer, input and output layers included (sparse weights). An optional
+short fine-tune keeps the pruned structure.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..data import Dataset
-from ..pruning import apply_masks, prune_units, weight_masks
+from ..pruning import UNIT_CRITERIA, apply_masks, prune_units, unit_scores, weight_masks
 from .base import Compacted, Method, plain_model
 
 
@@ -22,10 +25,13 @@ class MagnitudeConfig:
     fraction: float = 0.5  # fraction of units (or of each unit's weights) removed
     finetune_epochs: int = 0
     finetune_lr: float = 1e-3
+    criterion: str = "incoming"  # unit score: "incoming" (row norm) or "group" (row and column norm)
 
     def __post_init__(self):
         if self.mode not in ("unit", "weight"):
             raise ValueError(f"mode must be 'unit' or 'weight', got {self.mode!r}")
+        if self.criterion not in UNIT_CRITERIA:
+            raise ValueError(f"criterion must be one of {', '.join(UNIT_CRITERIA)}, got {self.criterion!r}")
         if not 0.0 <= self.fraction < 1.0:
             raise ValueError(f"fraction must be in [0, 1), got {self.fraction}")
         if self.finetune_epochs < 0:
@@ -40,9 +46,9 @@ class Magnitude(Method):
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
         model = plain_model(module)
         if self.config.mode == "unit":
-            pruned, masks = prune_units(model, self.config.fraction), {}
+            pruned, masks = prune_units(model, self.config.fraction, unit_scores(model, self.config.criterion)), {}
         else:
-            masks = weight_masks(model, self.config.fraction)
+            masks = weight_masks(model, self.config.fraction, every_layer=True)
             apply_masks(model, masks)
             pruned = model
         if self.config.finetune_epochs:

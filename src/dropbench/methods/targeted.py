@@ -3,12 +3,21 @@
 Torch stores weights as [out, in]: targeting works per OUTPUT unit, i.e. per row (the reference,
 for-ai/TD `models/utils/dropouts.py`, is TensorFlow with [in, out] weights and works per column).
 
-- weight: in each output unit (every Linear / Conv2d, the output layer included), the `gamma`
-  fraction of incoming weights with the smallest |w| are candidates; each candidate is zeroed
-  with probability `alpha`, resampled every step; survivors are not rescaled.
-- unit: the `gamma` fraction of hidden units with the smallest incoming-weight L2 norm are
-  candidates; each is dropped (its activation zeroed for the whole batch) with probability
-  `alpha`, resampled every step. The reference draws the unit mask per weight element, which
+Only the weight layers between the input layer and the output (logit) layer are targeted, and
+only they are pruned after training (`pruning.inner_sites`). In the reference the logit layer
+is never targeted (`dropout=False` / a plain `tf.layers.dense`) and never pruned (`prune.py`
+skips every weight named "logit"); its ResNet, the paper's main model, also leaves the first
+conv alone (`init_conv` with `dropout=False`, and "init" is skipped by `prune.py`). Its small
+MLP ("basic"), VGG and LeNet do target the first layer; we leave the input layer alone for every
+model, as its ResNet does, so all pruned rivals keep the same dense first layer.
+
+- weight: in each output unit of a targeted layer, the `gamma` fraction of incoming weights with
+  the smallest |w| are candidates; each candidate is zeroed with probability `alpha`, resampled
+  every step; survivors are not rescaled.
+- unit: the `gamma` fraction of a targeted layer's units with the smallest incoming-weight L2
+  norm are candidates; each is dropped (its activation zeroed for the whole batch) with
+  probability `alpha`, resampled every step. These are the units of hidden sites 1 onward (site
+  0 holds the input layer's units). The reference draws the unit mask per weight element, which
   thins a candidate unit instead of dropping it; we drop whole units, as the paper describes.
 
 `ramp` > 0 raises gamma and alpha linearly from 0 over that fraction of training (the paper's
@@ -33,10 +42,10 @@ from ..data import Dataset, load_dataset
 from ..errors import ConfigError
 from ..pruning import (
     PRUNING_FRACTIONS,
-    prune_units,
+    inner_sites,
+    prune_inner_units,
     prune_weights,
     pruning_curve,
-    site_producers,
     smallest,
 )
 from .base import Compacted, Method, StepState, plain_model
@@ -99,9 +108,15 @@ class TargetedUnitDropout(nn.Module):
         return x * (~drop).to(x.dtype).reshape(-1, *[1] * (x.dim() - 2))
 
 
-def targeted_layers(model: nn.Module) -> list[nn.Module]:
-    """Every Linear / Conv2d: the layers weight targeting (and weight pruning) act on."""
-    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+def targeted_sites(model: nn.Module) -> dict[int, nn.Module]:
+    """Hidden site -> the layer producing it, for the layers targeting acts on (neither first nor last).
+
+    ConfigError for a model with no such layer, or whose units cannot be pruned post hoc (LSTM).
+    """
+    sites = {site: model.get_submodule(name) for site, name in inner_sites(model).items()}
+    if not sites:
+        raise ConfigError("targeted dropout leaves the input and output layers alone: give the model at least two hidden layers")
+    return sites
 
 
 class Targeted(Method):
@@ -112,12 +127,10 @@ class Targeted(Method):
     def prepare(self, model: nn.Module) -> nn.Module:
         c = self.config
         self.targeting = Targeting(*self._schedule(0.0))
-        if c.mode == "unit":
-            for i, layer in enumerate(site_producers(model)):
-                model.sites[i] = TargetedUnitDropout(layer, self.targeting)
-        else:
-            site_producers(model)  # fail early for models whose units cannot be pruned post hoc
-            for layer in targeted_layers(model):
+        for site, layer in targeted_sites(model).items():
+            if c.mode == "unit":
+                model.sites[site] = TargetedUnitDropout(layer, self.targeting)
+            else:
                 parametrize.register_parametrization(layer, "weight", TargetedWeightDropout(self.targeting))
         return model
 
@@ -130,13 +143,13 @@ class Targeted(Method):
         self.targeting.gamma, self.targeting.alpha = self._schedule(upcoming.progress)
 
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
-        for layer in targeted_layers(module):
+        for layer in targeted_sites(module).values():
             if parametrize.is_parametrized(layer, "weight"):
                 parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
         model = plain_model(module)
         curves = {"pruning": {mode: pruning_curve(model, data, mode) for mode in MODES}}
         f = self.config.prune_fraction
-        shipped = prune_units(model, f) if self.config.mode == "unit" else prune_weights(model, f)
+        shipped = prune_inner_units(model, f) if self.config.mode == "unit" else prune_weights(model, f)
         metrics = {"pruned_fraction": f, "trained_widths": model.hidden_sizes()}
         return Compacted(shipped, metrics=metrics, curves=curves)
 
