@@ -128,7 +128,8 @@ def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5}, **common),
     ]
     context = ClaimContext(load_profile("cpu-1thread"), specs, "quick", min_run_time=0.1, rounds=3)
-    false_claim = Claim("dropout-faster", "none", "dropout makes inference 2.5x faster", "speedup", 2.5, "x", 2.5, "", ("dense", "dropout"), check_inference_speedup)
+    runs = ("dense", "dropout")
+    false_claim = Claim("dropout-faster", "-", "dropout makes inference 2.5x faster", "speedup", 2.5, "x", 2.5, "", runs, check_inference_speedup)
     true_claim = dataclasses.replace(false_claim, id="magnitude-faster", bound=1.0, runs=("dense", "magnitude-unit"))
     negative, positive = check_claims([false_claim, true_claim], context)
     assert negative["verdict"] == "fails", negative["explanation"]

@@ -58,13 +58,13 @@ def test_console_script_has_no_traceback(tmp_path):
 
 
 def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
-    # The real job with a two-run plan, so the test takes seconds.
+    # The real job with a two-run plan (the dense run with two seeds), so the test takes seconds.
     small = dict(hidden=(16,), train=TINY)
     monkeypatch.setattr(
         reproduce_module,
         "plan",
         lambda quick: [
-            RunSpec("dense", "dense", **small),
+            RunSpec("dense", "dense", **small, seeds=(0, 1)),
             RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small),
         ],
     )
@@ -73,14 +73,19 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     assert result.code == 0, result.err
     for run in ("dense", "magnitude-unit"):
         assert {p.name for p in (out / "runs" / run).iterdir()} == {"manifest.json", "model.safetensors", "model.onnx"}
+    assert {p.name for p in (out / "runs" / "dense.seed1").iterdir()} == {"manifest.json", "model.safetensors"}  # not timed, not exported
     speedups = json.loads((out / "speedups.json").read_text())
     assert {(s["runtime"], s["batch"]) for s in speedups} == {("torch-eager", 1), ("torch-eager", 64), ("onnxruntime", 1), ("onnxruntime", 64)}
-    assert all(s["flop_ratio"] > 1 for s in speedups)
-    assert {(s["baseline"], s["candidate"]) for s in speedups} == {("dense", "magnitude-unit")}
+    aa = [s for s in speedups if s["baseline"] == s["candidate"]]
+    assert {(s["baseline"], s["runtime"], s["batch"]) for s in aa} == {("dense", r, b) for r in ("torch-eager", "onnxruntime") for b in (1, 64)}
+    assert all(s["flop_ratio"] == 1 and len(s["rounds"]) == 3 for s in aa)  # the A/A calibration
+    compared = [s for s in speedups if s not in aa]
+    assert all(s["flop_ratio"] > 1 for s in compared)
+    assert {(s["baseline"], s["candidate"]) for s in compared} == {("dense", "magnitude-unit")}
     assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
     claims = json.loads((out / "claims.json").read_text())
     assert len(claims) == 7 and {c["verdict"] for c in claims} == {"not-run"}  # the two-run plan lacks their runs
     assert all("the plan has no run" in c["explanation"] for c in claims)
     html = (out / "report.html").read_text()
-    assert "magnitude-unit" in html and "Speedups" in html and "<script" not in html
+    assert "magnitude-unit" in html and "Speedups" in html and "Timing calibration (A/A)" in html and "<script" not in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers

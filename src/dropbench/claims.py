@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import torch
 from torch import nn
 
 from .checkpoint import Checkpoint, load_checkpoint, write_checkpoint
@@ -43,13 +42,12 @@ from .profiles import Profile, fingerprint
 from .pruning import UNIT_CRITERIA, prune_global, prune_units_to, prune_weights
 from .runs import RunSpec, cached_runs
 from .runtime import compare_checkpoints
-from .speed import training_saving
+from .speed import AA_TOLERANCE, training_saving
 from .stats import two_level_bootstrap
 from .train import predict
 
 COMPARABLE_POINTS = 1.0  # "comparable" / "negligible" accuracy loss: at most 1 point on the test split
 MIN_SEEDS = {"quick": 2, "full": 3}  # trainings per accuracy run a verdict needs
-AA_TOLERANCE = 0.03  # an A/A ratio further than this from 1 means the timing is not to be trusted
 
 
 class NotRunnable(Exception):
@@ -62,6 +60,9 @@ class Condition:
 
     text: str
     ok: bool
+
+    def __post_init__(self):
+        self.ok = bool(self.ok)  # numpy comparisons give numpy bools, which JSON cannot hold
 
 
 @dataclass
@@ -131,10 +132,10 @@ class ClaimContext:
     def names(self, pattern: str) -> list[str]:
         return plan_names(pattern, self.specs)
 
-    def checkpoints(self, name: str, min_seeds: int | None = None) -> list[Checkpoint]:
+    def checkpoints(self, name: str) -> list[Checkpoint]:
         """One checkpoint per seed of run `name`; NotRunnable when it has fewer than the mode needs."""
         dirs = self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
-        need = MIN_SEEDS.get(self.mode, 1) if min_seeds is None else min_seeds
+        need = MIN_SEEDS.get(self.mode, 1)
         if len(dirs) < need:
             raise NotRunnable(f"run {name!r} has {len(dirs)} seed(s); a {self.mode}-plan verdict on accuracy needs at least {need}")
         return [load_checkpoint(d) for d in dirs]
@@ -232,7 +233,7 @@ def points_gap(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, tup
     def gap(r: np.ndarray, c: np.ndarray) -> float:
         return 100 * (r.mean() - c.mean())
 
-    return gap(reference, candidate), two_level_bootstrap(gap, [reference, candidate])
+    return float(gap(reference, candidate)), two_level_bootstrap(gap, [reference, candidate])
 
 
 def comparable(reference_label: str, reference: Hits, candidate: Hits) -> Condition:
@@ -323,12 +324,9 @@ def check_kubo_runtime(claim: Claim, ctx: ClaimContext) -> Evidence:
         "test_accuracy": {name: round(h.accuracy("test"), 3) for name, h in {**references, **sweep_hits}.items()},
         "speedup_by_batch": [{"batch": b, "speedup": c.speedup, "ci": list(c.ci), "rounds": c.rounds} for b, c in timings.items()],
     }
-    runs = {"baseline": [c.path for c in dense], "reference": [c.path for c in references_runs(reference, dense, dropout)], "candidate": [c.path for c in compact]}
+    reference_runs = dense if reference == "dense" else dropout
+    runs = {"baseline": [c.path for c in dense], "reference": [c.path for c in reference_runs], "candidate": [c.path for c in compact]}
     return Evidence(result.speedup, result.ci, explanation, conditions, runs, details, control, selection, min(len(dense), len(dropout), len(compact)))
-
-
-def references_runs(label: str, dense: list[Checkpoint], dropout: list[Checkpoint]) -> list[Checkpoint]:
-    return dense if label == "dense" else dropout
 
 
 def kubo_control(ctx: ClaimContext, dropout: list[Checkpoint], compact: list[Checkpoint], compact_hits: Hits, method_timing: Comparison) -> Control:
@@ -339,7 +337,8 @@ def kubo_control(ctx: ClaimContext, dropout: list[Checkpoint], compact: list[Che
     criterion = best_on_val(hits)
     gain, gain_ci = points_gap(compact_hits.test, hits[criterion].test)
     with tempfile.TemporaryDirectory() as tmp:
-        net = materialize(candidates[criterion][dropout[0].path], Path(tmp) / "control", dropout[0], "magnitude-unit control", {"name": "magnitude", "params": {"criterion": criterion}})
+        method = {"name": "magnitude", "params": {"mode": "unit", "criterion": criterion}}
+        net = materialize(candidates[criterion][dropout[0].path], Path(tmp) / "control", dropout[0], "magnitude-unit control", method)
         timing = ctx.compare(ctx.checkpoint("dense"), net, KUBO_BATCH)
     accuracy_text = f"test accuracy {gain:+.2f} points for dropout compaction (95% CI {gain_ci[0]:+.2f}..{gain_ci[1]:+.2f})"
     beaten = True if gain_ci[0] > 0 else False if gain_ci[1] < 0 else None
@@ -384,8 +383,10 @@ def check_song(claim: Claim, ctx: ClaimContext) -> Evidence:
     saved = ", ".join(f"p={r['p']:g}: {100 * r['time_saved']:.0f}% (FLOP ideal {100 * r['flop_ideal']:.0f}%)" for r in rows)
     explanation = f"training-step time saved over standard dropout, batch {SONG_BATCH}: {saved}; " + "; ".join(c.text for c in conditions)
     explanation += f". Control: {control.text}"
-    runs = {f"{role} p={p:g}": [c.path for c in ctx.checkpoints(by_method[m][p])] for p in rates for role, m in (("baseline", "dropout"), ("candidate", "approximate-random"))}
-    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, {"rates": rows, "batch": SONG_BATCH}, control, {}, min(seeds))
+    roles = (("baseline", "dropout"), ("candidate", "approximate-random"))
+    runs = {f"{role} p={p:g}": [c.path for c in ctx.checkpoints(by_method[m][p])] for p in rates for role, m in roles}
+    details = {"rates": rows, "batch": SONG_BATCH}
+    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, details, control, {}, min(seeds))
 
 
 def at_batch(spec: RunSpec) -> RunSpec:
@@ -398,7 +399,8 @@ PERPLEXITY_TOLERANCE = 1.05  # "marginal" loss for a language model: perplexity 
 def song_condition(p: float, dropout: list[Checkpoint], approximate: list[Checkpoint]) -> Condition:
     """Accuracy within 1 point of dropout (classification) or perplexity within 5 % (language), at rate p."""
     if approximate[0].manifest["data"]["kind"] != "language":
-        return Condition(f"p={p:g}: " + comparable("dropout", Hits.of(dropout), Hits.of(approximate)).text, comparable("dropout", Hits.of(dropout), Hits.of(approximate)).ok)
+        condition = comparable("dropout", Hits.of(dropout), Hits.of(approximate))
+        return Condition(f"p={p:g}: {condition.text}", condition.ok)
     ours, theirs = [c.metrics["perplexity"] for c in approximate], [c.metrics["perplexity"] for c in dropout]
     ratio = float(np.mean(ours) / np.mean(theirs))
     low, high = two_level_bootstrap(lambda a, b: a.mean() / b.mean(), [np.asarray(ours)[:, None], np.asarray(theirs)[:, None]])
@@ -508,11 +510,14 @@ def check_gomez(claim: Claim, ctx: ClaimContext) -> Evidence:
         f"magnitude (dense pruned) {accuracy['magnitude']}% (means over seeds): {advantage:+.2f} points over {rival}, the rival validation picks"
     )
     control_ci = two_level_bootstrap(lambda h: 100 * h.mean(), [hits[rival].test])
-    control = Control(
-        f"{rival} pruned to {GOMEZ_FRACTION:.0%}", accuracy[rival], control_ci, True if ci[0] > 0 else False if ci[1] < 0 else None,
-        f"{rival} (better on validation than {'magnitude' if rival == 'dropout' else 'dropout'}) keeps {accuracy[rival]}% at {GOMEZ_FRACTION:.0%} "
-        f"weight pruning: targeted dropout is {advantage:+.2f} points (95% CI {ci[0]:+.2f}..{ci[1]:+.2f}) from it",
+    beaten = True if ci[0] > 0 else False if ci[1] < 0 else None
+    other = "magnitude" if rival == "dropout" else "dropout"
+    control_text = (
+        f"{rival} (better on validation than {other}) keeps {accuracy[rival]}% at {GOMEZ_FRACTION:.0%} weight pruning: "
+        f"targeted dropout is {advantage:+.2f} points (95% CI {ci[0]:+.2f}..{ci[1]:+.2f}) from it, {verdict_words(beaten, 'targeted dropout')}"
     )
+    control = Control(f"{rival} pruned to {GOMEZ_FRACTION:.0%}", accuracy[rival], control_ci, beaten, control_text)
+    explanation += f". Control: {control_text}"
     selection = {"rival": rival, "split": "val", "val_accuracy": {k: round(h.accuracy("val"), 3) for k, h in hits.items()}}
     runs = {"targeted": [c.path for c in targeted], "dropout": [c.path for c in dropout], "magnitude": [c.path for c in dense]}
     details = {"accuracy_at_fraction": accuracy, "fraction": GOMEZ_FRACTION, **comparison}
@@ -595,7 +600,8 @@ def check_inference_speedup(claim: Claim, ctx: ClaimContext) -> Evidence:
     result = ctx.compare(baseline, candidate, KUBO_BATCH)
     flop_ratio = baseline.metrics["flops"] / candidate.metrics["flops"]
     explanation = f"{candidate.name} runs {result.speedup:.2f}x faster than {baseline.name} (onnxruntime, batch {KUBO_BATCH}; FLOP ratio {flop_ratio:.2f}x)"
-    return Evidence(result.speedup, result.ci, explanation, [], {"baseline": baseline.path, "candidate": candidate.path}, {"rounds": result.rounds, "flop_ratio": flop_ratio})
+    runs = {"baseline": baseline.path, "candidate": candidate.path}
+    return Evidence(result.speedup, result.ci, explanation, [], runs, {"rounds": result.rounds, "flop_ratio": flop_ratio})
 
 
 # --- the registry -----------------------------------------------------------------------------------

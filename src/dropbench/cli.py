@@ -36,6 +36,17 @@ def _csv_ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _rounds(text: str) -> int:
+    """Timing rounds: the interval is taken over them, so at least 2 (and at most 100)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 2 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"timing rounds must be between 2 and 100, got {value}")
+    return value
+
+
 def _csv_rates(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(",") if v)
@@ -140,7 +151,7 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.profile) if args.profile else default_profile()
     baseline, candidate = load_checkpoint(args.baseline), load_checkpoint(args.candidate)
-    records = speedup_records(baseline, candidate, profile, args.min_time)
+    records = speedup_records(baseline, candidate, profile, args.min_time, args.rounds)
     rows = [
         [
             r["runtime"],
@@ -153,10 +164,33 @@ def cmd_speedup(args: argparse.Namespace) -> int:
         ]
         for r in records
     ]
-    title = f"{candidate.name} over {baseline.name} on {profile.name} (interleaved, one run)"
+    title = f"{candidate.name} over {baseline.name} on {profile.name} ({args.rounds} timing rounds; interval over rounds)"
     stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
     if args.json:
         atomic_write_json(Path(args.json), records)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .profiles import default_profile, load_profile
+    from .speed import aa_calibration
+
+    profile = load_profile(args.profile) if args.profile else default_profile()
+    checkpoint = load_checkpoint(args.run)
+    with make_progress(args.quiet) as progress:
+        result = aa_calibration(checkpoint, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
+    for i, r in enumerate(result["comparisons"], 1):
+        mark = "" if r["ci"][0] <= 1.0 <= r["ci"][1] else "  <- interval misses 1"
+        stdout.print(f"A/A {i:2d}: {r['ratio']:.4f}  95% CI [{r['ci'][0]:.4f}, {r['ci'][1]:.4f}]{mark}")
+    n = len(result["comparisons"])
+    stdout.print(
+        f"{checkpoint.name} against itself, {args.runtime} batch {args.batch_size}, {args.rounds} rounds x {args.min_time:g} s on {profile.name}: "
+        f"interval covers 1.0 in {result['covered']}/{n}; ratio within 1 +/- {result['tolerance']:g} in {result['within_tolerance']}/{n} "
+        f"(largest deviation {100 * result['max_deviation']:.1f}%)"
+    )
+    if args.json:
+        atomic_write_json(Path(args.json), result)
     return 0
 
 
@@ -389,9 +423,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("baseline", type=Path)
     p.add_argument("candidate", type=Path)
     p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per comparison")
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds of interleaved samples per timing round")
+    p.add_argument("--rounds", type=_rounds, default=3, help="timing rounds (fresh runners, alternating order); the interval is over rounds")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)
+
+    p = sub.add_parser("calibrate", help="A/A: time a checkpoint against itself N times; the intervals must cover 1.0")
+    p.add_argument("run", type=Path)
+    p.add_argument("--comparisons", type=int, default=20)
+    p.add_argument("--runtime", default="onnxruntime", help="torch-eager or onnxruntime")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--rounds", type=_rounds, default=5, help="timing rounds per comparison (fresh runners, alternating order)")
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds of interleaved samples per round")
+    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p.add_argument("--json", help="also write the comparisons to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("train-speed", help="training-step time of a method vs standard dropout at the same rates (interleaved)")
     p.add_argument("--method", default="approximate-random", help="a method with a dropout rate parameter p")

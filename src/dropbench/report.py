@@ -188,8 +188,9 @@ def calibration_section(speedups: list[dict], claims: list[dict]) -> str:
     if calibration:
         rows.append([f"claims: {calibration['what']}", "onnxruntime", "", f"{calibration['ratio']:.3f}",
                      f"[{calibration['ci'][0]:.3f}, {calibration['ci'][1]:.3f}]", len(calibration["rounds"]), "yes" if calibration["covers_one"] else "NO"])
-    caption = "A/A: a checkpoint against itself, timed exactly as the speedups (fresh runners per round, alternating order). The ratio must be 1.0 within its interval."
-    return section("Timing calibration (A/A)", html_table(["checkpoint", "runtime", "batch", "ratio", "95% CI", "rounds", "covers 1"], rows, caption, left=2)) if rows else ""
+    caption = "A/A: a checkpoint against itself, timed as the speedups are (fresh runners per round, alternating order): 1.0 must lie in its interval."
+    headers = ["checkpoint", "runtime", "batch", "ratio", "95% CI", "rounds", "covers 1"]
+    return section("Timing calibration (A/A)", html_table(headers, rows, caption, left=2)) if rows else ""
 
 
 def knodt_control_section(claims: list[dict]) -> str:

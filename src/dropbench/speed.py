@@ -37,12 +37,13 @@ def runtime_pairs(candidate: Checkpoint) -> list[tuple[str, str]]:
 
 def speedup_record(
     baseline: Checkpoint, candidate: Checkpoint, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
+    rounds: int = DEFAULT_ROUNDS,
 ) -> dict[str, Any]:
     """Measured (interleaved) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
     runtime = dict((c, b) for b, c in runtime_pairs(candidate)).get(candidate_runtime)
     if runtime is None:
         raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
-    c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
+    c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime, rounds)
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
     return {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
@@ -50,12 +51,41 @@ def speedup_record(
     }
 
 
-def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
+def speedup_records(
+    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float, rounds: int = DEFAULT_ROUNDS,
+) -> list[dict[str, Any]]:
     """`speedup_record` for every runtime pair x batch size of the profile."""
     return [
-        speedup_record(baseline, candidate, profile, candidate_runtime, batch, min_run_time)
+        speedup_record(baseline, candidate, profile, candidate_runtime, batch, min_run_time, rounds)
         for _, candidate_runtime in runtime_pairs(candidate) for batch in profile.batch_sizes
     ]
+
+
+AA_TOLERANCE = 0.03  # an A/A ratio further than this from 1 means the timing is not to be trusted
+
+
+def aa_calibration(
+    checkpoint: Checkpoint, profile: Profile, comparisons: int = 20, runtime: str = "onnxruntime", batch: int = 64,
+    min_run_time: float = 0.5, rounds: int = DEFAULT_ROUNDS, progress: Any = None,
+) -> dict[str, Any]:
+    """`comparisons` A/A comparisons of a checkpoint against itself, each as a speedup is measured.
+
+    A calibrated interval covers 1.0 in about 95 % of them, and every ratio stays within
+    AA_TOLERANCE of 1; `covered` and `within_tolerance` count both.
+    """
+    task = progress.add_task("A/A", total=comparisons, status="") if progress else None
+    results = []
+    for _ in range(comparisons):
+        c = compare_checkpoints(checkpoint, checkpoint, profile, runtime, batch, min_run_time, rounds=rounds)
+        results.append({"ratio": c.speedup, "ci": list(c.ci), "rounds": c.rounds})
+        if task is not None:
+            progress.advance(task)
+    return {
+        "checkpoint": checkpoint.name, "profile": profile.name, "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
+        "comparisons": results, "covered": sum(r["ci"][0] <= 1.0 <= r["ci"][1] for r in results),
+        "within_tolerance": sum(abs(r["ratio"] - 1.0) <= AA_TOLERANCE for r in results), "tolerance": AA_TOLERANCE,
+        "max_deviation": max(abs(r["ratio"] - 1.0) for r in results),
+    }
 
 
 def _prepared(spec: RunSpec, device: str) -> tuple[Dataset, Method, nn.Module]:
