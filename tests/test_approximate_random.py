@@ -16,6 +16,7 @@ from dropbench.methods.approximate_random import (
     search_run_lengths,
     tile_blocks,
 )
+from dropbench.methods.dropout import UnitDropoutLSTM
 from dropbench.models import build_model
 from dropbench.train import evaluate
 
@@ -199,3 +200,17 @@ def test_lstm_trains_and_exports(tmp_path):
     assert main(["export", str(out)]) == 0
     checkpoint = load_checkpoint(out)
     assert checkpoint.metrics["perplexity"] < 0.9 * checkpoint.arch["vocab"]  # better than guessing uniformly
+
+
+def test_unit_dropout_baseline_drops_the_connections_the_lstm_row_pattern_drops():
+    module = prepared(LSTM_ARCH, p=0.5, block=4)
+    dense = UnitDropoutLSTM(module, 0.5)  # the masked full-cost LSTM, on the same layers
+    tokens = torch.randint(0, 12, (3, 5), generator=torch.Generator().manual_seed(1))
+    kept = [module.patterns[0].ranges(1, 3), module.patterns[1].ranges(3, 2), module.patterns[2].ranges(2, 3)]
+    masks = [keep_mask(k, n).double() / 0.5 for k, n in zip(kept, (16, 24, 20))]  # the same units, the same 1 / (1 - p)
+    got = assert_same_gradients(module, module.rows(tokens, kept), dense.masked(tokens, masks), atol=1e-10)
+    dropped = masks[1] == 0
+    assert got["lstms.0.weight_hh_l0"][:, dropped].eq(0).all() and got["lstms.0.weight_hh_l0"][dropped.repeat(4)].eq(0).all()
+    plain = build_model(LSTM_ARCH).double()
+    plain.load_state_dict(module.state_dict())
+    torch.testing.assert_close(dense.eval()(tokens), plain(tokens))

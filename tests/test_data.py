@@ -32,10 +32,11 @@ def test_mnist5k_is_real_mnist():
     assert set(d.train.y.unique().tolist()) == set(range(10))
 
 
-def test_mnist1d_uses_the_generator():
+def test_mnist1d_uses_the_generator_with_a_large_test_split():
     d = load_dataset("mnist1d")
     assert d.input_shape == (40,) and d.num_classes == 10
-    assert len(d.train) + len(d.val) + len(d.test) == 5000
+    assert (len(d.train), len(d.val), len(d.test)) == (17_500, 2_500, 5_000)
+    assert set(d.test.y.unique().tolist()) == set(range(10))
 
 
 def test_text_corpus_round_trips():

@@ -12,7 +12,8 @@ from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.csr import csr_model
 from dropbench.data import load_dataset
-from dropbench.methods.variational import Conv2dSVDO, LinearSVDO, kl_approximation
+from dropbench.methods import get_method
+from dropbench.methods.variational import Conv2dSVDO, LinearSVDO, kl_approximation, svdo_layers
 from dropbench.models import build_model
 from dropbench.profiles import load_profile
 from dropbench.pruning import remove_unconnected_units, remove_unread_inputs
@@ -157,3 +158,48 @@ def test_trains_compacts_exports_and_runs_sparse(tmp_path):
 def test_rejects_the_lstm(tmp_path, capsys):
     assert main(["train", "--method", "variational", "--model", "lstm", "--data", "pydoc-text", "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "variational supports" in capsys.readouterr().err
+
+
+def clipped_layer(kind: str, train_clip: bool) -> tuple[nn.Module, torch.Tensor]:
+    """A layer with about a third of its weights at or above the threshold, and an input."""
+    torch.manual_seed(0)
+    if kind == "linear":
+        layer, x = LinearSVDO(nn.Linear(6, 4), train_clip=train_clip), torch.rand(5, 6)
+    else:
+        layer, x = Conv2dSVDO(nn.Conv2d(2, 3, 3), train_clip=train_clip), torch.rand(5, 2, 4, 4)
+    with torch.no_grad():
+        layer.log_sigma2.copy_(torch.log(layer.weight**2) + torch.empty_like(layer.weight).uniform_(-4, 5))
+    assert 0 < int(layer.sparse_weight().eq(0).sum()) < layer.weight.numel()
+    return layer, x
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_train_clip_makes_the_training_mean_the_sparse_test_time_output(kind):
+    clip, x = clipped_layer(kind, train_clip=True)
+    free, _ = clipped_layer(kind, train_clip=False)
+    test_time = clip.eval()(x)
+    mean, _ = clip.train().moments(x)  # the pre-activation at eps = 0
+    torch.testing.assert_close(mean, test_time)
+    assert not torch.allclose(free.train().moments(x)[0], test_time, atol=1e-4)
+    mean.sum().backward()  # the mask is a constant: a clipped weight gets no gradient from the mean
+    clipped = clip.sparse_weight().eq(0)
+    assert clip.weight.grad[clipped].eq(0).all() and clip.weight.grad[~clipped].ne(0).any()
+    assert clip.log_sigma2.grad is None or clip.log_sigma2.grad.eq(0).all()
+
+
+@pytest.mark.parametrize("kind, clips_variance", [("linear", False), ("conv", True)])
+def test_train_clip_variance_follows_the_reference(kind, clips_variance):
+    """DenseVarDropOutARD keeps the unclipped W in the variance, Conv2DVarDropOutARD clips it."""
+    clip, x = clipped_layer(kind, train_clip=True)
+    free, _ = clipped_layer(kind, train_clip=False)
+    var_clip, var_free = clip.train().moments(x)[1], free.train().moments(x)[1]
+    assert torch.allclose(var_clip, var_free) is not clips_variance
+    if clips_variance:
+        assert bool((var_clip <= var_free + 1e-6).all())
+
+
+def test_train_clip_is_a_method_parameter():
+    method = get_method("variational", {"train_clip": "true"})
+    module = method.prepare(build_model(LENET_ARCH))
+    assert method.config.train_clip and all(layer.train_clip for layer in svdo_layers(module).values())
+    assert not any(layer.train_clip for layer in svdo_layers(get_method("variational", {}).prepare(build_model(MLP_ARCH))).values())

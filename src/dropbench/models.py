@@ -105,6 +105,12 @@ class LSTMLanguageModel(nn.Module):
         return [self.arch["embed"], *self.arch["hidden"]]
 
 
+def run_lstm(x: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias_ih: torch.Tensor, bias_hh: torch.Tensor) -> torch.Tensor:
+    """One single-layer batch-first LSTM over `x` with the given weights, from a zero state (the fused kernel)."""
+    zeros = x.new_zeros(1, x.shape[0], weight_hh.shape[1])
+    return torch.lstm(x, (zeros, zeros), [weight_ih, weight_hh, bias_ih, bias_hh], True, 1, 0.0, True, False, True)[0]
+
+
 KINDS = {"mlp": MLP, "lenet5": LeNet5, "lstm": LSTMLanguageModel}
 # User-facing model names -> (kind, default hidden widths)
 MODELS: dict[str, tuple[str, list[int]]] = {

@@ -66,7 +66,8 @@ def outgoing_weights(model: nn.Module) -> list[torch.Tensor]:
     [out, units, -1] covers all three cases.
     """
     out = []
-    for units, (_, consumer) in zip((w.shape[0] for w in incoming_weights(model)), _site_layers(model)):
+    for producer, consumer in _site_layers(model):
+        units = model.get_submodule(producer).weight.shape[0]
         w = model.get_submodule(consumer).weight.detach()
         out.append(w.reshape(w.shape[0], units, -1).transpose(0, 1).flatten(1))
     return out

@@ -36,6 +36,7 @@ from torch import nn
 
 from ..data import Dataset
 from ..errors import ConfigError
+from ..models import run_lstm
 from .base import Compacted, Method, plain_model
 
 Ranges = tuple[tuple[int, int], ...]  # (start, stop) unit ranges, in the order the compact activation holds them
@@ -333,10 +334,7 @@ class ApproximateLSTM(nn.Module):
 
         w_ih = _take(gate_rows(lstm.weight_ih_l0), 1, cols) * scale
         w_hh = _take(gate_rows(lstm.weight_hh_l0), 1, rows) * scale
-        width = ranges_size(rows)
-        zeros = x.new_zeros(1, x.shape[0], width)
-        params = [w_ih, w_hh, gate_rows(lstm.bias_ih_l0), gate_rows(lstm.bias_hh_l0)]
-        return torch.lstm(x, (zeros, zeros), params, True, 1, 0.0, True, False, True)[0]
+        return run_lstm(x, w_ih, w_hh, gate_rows(lstm.bias_ih_l0), gate_rows(lstm.bias_hh_l0))
 
 
 class ApproximateRandom(Method):

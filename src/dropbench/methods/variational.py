@@ -13,6 +13,13 @@ summed over weights and added as beta * KL / N to the mean cross-entropy (N = tr
 which is the paper's N * CE + beta * KL divided by N. beta warms up from 0 to 1. Weights with
 log alpha >= 3 (dropout rate alpha / (1 + alpha) > 0.95) are zero at test time.
 
+`train_clip` (the reference's LeNet runs, bayesgroup/variational-dropout-sparsifies-dnn
+`nets/layers.py`, pass `train_clip=True`): in training the mean x·theta uses theta with the
+weights at and above the threshold set to zero, as at test time. As in the reference the mask is
+a constant (no gradient through it; a clipped weight gets no gradient from the mean), and the
+variance uses the clipped theta in convolutions (`Conv2DVarDropOutARD`) but the full theta in
+dense layers (`DenseVarDropOutARD`); we keep that asymmetry.
+
 Compaction: the sparse net (theta masked) with its compression ratio and per-layer sparsity, and
 a `structural` variant: hidden units no weight connects and input pixels no weight reads removed.
 """
@@ -41,6 +48,7 @@ class VariationalConfig:
     warmup_start: float = 0.025  # fraction of training before which beta = 0 (paper: epoch 5 of 200)
     warmup_end: float = 0.1  # fraction of training at which beta reaches kl_weight (paper: epoch 20 of 200)
     kl_weight: float = 1.0  # beta after the warm-up; 1 = the paper's variational lower bound
+    train_clip: bool = False  # zero the weights at and above threshold in the training-time mean too
 
     def __post_init__(self):
         if not 0.0 <= self.warmup_start <= self.warmup_end <= 1.0:
@@ -62,13 +70,15 @@ class SVDO:
     weight: nn.Parameter
     log_sigma2: nn.Parameter
     threshold: float
+    train_clip: bool
+    clips_variance: bool  # train_clip also clips the variance (the reference's convolutions do)
 
-    def _init_svdo(self, layer: nn.Module, init_log_sigma2: float, threshold: float) -> None:
+    def _init_svdo(self, layer: nn.Module, init_log_sigma2: float, threshold: float, train_clip: bool) -> None:
         with torch.no_grad():
             self.weight.copy_(layer.weight)
             self.bias.copy_(layer.bias)
         self.log_sigma2 = nn.Parameter(torch.full_like(self.weight, init_log_sigma2))
-        self.threshold = threshold
+        self.threshold, self.train_clip = threshold, train_clip
 
     def log_alpha(self) -> torch.Tensor:
         return (self.log_sigma2 - torch.log(self.weight**2 + 1e-8)).clamp(-LOG_ALPHA_LIMIT, LOG_ALPHA_LIMIT)
@@ -80,31 +90,43 @@ class SVDO:
         """theta where log alpha < threshold, else 0: the deterministic test-time weight."""
         return self.weight * (self.log_alpha() < self.threshold)
 
-    def _lrt(self, x: torch.Tensor, op) -> torch.Tensor:
-        """Training: sample the pre-activation (local reparameterisation); eval: the sparse weight."""
+    def op(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError  # F.linear or the convolution
+
+    def moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training-time mean and variance of the pre-activation (local reparameterisation)."""
+        clipped = self.sparse_weight() if self.train_clip else self.weight
+        theta = clipped if self.clips_variance else self.weight
+        return self.op(x, clipped, self.bias), self.op(x * x, self.log_alpha().exp() * theta**2, None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Training: a sample of the pre-activation; eval: the deterministic sparse weight."""
         if not self.training:
-            return op(x, self.sparse_weight(), self.bias)
-        mean = op(x, self.weight, self.bias)
-        var = op(x * x, self.log_alpha().exp() * self.weight**2, None)
+            return self.op(x, self.sparse_weight(), self.bias)
+        mean, var = self.moments(x)
         return mean + torch.sqrt(var + 1e-8) * torch.randn_like(mean)
 
 
 class LinearSVDO(SVDO, nn.Linear):
-    def __init__(self, layer: nn.Linear, init_log_sigma2: float = -10.0, threshold: float = 3.0):
-        nn.Linear.__init__(self, layer.in_features, layer.out_features)
-        self._init_svdo(layer, init_log_sigma2, threshold)
+    clips_variance = False  # DenseVarDropOutARD: sigma from the unclipped W
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._lrt(x, F.linear)
+    def __init__(self, layer: nn.Linear, init_log_sigma2: float = -10.0, threshold: float = 3.0, train_clip: bool = False):
+        nn.Linear.__init__(self, layer.in_features, layer.out_features)
+        self._init_svdo(layer, init_log_sigma2, threshold, train_clip)
+
+    def op(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return F.linear(x, weight, bias)
 
 
 class Conv2dSVDO(SVDO, nn.Conv2d):
-    def __init__(self, layer: nn.Conv2d, init_log_sigma2: float = -10.0, threshold: float = 3.0):
-        nn.Conv2d.__init__(self, layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
-        self._init_svdo(layer, init_log_sigma2, threshold)
+    clips_variance = True  # Conv2DVarDropOutARD: sigma from the clipped W
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._lrt(x, self._conv_forward)
+    def __init__(self, layer: nn.Conv2d, init_log_sigma2: float = -10.0, threshold: float = 3.0, train_clip: bool = False):
+        nn.Conv2d.__init__(self, layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
+        self._init_svdo(layer, init_log_sigma2, threshold, train_clip)
+
+    def op(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return self._conv_forward(x, weight, bias)
 
 
 def svdo_layers(module: nn.Module) -> dict[str, SVDO]:
@@ -143,7 +165,7 @@ class Variational(Method):
         for layers in (getattr(model, name) for name in ("layers", "convs", "fcs") if hasattr(model, name)):
             for i, layer in enumerate(layers):
                 svdo = LinearSVDO if isinstance(layer, nn.Linear) else Conv2dSVDO
-                layers[i] = svdo(layer, c.init_log_sigma2, c.threshold)
+                layers[i] = svdo(layer, c.init_log_sigma2, c.threshold, c.train_clip)
         return model
 
     def regularizer(self, module: nn.Module, state: StepState) -> torch.Tensor | None:
