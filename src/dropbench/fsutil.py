@@ -160,9 +160,15 @@ def check_output_dir(path: Path, force: bool) -> None:
 
 
 def target_lock(path: Path) -> FileLock:
-    """The lock every writer of `path` holds: a hidden .NAME.lock beside it (reentrant in one process)."""
-    path = Path(path)
-    return FileLock(path.parent / f".{path.name}.lock", is_singleton=True)
+    """The lock every writer of `path` holds (reentrant within a process).
+
+    Lock files live in a private per-user directory, named after the resolved path, so output
+    directories and the cache stay clean; processes on one machine take turns per path.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / f"dropbench-locks-{os.getuid()}"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:32]
+    return FileLock(lock_dir / f"{key}.lock", is_singleton=True)
 
 
 def _pid_alive(pid: int) -> bool:

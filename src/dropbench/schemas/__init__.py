@@ -49,9 +49,12 @@ def _depth(value: Any) -> int:
 
 def validate(schema: type[Model], raw: Any, source: str, error: type[DropbenchError]) -> Model:
     """`raw` checked against `schema`; the error names the first bad field and what it must be."""
+    if not isinstance(raw, dict):
+        raise error(f"{source}: the top level must be a JSON object")
     try:
         return schema.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise error(f"{source}: {f'field {field!r}' if field else 'the top level'}: {first['msg']}") from None
+        where = f"field {field!r}: " if field else ""  # a check across fields has no one field
+        raise error(f"{source}: {where}{first['msg'].removeprefix('Value error, ')}") from None
