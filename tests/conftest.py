@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +77,21 @@ def private_run_cache(tmp_path_factory):
         os.environ.pop("DROPBENCH_CACHE")
     else:
         os.environ["DROPBENCH_CACHE"] = previous
+
+
+MEMORY_LIMIT = 3 << 30  # enough for torch + onnxruntime; a hostile input that allocates more fails
+
+
+def run_limited(args: list[str], timeout: float = 120, memory: int = MEMORY_LIMIT, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command in a subprocess with an address-space limit and a time limit: a hostile
+    input that would exhaust memory or hang fails this process, not the test session."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(args, preexec_fn=limit_memory, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def assert_one_line_error_process(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """assert_one_line_error for a finished subprocess."""
+    assert_one_line_error(CliResult(result.returncode, result.stdout, result.stderr), *fragments)

@@ -144,6 +144,7 @@ def check_output_file(path: Path, flag: str) -> None:
 def check_output_dir(path: Path, force: bool) -> None:
     """Refuse to overwrite a non-empty directory unless `force` and it is a dropbench output."""
     path = Path(path)
+    check_writable(path, "--out")
     if _protected(path.resolve()):
         raise DropbenchError(f"--out {path} is /, the home directory, the working directory or one of its parents; dropbench never replaces those")
     if path.exists() and not path.is_dir():
@@ -156,7 +157,6 @@ def check_output_dir(path: Path, force: bool) -> None:
                 f"--out {path} is not a dropbench output (no {OUTPUT_MARKER} in it), so --force will not replace it; "
                 "remove it yourself or choose another path"
             )
-    check_writable(path, "--out")
 
 
 def target_lock(path: Path) -> FileLock:
