@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dropbench.cli import main
 from dropbench.export import export_checkpoint
@@ -95,3 +96,10 @@ def run_limited(args: list[str], timeout: float = 120, memory: int = MEMORY_LIMI
 def assert_one_line_error_process(result: subprocess.CompletedProcess, *fragments: str) -> None:
     """assert_one_line_error for a finished subprocess."""
     assert_one_line_error(CliResult(result.returncode, result.stdout, result.stderr), *fragments)
+
+
+# The fuzz suite's example budget: small and fixed in CI, larger on demand
+# (HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest tests/test_fuzz.py).
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
