@@ -23,6 +23,7 @@ from typing import Any
 
 from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
 from .claims import ClaimContext, check_claims, get_claims
+from .export import ensure_exported
 from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
@@ -114,10 +115,12 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
         result = ReproduceResult(Path(out))
         checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its checkpoint and variants
         for spec in specs:
-            stage(f"train + compact + export {spec.name}")
-            cached = cached_run(spec, progress=progress, exported=True)
+            stage(f"train + compact {spec.name}")
+            cached = cached_run(spec, progress=progress)
             done()
-            stage(f"copy {spec.name}")
+            stage(f"export {spec.name}")
+            for directory in checkpoint_dirs(cached):
+                ensure_exported(directory)
             run_dir = Path(shutil.copytree(cached, tmp / "runs" / spec.name, symlinks=True))
             checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(run_dir)]
             result.runs[spec.name] = Path(out) / "runs" / spec.name

@@ -133,13 +133,12 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dropbench" / "runs")
 
 
-def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None, exported: bool = False) -> Path:
+def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) -> Path:
     """The checkpoint of `spec` under the cache, trained only if no valid one exists.
 
     Entries are content-addressed by the spec and the code version, so reproduce, the claims
     and the asv suites share one training per configuration and commit. Processes sharing a
     cache take turns per entry (a file lock): the second waits, then reuses the first's work.
-    `exported`: also export every checkpoint of the entry to ONNX, under the same lock.
     """
     root = Path(root or cache_root())
     directory = root / f"{spec.name}-{spec.key()}"
@@ -148,11 +147,6 @@ def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None, ex
     with target_lock(directory):
         if not _valid_entry(directory):
             train_run(spec, directory, force=True, progress=progress)
-        if exported:
-            from .export import ensure_exported
-
-            for checkpoint in checkpoint_dirs(directory):
-                ensure_exported(checkpoint)
     return directory
 
 
