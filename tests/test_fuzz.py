@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import CliResult, assert_one_line_error, run_limited
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dropbench.checkpoint import MANIFEST, load_checkpoint
@@ -108,6 +108,7 @@ def test_any_profile_validates_within_bounds_or_gives_a_profile_error(raw):
     payload=st.binary(max_size=512),
     compress=st.booleans(),
 )
+@example(magic=b"\x00\x00\x08", dims=[0, 11670, 2858618, 276479380], ndim_delta=0, payload=b"", compress=False)  # found by this test
 def test_any_idx_file_parses_to_its_header_or_gives_a_data_error(tmp_path_factory, magic, dims, ndim_delta, payload, compress):
     ndim = max(0, len(dims) + ndim_delta) % 256
     raw = magic + bytes([ndim]) + struct.pack(f">{len(dims)}I", *dims) + payload

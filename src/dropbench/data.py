@@ -185,9 +185,11 @@ def _parse_idx(path: Path, stream: BinaryIO) -> np.ndarray:
     if len(dims) < 4 * ndim:
         raise DataError(f"{path} is truncated (header incomplete)")
     shape = struct.unpack(f">{ndim}I", dims)
+    # zero dimensions left out: [0, 10^9, 10^9] holds nothing, yet no array can have that shape
+    claimed = math.prod(max(d, 1) for d in shape) * dtype.itemsize
+    if claimed > IDX_MAX_BYTES:
+        raise DataError(f"{path}: its header claims shape {list(shape)} ({claimed:,} bytes), more than the {IDX_MAX_BYTES:,} allowed")
     expected = math.prod(shape) * dtype.itemsize
-    if expected > IDX_MAX_BYTES:
-        raise DataError(f"{path}: its header claims shape {list(shape)} ({expected:,} bytes), more than the {IDX_MAX_BYTES:,} allowed")
     data = stream.read(expected + 1)  # one byte more tells a padded file from an exact one
     if len(data) != expected:
         held = "more" if len(data) > expected else f"{len(data):,} bytes"
