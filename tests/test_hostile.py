@@ -47,7 +47,7 @@ def test_force_refuses_protected_directories_even_with_a_marker(tmp_path, cli, m
         path = Path(target).expanduser()
         assert_one_line_error(cli("train", "--method", "dense", "--out", path, "--force"), "never replaces")
     assert work.is_dir() and (work.parent / OUTPUT_MARKER).exists()
-    assert_one_line_error(cli("train", "--method", "dense", "--out", work / "x" / ".."), "does not name a directory of its own")
+    assert_one_line_error(cli("train", "--method", "dense", "--out", tmp_path / "other" / "x" / ".."), "does not name a directory of its own")
 
 
 def test_force_replaces_an_earlier_output_but_not_a_foreign_directory(tmp_path):

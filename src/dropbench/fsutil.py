@@ -144,11 +144,11 @@ def check_output_file(path: Path, flag: str) -> None:
 def check_output_dir(path: Path, force: bool) -> None:
     """Refuse to overwrite a non-empty directory unless `force` and it is a dropbench output."""
     path = Path(path)
-    if path.name in ("", ".", ".."):
-        raise DropbenchError(f"--out {path} does not name a directory of its own; give its name, e.g. {path / 'run'}")
     check_writable(path, "--out")
     if _protected(path.resolve()):
         raise DropbenchError(f"--out {path} is /, the home directory, the working directory or one of its parents; dropbench never replaces those")
+    if path.name in ("", ".", ".."):
+        raise DropbenchError(f"--out {path} does not name a directory of its own; give its name, e.g. {path / 'run'}")
     if path.exists() and not path.is_dir():
         raise DropbenchError(f"--out {path} exists and is not a directory; choose another path")
     if path.is_dir() and any(path.iterdir()):
