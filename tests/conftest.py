@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dropbench.cli import main
 from dropbench.export import export_checkpoint
@@ -75,3 +78,28 @@ def private_run_cache(tmp_path_factory):
         os.environ.pop("DROPBENCH_CACHE")
     else:
         os.environ["DROPBENCH_CACHE"] = previous
+
+
+MEMORY_LIMIT = 3 << 30  # enough for torch + onnxruntime; a hostile input that allocates more fails
+
+
+def run_limited(args: list[str], timeout: float = 120, memory: int = MEMORY_LIMIT, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command in a subprocess with an address-space limit and a time limit: a hostile
+    input that would exhaust memory or hang fails this process, not the test session."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(args, preexec_fn=limit_memory, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def assert_one_line_error_process(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """assert_one_line_error for a finished subprocess."""
+    assert_one_line_error(CliResult(result.returncode, result.stdout, result.stderr), *fragments)
+
+
+# The fuzz suite's example budget: small and fixed in CI, larger on demand
+# (HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest tests/test_fuzz.py).
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -6,7 +6,7 @@ from conftest import assert_one_line_error
 
 from dropbench.checkpoint import MANIFEST, WEIGHTS, load_checkpoint
 from dropbench.errors import CheckpointError
-from dropbench.fsutil import staged_dir
+from dropbench.fsutil import OUTPUT_MARKER, staged_dir
 
 
 def edit_manifest(run, change):
@@ -30,7 +30,7 @@ def test_valid_checkpoint_loads_without_training_code(tiny_run):
         (lambda run: (run / MANIFEST).write_text("{not json"), "not valid JSON"),
         (lambda run: edit_manifest(run, lambda m: m.update(format_version=99)), "format version 99"),
         (lambda run: edit_manifest(run, lambda m: m["arch"]["widths"].__setitem__(1, 33)), "shape mismatch"),
-        (lambda run: edit_manifest(run, lambda m: m.pop("arch")), "lacks the required field 'arch'"),
+        (lambda run: edit_manifest(run, lambda m: m.pop("arch")), "field 'arch': Field required"),
     ],
 )
 def test_damaged_checkpoints_give_one_clear_error(tiny_copy, cli, damage, message):
@@ -68,6 +68,7 @@ def test_staged_dir_replaces_only_on_success(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "old").write_text("keep me")
+    (target / OUTPUT_MARKER).touch()  # an earlier dropbench output, which --force may replace
     with pytest.raises(RuntimeError):
         with staged_dir(target, force=True) as tmp:
             (tmp / "new").write_text("new")
@@ -75,4 +76,4 @@ def test_staged_dir_replaces_only_on_success(tmp_path):
     assert (target / "old").read_text() == "keep me"
     with staged_dir(target, force=True) as tmp:
         (tmp / "new").write_text("new")
-    assert os.listdir(target) == ["new"]
+    assert sorted(os.listdir(target)) == [OUTPUT_MARKER, "new"]

@@ -15,7 +15,7 @@ def test_train_export_bench(tmp_path, cli):
     run = tmp_path / "runs" / "mlp"
     trained = cli("train", "--method", "magnitude", "--set", "fraction=0.5", "--hidden", "32,16", "--epochs", "2", "--out", run, "--quiet")
     assert trained.code == 0, trained.err
-    assert "saved" in trained.out and sorted(p.name for p in run.iterdir()) == ["manifest.json", "model.safetensors"]
+    assert "saved" in trained.out and sorted(p.name for p in run.iterdir()) == [".dropbench-output", "manifest.json", "model.safetensors"]
     assert load_checkpoint(run).arch["widths"] == [64, 16, 8, 10]  # units physically removed
 
     exported = cli("export", run)
@@ -37,8 +37,12 @@ def test_out_must_be_empty_unless_forced(tiny_run, tmp_path, cli):
     (target / "precious.txt").write_text("mine")
     assert_one_line_error(cli("train", "--method", "dense", "--out", target, "--epochs", "1"), "--force")
     assert (target / "precious.txt").read_text() == "mine"
+    assert_one_line_error(cli("train", "--method", "dense", "--out", target, "--epochs", "1", "--force"), "not a dropbench output")
+    assert (target / "precious.txt").read_text() == "mine"
+    (target / "precious.txt").unlink()
+    assert cli("train", "--method", "dense", "--hidden", "8", "--out", target, "--epochs", "1", "--quiet").code == 0
     forced = cli("train", "--method", "dense", "--hidden", "8", "--out", target, "--epochs", "1", "--force", "--quiet")
-    assert forced.code == 0 and not (target / "precious.txt").exists()
+    assert forced.code == 0 and (target / ".dropbench-output").is_file()
 
 
 def test_unknown_names_are_one_line_errors(cli, tmp_path):
@@ -72,8 +76,8 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     result = cli("reproduce", "--quick", "--out", out, "--profile", "cpu-1thread", "--quiet")
     assert result.code == 0, result.err
     for run in ("dense", "magnitude-unit"):
-        assert {p.name for p in (out / "runs" / run).iterdir()} == {"manifest.json", "model.safetensors", "model.onnx"}
-    assert {p.name for p in (out / "runs" / "dense.seed1").iterdir()} == {"manifest.json", "model.safetensors"}  # not timed, not exported
+        assert {p.name for p in (out / "runs" / run).iterdir()} == {".dropbench-output", "manifest.json", "model.safetensors", "model.onnx"}
+    assert {p.name for p in (out / "runs" / "dense.seed1").iterdir()} == {".dropbench-output", "manifest.json", "model.safetensors"}  # not timed, not exported
     speedups = json.loads((out / "speedups.json").read_text())
     assert {(s["runtime"], s["batch"]) for s in speedups} == {("torch-eager", 1), ("torch-eager", 64), ("onnxruntime", 1), ("onnxruntime", 64)}
     aa = [s for s in speedups if s["baseline"] == s["candidate"]]

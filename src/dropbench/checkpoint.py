@@ -8,20 +8,23 @@ edited or mismatched checkpoint gives one clear error instead of wrong numbers.
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from .errors import CheckpointError, ConfigError
-from .fsutil import atomic_write_bytes, atomic_write_json, sha256_file
+from .fsutil import atomic_write_bytes, atomic_write_json, open_regular, sha256_file
+from .limits import MANIFEST_MAX_BYTES
 from .models import build_model
+from .schemas import read_json, validate
+from .schemas.manifest import Manifest
 
 FORMAT = "dropbench-checkpoint"
 FORMAT_VERSION = 1
@@ -62,8 +65,18 @@ def checkpoint_dirs(directory: Path) -> list[Path]:
     directory = Path(directory)
     found = [directory]
     for relative in read_manifest(directory).get("variants", {}).values():
-        found += checkpoint_dirs(directory / relative)
+        found += checkpoint_dirs(_inside(directory, relative))
     return found
+
+
+def _inside(directory: Path, relative: str) -> Path:
+    """`directory / relative`, refused unless it stays inside `directory` without a symlink."""
+    path = directory / relative
+    base = directory.resolve()
+    steps = [directory / Path(relative).parts[0], path]
+    if any(step.is_symlink() for step in steps) or base not in path.resolve().parents:
+        raise CheckpointError(f"{directory / MANIFEST} lists {relative!r}, which leaves the checkpoint directory; refusing to follow it")
+    return path
 
 
 def write_checkpoint(directory: Path, model: nn.Module, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -100,66 +113,95 @@ def update_manifest(directory: Path, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
-    """Parse and check the manifest's envelope (not the files it lists)."""
+    """Parse the manifest (bounded size and depth) and validate it against the schema."""
+    directory = Path(directory)
     if not directory.exists():
         raise CheckpointError(f"no checkpoint at {directory}: the directory does not exist")
     if not directory.is_dir():
         raise CheckpointError(f"{directory} is a file; a checkpoint is a directory with {MANIFEST} and {WEIGHTS}")
     path = directory / MANIFEST
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CheckpointError(f"{directory} is not a checkpoint: {MANIFEST} is missing")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e}); the checkpoint is corrupted, retrain or restore it") from None
+    manifest = read_json(path, CheckpointError, MANIFEST_MAX_BYTES, "checkpoint manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a dropbench checkpoint manifest (no \"format\": \"{FORMAT}\")")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path} has format version {version!r}; this dropbench reads version {FORMAT_VERSION}, retrain or convert it")
-    for key in ("arch", "method", "metrics", "files", "tensors"):
-        if key not in manifest:
-            raise CheckpointError(f"{path} lacks the required field {key!r}")
+    validate(Manifest, manifest, str(path), CheckpointError)
     return manifest
 
 
 def verify_files(directory: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists exists with its recorded size and hash."""
+    """Every file the manifest lists is a regular file in `directory` with its recorded size and hash."""
     if WEIGHTS not in manifest["files"]:
         raise CheckpointError(f"{directory / MANIFEST} does not list {WEIGHTS}")
     for name, record in manifest["files"].items():
-        path = directory / name
-        if not path.exists():
+        path = directory / name  # the schema allows plain names only: no "/", no ".."
+        if not path.exists() and not path.is_symlink():
             raise CheckpointError(f"{path} is missing; the checkpoint is incomplete, retrain or restore it")
-        size = path.stat().st_size
-        if size != record.get("bytes"):
-            raise CheckpointError(f"{path} is truncated or altered: {size} bytes, the manifest says {record.get('bytes')}")
-        if sha256_file(path) != record.get("sha256"):
+        with open_regular(path, CheckpointError) as f:
+            size = os.fstat(f.fileno()).st_size
+        if size != record["bytes"]:
+            raise CheckpointError(f"{path} is truncated or altered: {size} bytes, the manifest says {record['bytes']}")
+        if sha256_file(path, CheckpointError) != record["sha256"]:
             raise CheckpointError(f"{path} does not match its SHA-256 in the manifest; it was modified or corrupted after it was written")
+    if ONNX in manifest["files"]:
+        _check_onnx_self_contained(directory / ONNX)
+
+
+def _check_onnx_self_contained(path: Path) -> None:
+    """dropbench writes every weight inside model.onnx; external data could point anywhere."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    with open_regular(path, CheckpointError) as f:
+        try:
+            model = onnx.load_model_from_string(f.read())
+        except Exception as e:  # protobuf's DecodeError and friends
+            raise CheckpointError(f"{path} is not a valid ONNX file ({type(e).__name__}); re-export it with dropbench export") from None
+    tensors = [*model.graph.initializer, *(a.t for n in model.graph.node for a in n.attribute if a.HasField("t"))]
+    if any(uses_external_data(t) for t in tensors):
+        raise CheckpointError(f"{path} refers to external data files; dropbench only loads self-contained ONNX files, re-export it with dropbench export")
 
 
 def load_checkpoint(directory: Path | str) -> Checkpoint:
-    """Load and fully validate a checkpoint directory."""
+    """Load and fully validate a checkpoint directory.
+
+    Every size is checked against the weights file's header on a skeleton model (torch's meta
+    device, no memory) before a single weight is allocated.
+    """
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_files(directory, manifest)
     try:
-        state = load_safetensors((directory / WEIGHTS).read_bytes())
-    except (SafetensorError, ValueError, OSError) as e:
-        raise CheckpointError(f"{directory / WEIGHTS} cannot be read as safetensors: {e}") from None
-    try:
-        model = build_model(manifest["arch"])
+        with torch.device("meta"):
+            skeleton = build_model(manifest["arch"])
     except ConfigError as e:
         raise CheckpointError(f"{directory / MANIFEST}: {e}") from None
-    _check_shapes(directory, manifest, model, state)
+    _check_shapes(directory, manifest, skeleton, _weights_header(directory / WEIGHTS))
+    with open_regular(directory / WEIGHTS, CheckpointError) as f:
+        try:
+            state = load_safetensors(f.read())
+        except (SafetensorError, ValueError) as e:
+            raise CheckpointError(f"{directory / WEIGHTS} cannot be read as safetensors: {e}") from None
+    model = build_model(manifest["arch"])
     model.load_state_dict(state)
     return Checkpoint(directory, manifest, model.eval())
 
 
-def _check_shapes(directory: Path, manifest: dict, model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    expected = {k: list(v.shape) for k, v in model.state_dict().items()}
-    actual = {k: list(v.shape) for k, v in state.items()}
-    recorded = {k: v.get("shape") for k, v in manifest["tensors"].items()}
+def _weights_header(path: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape, from the safetensors header alone (no tensor data is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: list(f.get_slice(name).get_shape()) for name in f.keys()}
+    except (SafetensorError, ValueError, OSError) as e:
+        raise CheckpointError(f"{path} cannot be read as safetensors: {e}") from None
+
+
+def _check_shapes(directory: Path, manifest: dict, skeleton: nn.Module, actual: dict[str, list[int]]) -> None:
+    expected = {k: list(v.shape) for k, v in skeleton.state_dict().items()}
+    recorded = {k: v["shape"] for k, v in manifest["tensors"].items()}
     for name in sorted(set(expected) | set(actual)):
         if name not in actual:
             raise CheckpointError(f"{directory / WEIGHTS} lacks tensor {name!r} that the architecture in the manifest needs")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .console import console, make_progress, stdout
+from .console import console, error, make_progress, one_line, stdout
 from .errors import ConfigError, DropbenchError
-from .fsutil import atomic_write_json
+from .fsutil import atomic_write_json, check_output_dir, check_output_file
+from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_WIDTH
 
 EXIT_USER_ERROR = 2
 
@@ -26,25 +28,29 @@ class Parser(argparse.ArgumentParser):
         raise DropbenchError(f"{message} (see `{self.prog} --help`)")
 
 
+def _number(kind: type, low: float, high: float):
+    """An argparse type: an int or a finite float within [low, high] (no NaN, no silent clipping)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"expected a value from {low:g} to {high:g}, got {text!r}")
+        return value
+
+    return parse
+
+
 def _csv_ints(text: str) -> tuple[int, ...]:
     try:
-        values = tuple(int(v) for v in text.replace("-", ",").split(",") if v)
+        values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not values or len(values) > MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in values):
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_LAYERS} widths from 1 to {MAX_WIDTH}, got {text!r}")
     return values
-
-
-def _rounds(text: str) -> int:
-    """Timing rounds: the interval is taken over them, so at least 2 (and at most 100)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 2 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"timing rounds must be between 2 and 100, got {value}")
-    return value
 
 
 def _csv_rates(text: str) -> tuple[float, ...]:
@@ -94,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     metrics = load_checkpoint(out).metrics
     stdout.print(
-        f"[green]saved[/] {out}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params "
+        f"[green]saved[/] {one_line(out)}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params "
         f"({metrics['nonzero_params']:,} non-zero), {metrics['flops']:,} FLOPs/sample"
     )
     return 0
@@ -104,7 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_checkpoint
 
     result = export_checkpoint(args.run, tolerance=args.tolerance)
-    stdout.print(f"[green]exported[/] {result.path}: onnxruntime vs torch max |diff| = {result.max_abs_diff:.2e} on {result.inputs}")
+    stdout.print(f"[green]exported[/] {one_line(result.path)}: onnxruntime vs torch max |diff| = {result.max_abs_diff:.2e} on {result.inputs}")
     return 0
 
 
@@ -130,7 +136,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ]
         for m in measurements
     ]
-    stdout.print(rich_table(f"{checkpoint.name} on {profile.name}", ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
+    stdout.print(rich_table(one_line(f"{checkpoint.name} on {profile.name}"), ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
     if args.json:
         atomic_write_json(
             Path(args.json),
@@ -164,7 +170,7 @@ def cmd_speedup(args: argparse.Namespace) -> int:
         ]
         for r in records
     ]
-    title = f"{candidate.name} over {baseline.name} on {profile.name} ({args.rounds} timing rounds; interval over rounds)"
+    title = one_line(f"{candidate.name} over {baseline.name} on {profile.name} ({args.rounds} timing rounds; interval over rounds)")
     stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
     if args.json:
         atomic_write_json(Path(args.json), records)
@@ -300,7 +306,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     failed = [r["id"] for r in records if r["verdict"] == "fails"]
     for r in records:
         if r["verdict"] == "error":
-            console.print(f"[bold red]error:[/] claim {r['id']} could not be checked: {r['explanation']}", soft_wrap=True)
+            error(f"claim {r['id']} could not be checked: {r['explanation']}")
     return 1 if errors or (args.strict and failed) else 0
 
 
@@ -311,7 +317,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     profile = (load_profile(args.profile) if args.profile else default_profile()).require_available()
     with make_progress(args.quiet) as progress:
         result = reproduce(Path(args.out), args.quick, profile, force=args.force, progress=progress)
-    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {result.out / 'runs'}, report {result.out / 'report.html'}")
+    runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
+    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, report {report}")
     return 0
 
 
@@ -382,6 +389,12 @@ def cmd_compare_profiles(args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------------------------
 
 
+EPOCHS = _number(int, 1, MAX_EPOCHS)
+BATCH = _number(int, 1, MAX_BATCH)
+SECONDS = _number(float, 0.001, MAX_SECONDS)
+ROUNDS = _number(int, 2, 100)  # the interval of a speed ratio is taken over rounds: at least 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="dropbench", description="Benchmark harness for dropout-based network compaction.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -393,29 +406,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 1024,1024,1024 (model default otherwise)")
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=EPOCHS, default=20)
+    p.add_argument("--batch-size", type=BATCH, default=64)
+    p.add_argument("--lr", type=_number(float, 1e-12, 100.0), default=1e-3)
     p.add_argument("--optimizer", default="adam", help="adam or sgd")
     p.add_argument("--schedule", default="constant", help="constant, cosine or step")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--grad-clip", type=float, default=0.0, help="max gradient norm (0 = off)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--weight-decay", type=_number(float, 0.0, 100.0), default=0.0)
+    p.add_argument("--grad-clip", type=_number(float, 0.0, 1e6), default=0.0, help="max gradient norm (0 = off)")
+    p.add_argument("--seed", type=_number(int, 0, MAX_SEED), default=0)
+    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX and check onnxruntime parity")
     p.add_argument("run", type=Path)
-    p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |onnxruntime - torch|")
+    p.add_argument("--tolerance", type=_number(float, 0.0, 1.0), default=1e-4, help="largest allowed |onnxruntime - torch|")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bench", help="time inference of a checkpoint (torch eager, onnxruntime)")
     p.add_argument("run", type=Path)
     p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
     p.add_argument("--runtime", action="append", help="torch-eager, onnxruntime, torch-sparse (repeatable)")
-    p.add_argument("--batch-size", action="append", type=int, help="override the profile's batch sizes (repeatable)")
-    p.add_argument("--min-time", type=float, default=0.5, help="seconds of samples per measurement")
+    p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
+    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of samples per measurement")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -423,18 +436,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("baseline", type=Path)
     p.add_argument("candidate", type=Path)
     p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--min-time", type=float, default=0.5, help="seconds of interleaved samples per timing round")
-    p.add_argument("--rounds", type=_rounds, default=3, help="timing rounds (fresh runners, alternating order); the interval is over rounds")
+    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of interleaved samples per timing round")
+    p.add_argument("--rounds", type=ROUNDS, default=3, help="timing rounds (fresh runners, alternating order); the interval is over rounds")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)
 
     p = sub.add_parser("calibrate", help="A/A: time a checkpoint against itself N times; the intervals must cover 1.0")
     p.add_argument("run", type=Path)
-    p.add_argument("--comparisons", type=int, default=20)
+    p.add_argument("--comparisons", type=_number(int, 1, 1000), default=20)
     p.add_argument("--runtime", default="onnxruntime", help="torch-eager or onnxruntime")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--rounds", type=_rounds, default=5, help="timing rounds per comparison (fresh runners, alternating order)")
-    p.add_argument("--min-time", type=float, default=0.5, help="seconds of interleaved samples per round")
+    p.add_argument("--batch-size", type=BATCH, default=64)
+    p.add_argument("--rounds", type=ROUNDS, default=5, help="timing rounds per comparison (fresh runners, alternating order)")
+    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of interleaved samples per round")
     p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
     p.add_argument("--json", help="also write the comparisons to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -446,10 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lstm")
     p.add_argument("--data", default="mnist-5k", help="data set (pydoc-text for the lstm)")
     p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 2048,2048,2048")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=BATCH, default=128)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
     p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--min-time", type=float, default=2.0, help="seconds of interleaved samples per rate")
+    p.add_argument("--min-time", type=SECONDS, default=2.0, help="seconds of interleaved samples per rate")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_train_speed)
 
@@ -471,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
     p.add_argument("--json", help="write the records to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails, not only when one errors")
-    p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per speed ratio")
+    p.add_argument("--min-time", type=SECONDS, default=1.0, help="seconds of interleaved samples per speed ratio")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_claims)
 
@@ -479,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small nets on digits (minutes)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--profile", help="hardware profile (default: detected)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
 
@@ -510,13 +523,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        check_outputs(args)
         return args.func(args)
     except DropbenchError as e:
-        console.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+        error(e)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]: nothing half-written was left behind")
         return 130
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output target (--out, --json, --html) is checked before any work starts."""
+    if getattr(args, "out", None):
+        check_output_dir(Path(args.out), getattr(args, "force", False))
+    for flag in ("json", "html"):
+        if getattr(args, flag, None):
+            check_output_file(Path(getattr(args, flag)), f"--{flag}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -41,3 +42,16 @@ def make_progress(quiet: bool = False) -> Progress:
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=console, disable=quiet,
     )
+
+
+def one_line(text: object) -> str:
+    """`text` as one line of literal text: rich markup escaped (a path may hold "[/]"), newlines folded."""
+    return escape(" ".join(str(text).splitlines()))
+
+
+def error(message: object) -> None:
+    console.print(f"[bold red]error:[/] {one_line(message)}", soft_wrap=True)
+
+
+def warn(message: object) -> None:
+    console.print(f"[yellow]warning:[/] {one_line(message)}", soft_wrap=True)

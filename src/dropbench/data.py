@@ -7,18 +7,23 @@ holds one int64 token stream per split.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.util
+import math
 import struct
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 import torch
 
 from .errors import DataError
+from .fsutil import open_regular
+from .limits import IDX_MAX_BYTES, IDX_MIN_TRAIN_IMAGES
 
 SPLIT_SEED = 0  # splits never depend on the training seed
 DEFAULT_DATA = "digits"
@@ -160,24 +165,40 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dt
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file (optionally gzipped) and check its size against its header."""
+    """Parse one IDX file (optionally gzipped), its size checked against its header.
+
+    The header is read first and bounded (IDX_MAX_BYTES); then exactly that much data is read
+    and decompressed, so a hostile header or a gzip bomb never allocates more than the bound.
+    """
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except OSError as e:
-        raise DataError(f"cannot read IDX file {path}: {e.strerror or e}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        with open_regular(path, DataError) as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+            f.seek(0)
+            with gzip.GzipFile(fileobj=f) if gzipped else contextlib.nullcontext(f) as stream:
+                return _parse_idx(path, stream)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"cannot read IDX file {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _parse_idx(path: Path, stream: BinaryIO) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic number)")
-    dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    dtype, ndim = np.dtype(_IDX_DTYPES[magic[2]]), magic[3]
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(f"{path} is truncated (header incomplete)")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = header + int(np.prod(shape)) * dtype.itemsize
-    if len(raw) != expected:
-        raise DataError(f"{path} is truncated or padded: {len(raw)} bytes, header says {expected}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    shape = struct.unpack(f">{ndim}I", dims)
+    # zero dimensions left out: [0, 10^9, 10^9] holds nothing, yet no array can have that shape
+    claimed = math.prod(max(d, 1) for d in shape) * dtype.itemsize
+    if claimed > IDX_MAX_BYTES:
+        raise DataError(f"{path}: its header claims shape {list(shape)} ({claimed:,} bytes), more than the {IDX_MAX_BYTES:,} allowed")
+    expected = math.prod(shape) * dtype.itemsize
+    data = stream.read(expected + 1)  # one byte more tells a padded file from an exact one
+    if len(data) != expected:
+        held = "more" if len(data) > expected else f"{len(data):,} bytes"
+        raise DataError(f"{path} is truncated or padded: the header says {expected:,} bytes of data, the file holds {held}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def _find_idx(directory: Path, stem: str) -> Path | None:
@@ -185,6 +206,18 @@ def _find_idx(directory: Path, stem: str) -> Path | None:
         if (directory / name).exists():
             return directory / name
     return None
+
+
+def _read_idx_pair(directory: Path, images_file: Path, labels_file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images [N, H, W] and labels [N] as unsigned bytes, N >= 1, checked against each other."""
+    images, labels = read_idx(images_file), read_idx(labels_file)
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise DataError(f"idx:{directory}: {images_file.name} and {labels_file.name} must hold unsigned bytes (IDX type 0x08), as MNIST does")
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"idx:{directory}: images {list(images.shape)} and labels {list(labels.shape)} do not match; need [N, H, W] and [N]")
+    if len(images) == 0 or 0 in images.shape:
+        raise DataError(f"idx:{directory}: {images_file.name} holds no images (shape {list(images.shape)})")
+    return images, labels
 
 
 def load_idx_dir(directory: Path) -> Dataset:
@@ -202,17 +235,17 @@ def load_idx_dir(directory: Path) -> Dataset:
     }
     if files["train-images-idx3-ubyte"] is None or files["train-labels-idx1-ubyte"] is None:
         raise DataError(f"idx:{directory}: needs train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
-    images, labels = read_idx(files["train-images-idx3-ubyte"]), read_idx(files["train-labels-idx1-ubyte"])
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"idx:{directory}: images {images.shape} and labels {labels.shape} do not match")
+    images, labels = _read_idx_pair(directory, files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
+    if len(images) < IDX_MIN_TRAIN_IMAGES:
+        raise DataError(f"idx:{directory}: {len(images)} training images; need at least {IDX_MIN_TRAIN_IMAGES} for a train and a validation split")
     x = images[:, None].astype(np.float32) / 255.0
     name = f"idx:{directory}"
     if files["t10k-images-idx3-ubyte"] is None or files["t10k-labels-idx1-ubyte"] is None:
         return _classification(name, x, labels.astype(np.int64))
-    test_x = read_idx(files["t10k-images-idx3-ubyte"])[:, None].astype(np.float32) / 255.0
-    test_y = read_idx(files["t10k-labels-idx1-ubyte"]).astype(np.int64)
-    if test_x.shape[1:] != x.shape[1:] or len(test_x) != len(test_y):
-        raise DataError(f"idx:{directory}: the t10k files do not match the train files' shape")
+    test_images, test_labels = _read_idx_pair(directory, files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
+    if test_images.shape[1:] != images.shape[1:]:
+        raise DataError(f"idx:{directory}: the t10k images are {list(test_images.shape[1:])}, the train images {list(images.shape[1:])}")
+    test_x, test_y = test_images[:, None].astype(np.float32) / 255.0, test_labels.astype(np.int64)
     train_val = _classification(name, x, labels.astype(np.int64), fractions=(0.9, 0.1))
     test = Split(torch.from_numpy(test_x), torch.from_numpy(test_y))
     num_classes = max(train_val.num_classes, int(test_y.max()) + 1)

@@ -18,7 +18,7 @@ import torch
 from .checkpoint import ONNX, Checkpoint, file_record, load_checkpoint, update_manifest
 from .data import load_dataset
 from .errors import DataError, ExportError
-from .fsutil import staged_file
+from .fsutil import staged_file, target_lock
 from .models import example_input
 from .train import eval_windows
 
@@ -71,9 +71,12 @@ def max_abs_diff(model: torch.nn.Module, onnx_path: Path, x: torch.Tensor) -> fl
 
 
 def ensure_exported(directory: Path | str) -> Path:
-    """Export unless the checkpoint already holds a verified model.onnx (loading checks its hash)."""
-    if ONNX not in load_checkpoint(directory).manifest["files"]:
-        export_checkpoint(directory)
+    """Export unless the checkpoint already holds a verified model.onnx (loading checks its hash).
+
+    Under the checkpoint's lock: processes sharing a run cache export each checkpoint once."""
+    with target_lock(Path(directory)):
+        if ONNX not in load_checkpoint(directory).manifest["files"]:
+            export_checkpoint(directory)
     return Path(directory)
 
 
@@ -83,7 +86,11 @@ def export_checkpoint(directory: Path | str, tolerance: float = PARITY_TOLERANCE
     The ONNX file is written to a temporary name and only renamed into place (and recorded) when
     parity holds, so a failed export leaves the checkpoint as it was.
     """
-    checkpoint = load_checkpoint(directory)
+    with target_lock(Path(directory)):
+        return _export(load_checkpoint(directory), tolerance)
+
+
+def _export(checkpoint: Checkpoint, tolerance: float) -> ExportResult:
     directory = checkpoint.path
     with staged_file(directory / ONNX) as tmp:
         try:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
+
+from filelock import FileLock
 
 from .errors import DropbenchError
 
@@ -33,7 +38,8 @@ def staged_file(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    recover_interrupted(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
@@ -61,45 +67,175 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def sha256_file(path: Path) -> str:
+def open_regular(path: Path, error: type[DropbenchError] = DropbenchError, max_bytes: int | None = None) -> BinaryIO:
+    """Open a plain file for reading; refuse symlinks, devices, FIFOs and files over `max_bytes`.
+
+    O_NOFOLLOW refuses a symlink as the last component; O_NONBLOCK keeps a FIFO from blocking the
+    open, and fstat then refuses it, so /dev/zero or a pipe can never be read forever.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise error(f"{path} does not exist") from None
+    except OSError as e:
+        reason = "it is a symbolic link, which dropbench never follows" if e.errno == errno.ELOOP else e.strerror
+        raise error(f"cannot read {path}: {reason}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise error(f"{path} is not a regular file (a directory, device or pipe); refusing to read it")
+    if max_bytes is not None and info.st_size > max_bytes:
+        os.close(fd)
+        raise error(f"{path} is {info.st_size:,} bytes, more than the {max_bytes:,} allowed; it is not a file dropbench wrote")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def sha256_file(path: Path, error: type[DropbenchError] = DropbenchError) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, error) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def check_output_dir(path: Path, force: bool) -> None:
-    """Refuse to overwrite a non-empty directory unless `force`."""
+# --- output directories ----------------------------------------------------------------------------
+
+OUTPUT_MARKER = ".dropbench-output"  # written into every directory staged_dir creates
+NAME_MAX = 255
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:\w+\.(?:partial|tmp)|old)$")
+
+
+def is_dropbench_output(path: Path) -> bool:
+    """A directory dropbench wrote (its marker is there), which --force may replace."""
+    marker = Path(path) / OUTPUT_MARKER
+    return marker.is_file() and not marker.is_symlink()
+
+
+def _protected(resolved: Path) -> bool:
+    """/, the home directory, the working directory and its ancestors: never replaced."""
+    cwd = Path.cwd().resolve()
+    return resolved in (Path("/"), Path.home().resolve(), cwd) or resolved in cwd.parents
+
+
+def check_writable(path: Path, flag: str) -> None:
+    """Fail now, before any long work, if `path` can never be created (a file in a file, no permission)."""
     path = Path(path)
+    too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
+    if too_long:
+        raise DropbenchError(f"{flag} {path}: the name {too_long[0][:40]!r}... is longer than {NAME_MAX} bytes; choose a shorter path")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise DropbenchError(f"{flag} {path}: {ancestor} is a file, so nothing can be created under it; choose another path")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise DropbenchError(f"{flag} {path}: no permission to write in {ancestor}; choose another path")
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """An output file (--json, --html) that can be written, checked before the work starts."""
+    if Path(path).is_dir():
+        raise DropbenchError(f"{flag} {path} is a directory; give a file name")
+    check_writable(path, flag)
+
+
+def check_output_dir(path: Path, force: bool) -> None:
+    """Refuse to overwrite a non-empty directory unless `force` and it is a dropbench output."""
+    path = Path(path)
+    check_writable(path, "--out")
+    if _protected(path.resolve()):
+        raise DropbenchError(f"--out {path} is /, the home directory, the working directory or one of its parents; dropbench never replaces those")
+    if path.name in ("", ".", ".."):
+        raise DropbenchError(f"--out {path} does not name a directory of its own; give its name, e.g. {path / 'run'}")
     if path.exists() and not path.is_dir():
         raise DropbenchError(f"--out {path} exists and is not a directory; choose another path")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise DropbenchError(
-            f"--out {path} already exists and is not empty; pass --force to replace it or choose another path"
-        )
+    if path.is_dir() and any(path.iterdir()):
+        if not force:
+            raise DropbenchError(f"--out {path} already exists and is not empty; pass --force to replace it or choose another path")
+        if not is_dropbench_output(path):
+            raise DropbenchError(
+                f"--out {path} is not a dropbench output (no {OUTPUT_MARKER} in it), so --force will not replace it; "
+                "remove it yourself or choose another path"
+            )
+
+
+def target_lock(path: Path) -> FileLock:
+    """The lock every writer of `path` holds (reentrant within a process).
+
+    Lock files live in a private per-user directory, named after the resolved path, so output
+    directories and the cache stay clean; processes on one machine take turns per path.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / f"dropbench-locks-{os.getuid()}"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:32]
+    return FileLock(lock_dir / f"{key}.lock", is_singleton=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def recover_interrupted(parent: Path) -> None:
+    """Clean up after writers that were killed: delete their partial directories, and put back
+    an old output that was moved aside when its replacement never arrived."""
+    if not Path(parent).is_dir():
+        return
+    for entry in Path(parent).iterdir():
+        match = _STALE.match(entry.name)
+        if not match or _pid_alive(int(match["pid"])) or entry.is_symlink():
+            continue
+        final = entry.with_name(match["name"])
+        if entry.name.endswith(".old") and not final.exists():
+            os.replace(entry, final)
+        elif entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    """Move `new` to `final`; an existing `final` is moved aside first and put back on failure
+    (or, after a kill, by recover_interrupted), so `final` is never lost."""
+    if not final.exists():
+        os.replace(new, final)
+        return
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def staged_dir(final: Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling directory; on success it replaces `final` in one rename.
 
-    On any error the temporary directory is removed and `final` is left untouched.
+    On any error the temporary directory is removed and `final` is left untouched. Writers of
+    one `final` take turns (target_lock), and partial directories of killed writers are removed.
     """
     final = Path(final)
     check_output_dir(final, force)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
-    os.chmod(tmp, DIR_MODE)
-    try:
-        yield tmp
-        if final.exists():
-            old = final.with_name(f".{final.name}.{os.getpid()}.old")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with target_lock(final):
+        recover_interrupted(final.parent)
+        check_output_dir(final, force)  # again: another writer may have finished meanwhile
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".partial"))
+        os.chmod(tmp, DIR_MODE)
+        try:
+            yield tmp
+            (tmp / OUTPUT_MARKER).touch()
+            _swap_in(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -205,11 +205,19 @@ def for_machine(recorded: list[Recorded], machine: str) -> list[Recorded]:
     return mine
 
 
+# Revisions (names, hashes, HEAD~2, v1.0^, @{u}) joined by .. or ...; never starting with "-".
+_REVISION = r"[A-Za-z0-9_@][A-Za-z0-9_./~^@{}+-]*"
+COMMIT_RANGE = re.compile(rf"^{_REVISION}(?:\.\.\.?(?:{_REVISION})?)?$|^\.\.\.?{_REVISION}$")
+
+
 def in_range(recorded: list[Recorded], commit_range: str, repo: Path) -> list[Recorded]:
     """The results whose commit is in a git range (A..B, or a single commit)."""
+    if not COMMIT_RANGE.match(commit_range):
+        raise ConfigError(f"{commit_range!r} is not a git commit range; give one like main..HEAD, v1.0..v1.1 or a single commit")
     spec = commit_range if ".." in commit_range else f"{commit_range}^!"
     try:
-        out = subprocess.run(["git", "rev-list", spec], cwd=repo, capture_output=True, text=True, check=True).stdout
+        # --end-of-options: even a value that slipped past the check is never read as an option
+        out = subprocess.run(["git", "rev-list", "--end-of-options", spec], cwd=repo, capture_output=True, text=True, check=True).stdout
     except subprocess.CalledProcessError as e:
         reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
         raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} (git: {reason})") from None

@@ -7,7 +7,6 @@ the machine is; it is stored with every result.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from dataclasses import asdict, dataclass, field
@@ -16,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProfileError
+from .limits import PROFILE_MAX_BYTES
+from .schemas import read_json, validate
+from .schemas.profile import ProfileSchema
 
 PROFILE_DIR_ENV = "DROPBENCH_PROFILES"
 PROFILE_ENV = "DROPBENCH_PROFILE"
-DEVICES = ("cpu", "cuda")
-DTYPES = ("float32", "float16", "bfloat16")
-ORT_PROVIDERS = ("CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider")
+OVERSUBSCRIPTION = 4  # threads per core beyond which a profile is for another machine
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class Profile:
 
     def unavailable_reason(self) -> str | None:
         """Why this profile cannot run here, or None."""
+        cores = os.cpu_count() or 1
+        if self.threads > OVERSUBSCRIPTION * cores:
+            return f"profile {self.name!r} asks for {self.threads} threads, over {OVERSUBSCRIPTION}x the {cores} cores here; use a profile for this machine"
         if self.device == "cuda":
             import torch
 
@@ -93,60 +96,16 @@ def load_profile(name_or_path: str) -> Profile:
 
 
 def load_profile_file(path: Path) -> Profile:
-    try:
-        raw = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ProfileError(f"profile file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProfileError(f"cannot read profile file {path}: {e}") from None
-    except json.JSONDecodeError as e:
-        raise ProfileError(f"profile file {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
-    return validate_profile(raw, str(path))
+    if not Path(path).exists():
+        raise ProfileError(f"profile file {path} does not exist")
+    return validate_profile(read_json(Path(path), ProfileError, PROFILE_MAX_BYTES, "profile"), str(path))
 
 
 def validate_profile(raw: Any, source: str = "<dict>") -> Profile:
-    """Check every field; the error names the file, the field and what is allowed."""
-
-    def bad(msg: str) -> ProfileError:
-        return ProfileError(f"invalid profile {source}: {msg}")
-
-    if not isinstance(raw, dict):
-        raise bad("the top level must be a JSON object")
-    known = {f for f in Profile.__dataclass_fields__ if f != "source"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise bad(f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(known))})")
-    for required in ("name", "device", "threads"):
-        if required not in raw:
-            raise bad(f"missing required field {required!r}")
-    if not isinstance(raw["name"], str) or not raw["name"].replace("-", "").replace("_", "").isalnum():
-        raise bad("'name' must be a string of letters, digits, '-' and '_'")
-    if raw["device"] not in DEVICES:
-        raise bad(f"'device' must be one of {', '.join(DEVICES)}, got {raw['device']!r}")
-    if not _positive_int(raw["threads"]):
-        raise bad(f"'threads' must be a positive integer, got {raw['threads']!r}")
-    if raw.get("dtype", "float32") not in DTYPES:
-        raise bad(f"'dtype' must be one of {', '.join(DTYPES)}, got {raw.get('dtype')!r}")
-    batches = raw.get("batch_sizes", [1, 64])
-    if not isinstance(batches, list) or not batches or not all(_positive_int(b) for b in batches):
-        raise bad("'batch_sizes' must be a non-empty list of positive integers")
-    providers = raw.get("ort_providers", ["CPUExecutionProvider"])
-    if not isinstance(providers, list) or not providers or any(p not in ORT_PROVIDERS for p in providers):
-        raise bad(f"'ort_providers' must be a non-empty list from {', '.join(ORT_PROVIDERS)}")
-    for key in ("peak_flops", "bandwidth"):
-        if raw.get(key) is not None and not (isinstance(raw[key], (int, float)) and raw[key] > 0):
-            raise bad(f"'{key}' must be a positive number or null")
-    if raw["device"] == "cpu" and "CUDAExecutionProvider" in providers:
-        raise bad("a cpu profile cannot use CUDAExecutionProvider")
-    return Profile(
-        name=raw["name"], device=raw["device"], threads=raw["threads"], dtype=raw.get("dtype", "float32"),
-        batch_sizes=tuple(batches), ort_providers=tuple(providers), description=raw.get("description", ""),
-        peak_flops=raw.get("peak_flops"), bandwidth=raw.get("bandwidth"), source=source,
-    )
-
-
-def _positive_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+    """Check every field against the schema; the error names the file, the field and what is allowed."""
+    checked = validate(ProfileSchema, raw, f"invalid profile {source}", ProfileError)
+    fields = checked.model_dump()
+    return Profile(**{**fields, "batch_sizes": tuple(checked.batch_sizes), "ort_providers": tuple(checked.ort_providers)}, source=source)
 
 
 def default_profile() -> Profile:

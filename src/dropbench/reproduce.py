@@ -148,7 +148,7 @@ def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, pro
             stage(f"export {spec.name}")
             for directory in checkpoint_dirs(cached[0]):
                 ensure_exported(directory)
-            dirs = [Path(shutil.copytree(c, tmp / "runs" / seed_dir_name(spec, i))) for i, c in enumerate(cached)]
+            dirs = [Path(shutil.copytree(c, tmp / "runs" / seed_dir_name(spec, i), symlinks=True)) for i, c in enumerate(cached)]
             checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])]
             result.runs[spec.name] = dirs
             done()

@@ -20,11 +20,12 @@ from typing import Any
 import torch
 
 from . import __version__
-from .checkpoint import load_checkpoint, write_checkpoint
+from .checkpoint import checkpoint_dirs, load_checkpoint, write_checkpoint
+from .console import warn
 from .data import DEFAULT_DATA, Dataset, load_dataset
 from .errors import CheckpointError, TrainingDiverged
 from .flops import count
-from .fsutil import check_output_dir, staged_dir
+from .fsutil import check_output_dir, recover_interrupted, staged_dir, target_lock
 from .methods import Compacted, get_method
 from .models import build_model, default_arch
 from .profiles import fingerprint
@@ -151,14 +152,33 @@ def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) ->
     """The checkpoint of `spec` (its first seed) under the cache, trained only if no valid one exists.
 
     Entries are content-addressed by the spec and the code version, so reproduce, the claims
-    and the asv suites share one training per configuration and commit.
+    and the asv suites share one training per configuration and commit. Processes sharing a
+    cache take turns per entry (a file lock): the second waits, then reuses the first's work.
     """
     spec = spec.per_seed()[0]
-    directory = Path(root or cache_root()) / f"{spec.name}-{spec.key()}"
-    if directory.exists():
-        try:
-            load_checkpoint(directory)
-            return directory
-        except CheckpointError:
-            shutil.rmtree(directory)  # a stale or damaged cache entry is rebuilt, not trusted
-    return train_run(spec, directory, force=True, progress=progress)
+    root = Path(root or cache_root())
+    directory = root / f"{spec.name}-{spec.key()}"
+    root.mkdir(parents=True, exist_ok=True)
+    recover_interrupted(root)
+    with target_lock(directory):
+        if not _valid_entry(directory):
+            train_run(spec, directory, force=True, progress=progress)
+    return directory
+
+
+def _valid_entry(directory: Path) -> bool:
+    """Whether a cache entry holds a valid checkpoint (variants included); a damaged one is
+    removed, with a warning, so that it is rebuilt rather than trusted."""
+    if not directory.exists() and not directory.is_symlink():
+        return False
+    try:
+        for checkpoint in checkpoint_dirs(directory):
+            load_checkpoint(checkpoint)
+        return True
+    except CheckpointError as e:
+        warn(f"the cached run {directory} is damaged ({e}); training it again")
+    if directory.is_dir() and not directory.is_symlink():
+        shutil.rmtree(directory)
+    else:
+        directory.unlink()
+    return False

@@ -1,0 +1,19 @@
+"""Every bound dropbench puts on a number that comes from outside (a file, a flag, a profile).
+
+One home, so the schemas, the command line, the data readers and docs/security.md agree. The
+bounds are generous for real work and small enough that no value can exhaust memory or hang.
+"""
+
+MAX_WIDTH = 1 << 16  # units of one layer (the papers' widest: 2048)
+MAX_LAYERS = 64
+MAX_BATCH = 1 << 16
+MAX_EPOCHS = 100_000
+MAX_SEED = 2**32 - 1  # numpy's and torch's common seed range
+MAX_THREADS = 1024  # a profile's threads (onnxruntime hangs, torch crashes at 100,000)
+MAX_BATCH_SIZES = 32  # entries of a profile's batch_sizes
+MAX_SECONDS = 3600.0  # --min-time
+MANIFEST_MAX_BYTES = 16 << 20  # a full-plan manifest with curves is about 100 KB
+PROFILE_MAX_BYTES = 1 << 20
+JSON_MAX_DEPTH = 32  # nesting of objects / lists in a manifest or profile
+IDX_MAX_BYTES = 1 << 30  # decompressed data of one IDX file (MNIST's train images: 47 MB)
+IDX_MIN_TRAIN_IMAGES = 10  # enough for a non-empty train and validation split

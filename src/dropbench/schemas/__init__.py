@@ -1,0 +1,60 @@
+"""Schemas (pydantic) for the JSON dropbench reads from others: checkpoint manifests and
+hardware profiles. Untrusted JSON is size- and depth-checked, then validated against its schema
+before any field is used; the first bad field becomes one line of error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import DropbenchError
+from ..fsutil import open_regular
+from ..limits import JSON_MAX_DEPTH
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str) -> Any:
+    """Parse a JSON file of at most `max_bytes` and JSON_MAX_DEPTH levels of nesting."""
+    with open_regular(path, error, max_bytes) as f:
+        text = f.read()
+    too_deep = error(f"{path} nests deeper than {JSON_MAX_DEPTH} levels; it is not a {what} dropbench wrote")
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path} is not valid JSON ({e}); the {what} is corrupted, restore or rewrite it") from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(value) > JSON_MAX_DEPTH:
+        raise too_deep
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a recursive walk is what a hostile file would overflow)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > JSON_MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack += [(child, depth + 1) for child in children]
+    return deepest
+
+
+def validate(schema: type[Model], raw: Any, source: str, error: type[DropbenchError]) -> Model:
+    """`raw` checked against `schema`; the error names the first bad field and what it must be."""
+    if not isinstance(raw, dict):
+        raise error(f"{source}: the top level must be a JSON object")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        where = f"field {field!r}: " if field else ""  # a check across fields has no one field
+        raise error(f"{source}: {where}{first['msg'].removeprefix('Value error, ')}") from None
