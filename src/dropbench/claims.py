@@ -25,7 +25,7 @@ from .methods.targeted import pruning_comparison
 from .profiles import Profile, fingerprint
 from .pruning import prune_weights
 from .runs import RunSpec, cached_run
-from .runtime import compare_checkpoints
+from .runtimes.bench import compare_checkpoints
 from .speed import savings_over_dropout
 from .stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_ci
 from .train import predict

@@ -97,67 +97,70 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runtime_list(text: str) -> list[str]:
+    from .runtimes import parse_runtimes
+
+    return parse_runtimes(text)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
     from .measure import format_seconds
+    from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
     from .report import rich_table
-    from .runtime import bench_checkpoint
+    from .runtimes.bench import bench_checkpoint, load_model
 
     profile = load_profile(args.profile) if args.profile else default_profile()
-    checkpoint = load_checkpoint(args.run)
-    measurements = bench_checkpoint(checkpoint, profile, args.runtime, args.batch_size, args.min_time)
+    model = load_model(args.run, parse_shapes(args.shape))
+    results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
     rows = [
-        [
-            m.metadata["runtime"],
-            m.metadata["batch"],
-            format_seconds(m.median),
-            format_seconds(m.iqr),
-            f"{m.metadata['samples_per_s']:,.0f}",
-            len(m.times),
-            "; ".join(m.warnings),
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
+            r["runtime"], r["batch"], format_seconds(r["median_s"]), format_seconds(r["iqr_s"]), f"{r['samples_per_s']:,.0f}", r["samples"],
+            f"{r['compile_s']:.1f} s" if "compile_s" in r else "-", "; ".join(r["warnings"]),
         ]
-        for m in measurements
+        for r in results
     ]
-    stdout.print(rich_table(f"{checkpoint.name} on {profile.name}", ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
+    headers = ["runtime", "batch", "median", "IQR", "samples/s", "samples", "compile", "warnings"]
+    stdout.print(rich_table(f"{model.name} on {profile.name}", headers, rows))
     if args.json:
-        atomic_write_json(
-            Path(args.json),
-            {
-                "checkpoint": str(checkpoint.path),
-                "profile": profile.as_dict(),
-                "measurements": [m.as_dict() for m in measurements],
-            },
-        )
+        atomic_write_json(Path(args.json), {"checkpoint": str(model.path), "profile": profile.as_dict(), "measurements": results})
     return 0
 
 
 def cmd_speedup(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
+    from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
     from .report import rich_table
+    from .runtimes.bench import load_pair
     from .speed import speedup_records
 
     profile = load_profile(args.profile) if args.profile else default_profile()
-    baseline, candidate = load_checkpoint(args.baseline), load_checkpoint(args.candidate)
-    records = speedup_records(baseline, candidate, profile, args.min_time)
+    baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
+    records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size)
     rows = [
-        [
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
             r["runtime"],
             r["batch"],
             f"{r['speedup']:.2f}x",
             f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]",
             f"{r['flop_ratio']:.2f}x",
             f"{r['realisation']:.2f}",
+            _compile_times(r),
             "; ".join(r["warnings"]),
         ]
         for r in records
     ]
     title = f"{candidate.name} over {baseline.name} on {profile.name} (interleaved, one run)"
-    stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
+    headers = ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "compile (base / cand.)", "warnings"]
+    stdout.print(rich_table(title, headers, rows))
     if args.json:
         atomic_write_json(Path(args.json), records)
     return 0
+
+
+def _compile_times(record: dict) -> str:
+    times = [record[side].get("compile_s") for side in ("baseline_timing", "candidate_timing")]
+    return "-" if None in times else f"{times[0]:.1f} / {times[1]:.1f} s"
 
 
 def cmd_train_speed(args: argparse.Namespace) -> int:
@@ -376,19 +379,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |onnxruntime - torch|")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="time inference of a checkpoint (torch eager, onnxruntime)")
-    p.add_argument("run", type=Path)
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--runtime", action="append", help="torch-eager, onnxruntime, torch-sparse (repeatable)")
-    p.add_argument("--batch-size", action="append", type=int, help="override the profile's batch sizes (repeatable)")
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+        p.add_argument("--runtimes", "--runtime", dest="runtimes", action="extend", type=_runtime_list,
+                       help="comma-separated: torch-eager, onnxruntime, torch-sparse, torch-compile (default: all that apply but torch-compile)")
+        p.add_argument("--batch-size", action="append", type=int, help="override the profile's batch sizes (repeatable)")
+        p.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                       help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
+
+    p = sub.add_parser("bench", help="time inference of a checkpoint or any ONNX file in each runtime")
+    p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
+    model_args(p)
     p.add_argument("--min-time", type=float, default=0.5, help="seconds of samples per measurement")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted checkpoint over a baseline")
-    p.add_argument("baseline", type=Path)
-    p.add_argument("candidate", type=Path)
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted model over a baseline, beside the FLOP ratio")
+    p.add_argument("baseline", type=Path, help="a checkpoint directory or an ONNX file")
+    p.add_argument("candidate", type=Path, help="a checkpoint directory or an ONNX file (ONNX files are compared in onnxruntime)")
+    model_args(p)
     p.add_argument("--min-time", type=float, default=1.0, help="seconds of interleaved samples per comparison")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)

@@ -13,36 +13,28 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .checkpoint import Checkpoint
 from .data import Dataset, load_dataset
-from .errors import ConfigError
 from .flops import theoretical_speedup
 from .measure import Comparison, compare
 from .methods import Method, StepState, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
 from .runs import RunSpec
-from .runtime import RUNTIMES, apply_threads, compare_checkpoints, device_sync
+from .runtimes import Model, RuntimeUnavailable, apply_threads, default_runtimes, device_sync
+from .runtimes.bench import compare_checkpoints, model_batch_sizes
 from .train import batches, make_optimizer, steps_per_epoch, train_step
 
 
-def runtime_pairs(candidate: Checkpoint) -> list[tuple[str, str]]:
-    """(baseline runtime, candidate runtime) pairs a candidate is compared in: each runtime with
-    itself, and the sparse runner against the dense baseline in torch eager for sparse checkpoints."""
-    pairs = [("torch-eager", "torch-eager"), ("onnxruntime", "onnxruntime")]
-    if candidate.is_sparse and "torch-sparse" in RUNTIMES:
-        pairs.append(("torch-eager", "torch-sparse"))
-    return pairs
+def baseline_runtime(candidate_runtime: str) -> str:
+    """The runtime the baseline runs in: its own, but torch eager against the sparse runner."""
+    return "torch-eager" if candidate_runtime == "torch-sparse" else candidate_runtime
 
 
 def speedup_record(
-    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
+    baseline: Model, candidate: Model, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
 ) -> dict[str, Any]:
     """Measured (interleaved) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
-    runtime = dict((c, b) for b, c in runtime_pairs(candidate)).get(candidate_runtime)
-    if runtime is None:
-        raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
-    c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime)
+    c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime)
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
     return {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
@@ -50,12 +42,20 @@ def speedup_record(
     }
 
 
-def speedup_records(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float) -> list[dict[str, Any]]:
-    """`speedup_record` for every runtime pair x batch size of the profile."""
-    return [
-        speedup_record(baseline, candidate, profile, candidate_runtime, batch, min_run_time)
-        for _, candidate_runtime in runtime_pairs(candidate) for batch in profile.batch_sizes
-    ]
+def speedup_records(
+    baseline: Model, candidate: Model, profile: Profile, min_run_time: float,
+    runtimes: list[str] | None = None, batch_sizes: list[int] | None = None,
+) -> list[dict[str, Any]]:
+    """`speedup_record` for every runtime (default: the candidate's default runtimes) x batch size
+    (default: the profile's); a runtime that cannot run here gives a record with the reason under `skipped`."""
+    records = []
+    for runtime in runtimes or default_runtimes(candidate):
+        for batch in batch_sizes or model_batch_sizes(candidate, profile):
+            try:
+                records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time))
+            except RuntimeUnavailable as e:
+                records.append({"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "skipped": str(e)})
+    return records
 
 
 def _prepared(spec: RunSpec, device: str) -> tuple[Dataset, Method, nn.Module]:
