@@ -40,7 +40,7 @@ from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
 from .runs import RunSpec, cached_run
-from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, apply_threads, device_sync, make_runner
+from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, apply_threads, make_runner, synced
 from .speed import compare_training, speedup_record, train_step_runner
 
 DEVICES = ("cpu", "cuda")
@@ -139,17 +139,6 @@ def usable_profile(device: str | None = None) -> Profile:
     return profile
 
 
-def _with_sync(run: Callable[[], Any], profile: Profile) -> Callable[[], None]:
-    """CUDA work is asynchronous: a timed call must wait for it."""
-    sync = device_sync(profile)
-
-    def run_and_sync() -> None:
-        run()
-        sync()
-
-    return run_and_sync
-
-
 # --- training ------------------------------------------------------------------------------------
 
 
@@ -161,7 +150,7 @@ def training_step(case: str, model: str) -> Callable[[], None]:
         step = train_step_runner(training_spec(case, model), profile.device)
     except ConfigError as e:  # e.g. a method that does not support this model
         raise NotApplicable(f"{case} on {model}: {e}") from None
-    return _with_sync(step, profile)
+    return synced(step, profile)
 
 
 def training_time_ratio(case: str, model: str) -> Callable[[], float]:
@@ -206,7 +195,7 @@ def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, 
         runner = make_runner(runtime, checkpoint, batch, profile)
     except RuntimeUnavailable as e:
         raise NotApplicable(str(e)) from None
-    return Runner(_with_sync(runner, profile), runner.compile_s)
+    return synced(runner, profile)
 
 
 def inference_time_ratio(checkpoints: dict[str, str], name: str, runtime: str, batch: int) -> Callable[[], float]:

@@ -60,6 +60,17 @@ def device_sync(profile: Profile) -> Callable[[], None]:
     return torch.cuda.synchronize if profile.device == "cuda" else (lambda: None)
 
 
+def synced(run: Callable[[], Any], profile: Profile) -> Runner:
+    """`run` followed by the device sync, for timers that call it bare (asv, pytest-benchmark): CUDA work is asynchronous."""
+    sync = device_sync(profile)
+
+    def run_and_sync() -> None:
+        run()
+        sync()
+
+    return Runner(run_and_sync, getattr(run, "compile_s", None))
+
+
 def needs_checkpoint(model: Model) -> str | None:
     """The torch runtimes' applicability: they run a dropbench checkpoint's torch module."""
     return None if isinstance(model, Checkpoint) else "an ONNX file has no torch module (time it in onnxruntime)"
