@@ -284,6 +284,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import rerender
+
+    path = rerender(args.dir, args.compare)
+    stdout.print(f"[green]wrote[/] {path}")
+    return 0
+
+
 def cmd_asv_machine(args: argparse.Namespace) -> int:
     from .suites import register_machine
 
@@ -444,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
+    p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")
+    p.add_argument("--compare", type=Path, metavar="DIR2", help="a second output to put side by side (e.g. another profile or commit)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("asv-machine", help="register the asv machine named after a hardware profile")
     p.add_argument("profile", help="hardware profile name (dropbench profile list)")
