@@ -45,7 +45,6 @@ class Runtime:
     """A registry entry: how to build a runner, and when the runtime applies."""
 
     name: str
-    summary: str
     make: Callable[[Model, int, Profile], Runner]
     unsupported_reason: Callable[[Model], str | None]  # why it cannot run a model, None if it can
     by_default: bool  # timed by `bench` and `speedup` when no runtime is named

@@ -51,4 +51,4 @@ def unsupported_reason(model: Model) -> str | None:
     return None
 
 
-RUNTIME = Runtime("onnxruntime", "the ONNX graph in onnxruntime (the profile's execution providers)", make, unsupported_reason, by_default=True)
+RUNTIME = Runtime("onnxruntime", make, unsupported_reason, by_default=True)

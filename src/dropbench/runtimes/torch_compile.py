@@ -57,4 +57,4 @@ def make(checkpoint: Model, batch: int, profile: Profile) -> Runner:
     return Runner(run, compile_s=time.perf_counter() - start)
 
 
-RUNTIME = Runtime("torch-compile", "torch.compile (inductor), static shapes, compile time reported apart", make, needs_checkpoint, by_default=False)
+RUNTIME = Runtime("torch-compile", make, needs_checkpoint, by_default=False)

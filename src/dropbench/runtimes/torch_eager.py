@@ -20,4 +20,4 @@ def make(checkpoint: Model, batch: int, profile: Profile) -> Runner:
     return inference(*torch_inputs(checkpoint, batch, profile))
 
 
-RUNTIME = Runtime("torch-eager", "the checkpoint's torch module, eager, inference mode", make, needs_checkpoint, by_default=True)
+RUNTIME = Runtime("torch-eager", make, needs_checkpoint, by_default=True)

@@ -22,4 +22,4 @@ def unsupported_reason(model: Model) -> str | None:
     return None
 
 
-RUNTIME = Runtime("torch-sparse", "sparse Linear / Conv2d weights as CSR x dense products", make, unsupported_reason, by_default=True)
+RUNTIME = Runtime("torch-sparse", make, unsupported_reason, by_default=True)
