@@ -21,7 +21,7 @@ from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import list_profiles
 from dropbench.reproduce import baseline_for, plan
-from dropbench.runtime import RUNTIMES, default_runtimes
+from dropbench.runtimes import default_runtimes
 from dropbench.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_compaction_figures_are_relative_to_the_dense_baseline(checkpoints):
 
 def test_inference_runs_what_applies_and_skips_the_rest_with_a_reason(checkpoints):
     checkpoint = load_checkpoint(checkpoints["dense"])
-    for runtime in RUNTIMES:
+    for runtime in suites.INFERENCE_RUNTIMES:
         if runtime in default_runtimes(checkpoint):
             suites.inference(checkpoints, "dense", runtime, 1, "cpu")()
         else:

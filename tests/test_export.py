@@ -11,7 +11,7 @@ from dropbench.errors import ExportError
 from dropbench.export import export_checkpoint
 from dropbench.profiles import load_profile
 from dropbench.runs import RunSpec, train_run
-from dropbench.runtime import ort_session
+from dropbench.runtimes.onnxruntime import ort_session
 from dropbench.train import TrainConfig
 
 

@@ -10,14 +10,14 @@ from torch import nn
 
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
-from dropbench.csr import csr_model
+from dropbench.runtimes.csr import csr_model
 from dropbench.data import load_dataset
 from dropbench.methods import get_method
 from dropbench.methods.variational import Conv2dSVDO, LinearSVDO, kl_approximation, svdo_layers
 from dropbench.models import build_model
 from dropbench.profiles import load_profile
 from dropbench.pruning import remove_unconnected_units, remove_unread_inputs
-from dropbench.runtime import make_runner
+from dropbench.runtimes import make_runner
 from dropbench.train import evaluate
 
 LENET_ARCH = {"kind": "lenet5", "input_shape": [1, 28, 28], "conv": [6, 8], "fc": [12], "classes": 10, "kernel": 5, "padding": 0}

@@ -41,7 +41,7 @@ from .methods.variational import sparsity_metrics
 from .profiles import Profile, fingerprint
 from .pruning import UNIT_CRITERIA, prune_global, prune_units_to, prune_weights
 from .runs import RunSpec, cached_runs
-from .runtime import compare_checkpoints
+from .runtimes.bench import compare_checkpoints
 from .speed import AA_TOLERANCE, training_saving
 from .stats import two_level_bootstrap
 from .train import predict

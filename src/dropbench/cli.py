@@ -114,90 +114,93 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runtime_list(text: str) -> list[str]:
+    from .runtimes import parse_runtimes
+
+    return parse_runtimes(text)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
     from .measure import format_seconds
+    from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
     from .report import rich_table
-    from .runtime import bench_checkpoint
+    from .runtimes.bench import bench_checkpoint, load_model
 
     profile = load_profile(args.profile) if args.profile else default_profile()
-    checkpoint = load_checkpoint(args.run)
-    measurements = bench_checkpoint(checkpoint, profile, args.runtime, args.batch_size, args.min_time)
+    model = load_model(args.run, parse_shapes(args.shape))
+    results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
     rows = [
-        [
-            m.metadata["runtime"],
-            m.metadata["batch"],
-            format_seconds(m.median),
-            format_seconds(m.iqr),
-            f"{m.metadata['samples_per_s']:,.0f}",
-            len(m.times),
-            "; ".join(m.warnings),
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
+            r["runtime"], r["batch"], format_seconds(r["median_s"]), format_seconds(r["iqr_s"]), f"{r['samples_per_s']:,.0f}", r["samples"],
+            f"{r['compile_s']:.1f} s" if "compile_s" in r else "-", "; ".join(r["warnings"]),
         ]
-        for m in measurements
+        for r in results
     ]
-    stdout.print(rich_table(one_line(f"{checkpoint.name} on {profile.name}"), ["runtime", "batch", "median", "IQR", "samples/s", "samples", "warnings"], rows))
+    headers = ["runtime", "batch", "median", "IQR", "samples/s", "samples", "compile", "warnings"]
+    stdout.print(rich_table(one_line(f"{model.name} on {profile.name}"), headers, rows))
     if args.json:
-        atomic_write_json(
-            Path(args.json),
-            {
-                "checkpoint": str(checkpoint.path),
-                "profile": profile.as_dict(),
-                "measurements": [m.as_dict() for m in measurements],
-            },
-        )
+        atomic_write_json(Path(args.json), {"checkpoint": str(model.path), "profile": profile.as_dict(), "measurements": results})
     return 0
 
 
 def cmd_speedup(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
+    from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
     from .report import rich_table
+    from .runtimes.bench import load_pair
     from .speed import speedup_records
 
     profile = load_profile(args.profile) if args.profile else default_profile()
-    baseline, candidate = load_checkpoint(args.baseline), load_checkpoint(args.candidate)
-    records = speedup_records(baseline, candidate, profile, args.min_time, args.rounds)
+    baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
+    records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
     rows = [
-        [
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
             r["runtime"],
             r["batch"],
             f"{r['speedup']:.2f}x",
             f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]",
             f"{r['flop_ratio']:.2f}x",
             f"{r['realisation']:.2f}",
+            _compile_times(r),
             "; ".join(r["warnings"]),
         ]
         for r in records
     ]
     title = one_line(f"{candidate.name} over {baseline.name} on {profile.name} ({args.rounds} timing rounds; interval over rounds)")
-    stdout.print(rich_table(title, ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "warnings"], rows))
+    headers = ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "compile (base / cand.)", "warnings"]
+    stdout.print(rich_table(title, headers, rows))
     if args.json:
         atomic_write_json(Path(args.json), records)
     return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
     from .profiles import default_profile, load_profile
+    from .runtimes.bench import load_model
     from .speed import aa_calibration
 
     profile = load_profile(args.profile) if args.profile else default_profile()
-    checkpoint = load_checkpoint(args.run)
+    model = load_model(args.run)
     with make_progress(args.quiet) as progress:
-        result = aa_calibration(checkpoint, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
+        result = aa_calibration(model, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
     for i, r in enumerate(result["comparisons"], 1):
         mark = "" if r["ci"][0] <= 1.0 <= r["ci"][1] else "  <- interval misses 1"
         stdout.print(f"A/A {i:2d}: {r['ratio']:.4f}  95% CI [{r['ci'][0]:.4f}, {r['ci'][1]:.4f}]{mark}")
     n = len(result["comparisons"])
     stdout.print(
-        f"{checkpoint.name} against itself, {args.runtime} batch {args.batch_size}, {args.rounds} rounds x {args.min_time:g} s on {profile.name}: "
+        f"{model.name} against itself, {args.runtime} batch {args.batch_size}, {args.rounds} rounds x {args.min_time:g} s on {profile.name}: "
         f"interval covers 1.0 in {result['covered']}/{n}; ratio within 1 +/- {result['tolerance']:g} in {result['within_tolerance']}/{n} "
         f"(largest deviation {100 * result['max_deviation']:.1f}%)"
     )
     if args.json:
         atomic_write_json(Path(args.json), result)
     return 0
+
+
+def _compile_times(record: dict) -> str:
+    times = [record[side].get("compile_s") for side in ("baseline_timing", "candidate_timing")]
+    return "-" if None in times else f"{times[0]:.1f} / {times[1]:.1f} s"
 
 
 def cmd_train_speed(args: argparse.Namespace) -> int:
@@ -322,6 +325,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import rerender
+
+    path = rerender(args.dir, args.compare)
+    stdout.print(f"[green]wrote[/] {path}")
+    return 0
+
+
 def cmd_asv_machine(args: argparse.Namespace) -> int:
     from .suites import register_machine
 
@@ -423,26 +434,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=_number(float, 0.0, 1.0), default=1e-4, help="largest allowed |onnxruntime - torch|")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="time inference of a checkpoint (torch eager, onnxruntime)")
-    p.add_argument("run", type=Path)
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--runtime", action="append", help="torch-eager, onnxruntime, torch-sparse (repeatable)")
-    p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+        p.add_argument("--runtimes", "--runtime", dest="runtimes", action="extend", type=_runtime_list,
+                       help="comma-separated: torch-eager, onnxruntime, torch-sparse, torch-compile (default: all that apply but torch-compile)")
+        p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
+        p.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                       help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
+
+    p = sub.add_parser("bench", help="time inference of a checkpoint or any ONNX file in each runtime")
+    p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
+    model_args(p)
     p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of samples per measurement")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted checkpoint over a baseline")
-    p.add_argument("baseline", type=Path)
-    p.add_argument("candidate", type=Path)
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
+    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted model over a baseline, beside the FLOP ratio")
+    p.add_argument("baseline", type=Path, help="a checkpoint directory or an ONNX file")
+    p.add_argument("candidate", type=Path, help="a checkpoint directory or an ONNX file (ONNX files are compared in onnxruntime)")
+    model_args(p)
     p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of interleaved samples per timing round")
     p.add_argument("--rounds", type=ROUNDS, default=3, help="timing rounds (fresh runners, alternating order); the interval is over rounds")
     p.add_argument("--json", help="also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)
 
     p = sub.add_parser("calibrate", help="A/A: time a checkpoint against itself N times; the intervals must cover 1.0")
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
     p.add_argument("--comparisons", type=_number(int, 1, 1000), default=20)
     p.add_argument("--runtime", default="onnxruntime", help="torch-eager or onnxruntime")
     p.add_argument("--batch-size", type=BATCH, default=64)
@@ -495,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
+    p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")
+    p.add_argument("--compare", type=Path, metavar="DIR2", help="a second output to put side by side (e.g. another profile or commit)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("asv-machine", help="register the asv machine named after a hardware profile")
     p.add_argument("profile", help="hardware profile name (dropbench profile list)")

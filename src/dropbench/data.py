@@ -146,12 +146,16 @@ IDX_HELP = "idx:DIR — MNIST-format IDX files you already have (train-images-id
 
 @lru_cache(maxsize=8)
 def load_dataset(name: str) -> Dataset:
-    """Load a data set by registry name or `idx:DIR`; raises DataError with a fix on failure."""
+    """Load a data set by registry name, `idx:DIR`, `npz:PATH` or `csv:PATH[#LABEL]`; raises DataError with a fix on failure."""
     if name.startswith("idx:"):
         return load_idx_dir(Path(name[4:]))
+    if name.startswith(("npz:", "csv:")):
+        from .data_files import load_user_file  # it builds on this module
+
+        return load_user_file(name)
     source = SOURCES.get(name)
     if source is None:
-        known = ", ".join([*SOURCES, "idx:DIR"])
+        known = ", ".join([*SOURCES, "idx:DIR", "npz:PATH", "csv:PATH[#LABEL]"])
         raise DataError(f"unknown data set {name!r}; choose one of: {known}")
     reason = source.unavailable_reason()
     if reason:
@@ -256,4 +260,6 @@ def availability() -> list[tuple[str, str, str | None]]:
     """(name, description, reason it is unavailable or None) for `dropbench data list`."""
     rows = [(s.name, s.description, s.unavailable_reason()) for s in SOURCES.values()]
     rows.append(("idx:DIR", IDX_HELP, None))
-    return rows
+    from .data_files import HELP
+
+    return rows + [(name, description, None) for name, description in HELP.items()]

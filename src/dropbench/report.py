@@ -206,7 +206,8 @@ def knodt_control_section(claims: list[dict]) -> str:
 
 
 def speedups_section(speedups: list[dict]) -> str:
-    speedups = [s for s in speedups if s["baseline"] != s["candidate"]]  # A/A records have their own section
+    # A/A records have their own section; a runtime that could not run here has no figure
+    speedups = [s for s in speedups if s["baseline"] != s["candidate"] and "skipped" not in s]
     figures = ""
     batch = max((s["batch"] for s in speedups), default=0)
     for runtime in dict.fromkeys(s["runtime"] for s in speedups):
@@ -237,19 +238,22 @@ def speedups_section(speedups: list[dict]) -> str:
 
 
 def bench_section(bench: list[dict]) -> str:
+    """Latency per checkpoint x runtime x batch; torch-compile's compile time apart, skipped runtimes with their reason."""
     rows = [
-        [
+        [b["checkpoint"], b["runtime"], b["batch"], *["-"] * 4, f"skipped: {b['skipped']}"] if "skipped" in b else [
             b["checkpoint"],
             b["runtime"],
             b["batch"],
             format_seconds(b["median_s"]),
             format_seconds(b["iqr_s"]),
             f"{b['samples_per_s']:.0f}",
+            f"{b['compile_s']:.1f} s" if "compile_s" in b else "-",
             "; ".join(b["warnings"]),
         ]
         for b in bench
     ]
-    return section("Inference latency", html_table(["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "warnings"], rows, left=2))
+    headers = ["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "compile", "warnings"]
+    return section("Inference latency", html_table(headers, rows, left=2))
 
 
 def fingerprint_section(profile: dict, fingerprint: dict) -> str:
@@ -257,10 +261,37 @@ def fingerprint_section(profile: dict, fingerprint: dict) -> str:
     return section("Hardware", html_table(["key", "value"], rows, left=2))
 
 
+def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any]) -> str:
+    """The figures two outputs share, side by side: claim verdicts, speedups, latencies (B / A)."""
+
+    def keyed(records: list[dict], *keys: str) -> dict[tuple, dict]:
+        return {tuple(r[k] for k in keys): r for r in records if "skipped" not in r}
+
+    claims_a, claims_b = keyed(a["claims"], "id"), keyed(b["claims"], "id")
+    claim_rows = [[key[0], claims_a[key]["verdict"], claims_a[key]["measured"], claims_b[key]["verdict"], claims_b[key]["measured"]]
+                  for key in claims_a if key in claims_b]
+    speed_a, speed_b = keyed(a["speedups"], "candidate", "runtime", "batch"), keyed(b["speedups"], "candidate", "runtime", "batch")
+    speed_rows = [[*key, f"{speed_a[key]['speedup']:.2f}x", f"{speed_b[key]['speedup']:.2f}x", f"{speed_b[key]['speedup'] / speed_a[key]['speedup']:.2f}"]
+                  for key in speed_a if key in speed_b]
+    bench_a, bench_b = keyed(a["bench"], "checkpoint", "runtime", "batch"), keyed(b["bench"], "checkpoint", "runtime", "batch")
+    bench_rows = [[*key, format_seconds(bench_a[key]["median_s"]), format_seconds(bench_b[key]["median_s"]),
+                   f"{bench_b[key]['median_s'] / bench_a[key]['median_s']:.2f}"] for key in bench_a if key in bench_b]
+    caption = f"A = {name_a} (profile {a['profile']['name']}), B = {name_b} (profile {b['profile']['name']})"
+    tables = [
+        html_table(["claim", "verdict A", "measured A", "verdict B", "measured B"], claim_rows, caption) if claim_rows else "",
+        html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows, caption, left=2) if speed_rows else "",
+        html_table(["checkpoint", "runtime", "batch", "median A", "median B", "B / A"], bench_rows, caption, left=2) if bench_rows else "",
+    ]
+    return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
+
+
 def write_report(path: Path, context: dict[str, Any]) -> None:
-    """Write the reproduce report from its context (manifests, bench, speedups, profile, ...)."""
+    """Write the reproduce report from its context (manifests, bench, speedups, profile, ...;
+    `seconds` None for a re-rendered output, `comparison` the side-by-side section of `dropbench report --compare`)."""
+    timing = f"Finished in {context['seconds']:.0f} s" if context["seconds"] is not None else "Re-rendered from recorded figures, measured"
     sections = [
-        f'<p class="muted">Finished in {context["seconds"]:.0f} s on profile {esc(context["profile"]["name"])}.</p>',
+        f'<p class="muted">{timing} on profile {esc(context["profile"]["name"])}.</p>',
+        context.get("comparison", ""),
         claims_section(context["claims"]),
         runs_section(context["manifests"]),
         pareto_section(context["manifests"]),

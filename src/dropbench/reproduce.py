@@ -30,7 +30,7 @@ from .fsutil import atomic_write_json, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
 from .runs import RunSpec, cached_runs
-from .runtime import bench_checkpoint
+from .runtimes.bench import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
 

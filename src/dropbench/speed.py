@@ -13,37 +13,29 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .checkpoint import Checkpoint
 from .data import Dataset, load_dataset
-from .errors import ConfigError
 from .flops import theoretical_speedup
 from .measure import DEFAULT_ROUNDS, Comparison, compare
 from .methods import Method, StepState, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
 from .runs import RunSpec
-from .runtime import RUNTIMES, apply_threads, compare_checkpoints, device_sync
+from .runtimes import Model, RuntimeUnavailable, apply_threads, default_runtimes, device_sync
+from .runtimes.bench import compare_checkpoints, model_batch_sizes
 from .train import batches, make_optimizer, steps_per_epoch, train_step
 
 
-def runtime_pairs(candidate: Checkpoint) -> list[tuple[str, str]]:
-    """(baseline runtime, candidate runtime) pairs a candidate is compared in: each runtime with
-    itself, and the sparse runner against the dense baseline in torch eager for sparse checkpoints."""
-    pairs = [("torch-eager", "torch-eager"), ("onnxruntime", "onnxruntime")]
-    if candidate.is_sparse and "torch-sparse" in RUNTIMES:
-        pairs.append(("torch-eager", "torch-sparse"))
-    return pairs
+def baseline_runtime(candidate_runtime: str) -> str:
+    """The runtime the baseline runs in: its own, but torch eager against the sparse runner."""
+    return "torch-eager" if candidate_runtime == "torch-sparse" else candidate_runtime
 
 
 def speedup_record(
-    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
+    baseline: Model, candidate: Model, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
     rounds: int = DEFAULT_ROUNDS,
 ) -> dict[str, Any]:
-    """Measured (interleaved) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
-    runtime = dict((c, b) for b, c in runtime_pairs(candidate)).get(candidate_runtime)
-    if runtime is None:
-        raise ConfigError(f"{candidate.name} cannot run in {candidate_runtime} (its runtimes: {', '.join(c for _, c in runtime_pairs(candidate))})")
-    c = compare_checkpoints(baseline, candidate, profile, runtime, batch, min_run_time, candidate_runtime, rounds)
+    """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
+    c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime, rounds)
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
     return {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
@@ -52,23 +44,29 @@ def speedup_record(
 
 
 def speedup_records(
-    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, min_run_time: float, rounds: int = DEFAULT_ROUNDS,
+    baseline: Model, candidate: Model, profile: Profile, min_run_time: float,
+    runtimes: list[str] | None = None, batch_sizes: list[int] | None = None, rounds: int = DEFAULT_ROUNDS,
 ) -> list[dict[str, Any]]:
-    """`speedup_record` for every runtime pair x batch size of the profile."""
-    return [
-        speedup_record(baseline, candidate, profile, candidate_runtime, batch, min_run_time, rounds)
-        for _, candidate_runtime in runtime_pairs(candidate) for batch in profile.batch_sizes
-    ]
+    """`speedup_record` for every runtime (default: the candidate's default runtimes) x batch size
+    (default: the profile's); a runtime that cannot run here gives a record with the reason under `skipped`."""
+    records = []
+    for runtime in runtimes or default_runtimes(candidate):
+        for batch in batch_sizes or model_batch_sizes(candidate, profile):
+            try:
+                records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time, rounds))
+            except RuntimeUnavailable as e:
+                records.append({"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "skipped": str(e)})
+    return records
 
 
 AA_TOLERANCE = 0.03  # an A/A ratio further than this from 1 means the timing is not to be trusted
 
 
 def aa_calibration(
-    checkpoint: Checkpoint, profile: Profile, comparisons: int = 20, runtime: str = "onnxruntime", batch: int = 64,
+    model: Model, profile: Profile, comparisons: int = 20, runtime: str = "onnxruntime", batch: int = 64,
     min_run_time: float = 0.5, rounds: int = DEFAULT_ROUNDS, progress: Any = None,
 ) -> dict[str, Any]:
-    """`comparisons` A/A comparisons of a checkpoint against itself, each as a speedup is measured.
+    """`comparisons` A/A comparisons of a model (checkpoint or ONNX file) against itself, each as a speedup is measured.
 
     A calibrated interval covers 1.0 in about 95 % of them, and every ratio stays within
     AA_TOLERANCE of 1; `covered` and `within_tolerance` count both.
@@ -76,12 +74,12 @@ def aa_calibration(
     task = progress.add_task("A/A", total=comparisons, status="") if progress else None
     results = []
     for _ in range(comparisons):
-        c = compare_checkpoints(checkpoint, checkpoint, profile, runtime, batch, min_run_time, rounds=rounds)
+        c = compare_checkpoints(model, model, profile, runtime, batch, min_run_time, rounds=rounds)
         results.append({"ratio": c.speedup, "ci": list(c.ci), "rounds": c.rounds})
         if task is not None:
             progress.advance(task)
     return {
-        "checkpoint": checkpoint.name, "profile": profile.name, "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
+        "model": model.name, "profile": profile.name, "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
         "comparisons": results, "covered": sum(r["ci"][0] <= 1.0 <= r["ci"][1] for r in results),
         "within_tolerance": sum(abs(r["ratio"] - 1.0) <= AA_TOLERANCE for r in results), "tolerance": AA_TOLERANCE,
         "max_deviation": max(abs(r["ratio"] - 1.0) for r in results),

@@ -40,15 +40,15 @@ from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .reproduce import baseline_for, plan
 from .runs import RunSpec, cached_runs
-from .runtime import apply_threads, default_runtimes, device_sync, make_runner
+from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, apply_threads, make_runner, synced
 from .speed import compare_training, speedup_record, train_step_runner
 
 DEVICES = ("cpu", "cuda")
 RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)
 TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
 SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per measured ratio
-
-Runner = Callable[[], Any]
+# torch-compile has a suite of its own: compiling every checkpoint x batch size takes minutes
+INFERENCE_RUNTIMES = [name for name, runtime in RUNTIMES.items() if runtime.by_default]
 
 
 class NotApplicable(DropbenchError, NotImplementedError):
@@ -139,21 +139,10 @@ def usable_profile(device: str | None = None) -> Profile:
     return profile
 
 
-def _with_sync(run: Runner, profile: Profile) -> Runner:
-    """CUDA work is asynchronous: a timed call must wait for it."""
-    sync = device_sync(profile)
-
-    def run_and_sync() -> None:
-        run()
-        sync()
-
-    return run_and_sync
-
-
 # --- training ------------------------------------------------------------------------------------
 
 
-def training_step(case: str, model: str) -> Runner:
+def training_step(case: str, model: str) -> Callable[[], None]:
     """One training step of a case on a model, on the active profile's device and threads."""
     profile = usable_profile()
     apply_threads(profile)
@@ -161,7 +150,7 @@ def training_step(case: str, model: str) -> Runner:
         step = train_step_runner(training_spec(case, model), profile.device)
     except ConfigError as e:  # e.g. a method that does not support this model
         raise NotApplicable(f"{case} on {model}: {e}") from None
-    return _with_sync(step, profile)
+    return synced(step, profile)
 
 
 def training_time_ratio(case: str, model: str) -> Callable[[], float]:
@@ -203,11 +192,15 @@ def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path
 
 
 def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, device: str) -> Runner:
-    """One inference batch of a prepared checkpoint in a runtime, on the active profile."""
+    """One inference batch of a prepared checkpoint in a runtime, on the active profile (compile time kept in `compile_s`)."""
     profile = usable_profile(device)
     checkpoint = _checkpoint(checkpoints, name, runtime, batch, profile)
     apply_threads(profile)
-    return _with_sync(make_runner(runtime, checkpoint, batch, profile), profile)
+    try:
+        runner = make_runner(runtime, checkpoint, batch, profile)
+    except RuntimeUnavailable as e:
+        raise NotApplicable(str(e)) from None
+    return synced(runner, profile)
 
 
 def inference_time_ratio(checkpoints: dict[str, str], name: str, runtime: str, batch: int) -> Callable[[], float]:
@@ -226,8 +219,8 @@ def _checkpoint(checkpoints: dict[str, str], name: str, runtime: str, batch: int
     if batch not in profile.batch_sizes:
         raise NotApplicable(f"profile {profile.name!r} times batch sizes {list(profile.batch_sizes)}, not {batch}")
     checkpoint = load_checkpoint(checkpoints[name])
-    if runtime not in default_runtimes(checkpoint):
-        raise NotApplicable(f"{runtime} does not apply to {name} (its runtimes: {', '.join(default_runtimes(checkpoint))})")
+    if runtime not in applicable_runtimes(checkpoint):
+        raise NotApplicable(f"{runtime} does not apply to {name} (its runtimes: {', '.join(applicable_runtimes(checkpoint))})")
     return checkpoint
 
 
@@ -286,7 +279,7 @@ def claim_figures(records: dict[str, dict[str, Any]], claim_id: str) -> tuple[fl
     return ratio, int(record["verdict"] != "holds")
 
 
-def cuda_peak_bytes(run: Runner) -> int:
+def cuda_peak_bytes(run: Callable[[], Any]) -> int:
     """torch's peak CUDA allocation during one call (asv's peakmem_ sees host memory only)."""
     torch.cuda.reset_peak_memory_stats()
     run()

@@ -1,0 +1,66 @@
+"""`dropbench report DIR [--compare DIR2]`: re-render a reproduce or claims output without re-running anything.
+
+An output directory holds what `reproduce` writes (claims.json, bench.json, speedups.json,
+runs/*/manifest.json) or just a `dropbench claims --json DIR/claims.json`. The profile and the
+machine come from the records themselves, so the page shows where the figures were taken, not
+where it is rendered. With a second directory, the figures both share stand side by side.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import MANIFEST, checkpoint_dirs, read_manifest
+from .errors import ConfigError, ProfileError
+from .profiles import load_profile
+from .report import comparison_section, write_report
+
+FILES = ("claims.json", "bench.json", "speedups.json")
+
+
+def load_output(directory: Path) -> dict[str, Any]:
+    """The report context of an output directory (what `reproduce` hands to write_report)."""
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a directory; point `dropbench report` at a reproduce or claims output")
+    found = {name.removesuffix(".json"): _read_json(directory / name) for name in FILES if (directory / name).is_file()}
+    if not found:
+        raise ConfigError(f"{directory} holds none of {', '.join(FILES)}: it is not a reproduce or claims output")
+    manifests = {}
+    for run in sorted(p.parent for p in directory.glob(f"runs/*/{MANIFEST}")):
+        for path in checkpoint_dirs(run):
+            manifest = read_manifest(path)
+            manifests[manifest.get("name", path.name)] = manifest
+    records = [*found.get("claims", []), *found.get("bench", []), *found.get("speedups", [])]
+    profile_name = next((r["profile"] for r in records if "profile" in r), "unknown")
+    try:
+        profile = load_profile(profile_name).as_dict()
+    except ProfileError:
+        profile = {"name": profile_name}
+    fingerprint = next((r["fingerprint"] for r in found.get("claims", []) if "fingerprint" in r), {})
+    return {
+        "title": f"dropbench report {directory}", "profile": profile, "fingerprint": fingerprint, "manifests": manifests,
+        "bench": found.get("bench", []), "speedups": found.get("speedups", []), "claims": found.get("claims", []), "seconds": None,
+    }
+
+
+def rerender(directory: Path, compare: Path | None = None) -> Path:
+    """Write DIR/report.html from DIR's records (and DIR2's beside them); returns the page written."""
+    context = load_output(directory)
+    if compare is not None:
+        other = load_output(compare)
+        context["title"] = f"dropbench report {directory} vs {compare}"
+        context["comparison"] = comparison_section(str(directory), context, str(compare), other)
+    write_report(directory / "report.html", context)
+    return directory / "report.html"
+
+
+def _read_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        records = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} cannot be read as JSON ({e})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ConfigError(f"{path} is not a list of records as dropbench writes it")
+    return records

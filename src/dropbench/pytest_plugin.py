@@ -1,0 +1,78 @@
+"""pytest plugin (entry point `pytest11`, installed with dropbench): dropbench runners in your own benchmarks.
+
+    def test_small_is_fast(benchmark, dropbench_runner):
+        benchmark(dropbench_runner("runs/small", runtime="onnxruntime", batch=64))
+
+`dropbench_runner(path, runtime=..., batch=..., shape=...)` loads a checkpoint directory or any ONNX
+file and returns a ready runner on the session's hardware profile (`--dropbench-profile NAME`,
+else $DROPBENCH_PROFILE, else the detected one), threads set as the profile says. The profile and
+dropbench's machine fingerprint go into pytest-benchmark's machine info (so `--benchmark-compare`
+warns when two saved runs come from different profiles), and each benchmark's extra info names
+the profile, model, runtime, batch and compile time. A runtime that cannot run here (torch-compile
+without a C++ compiler) skips the test with its reason; any other dropbench error fails it with
+its one-line message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from .errors import DropbenchError
+from .profiles import Profile, default_profile, fingerprint, load_profile
+from .runtimes import Runner, RuntimeUnavailable, apply_threads, make_runner, synced
+from .runtimes.bench import load_model
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("dropbench").addoption(
+        "--dropbench-profile", metavar="NAME", help="hardware profile of the dropbench_runner fixture (default: $DROPBENCH_PROFILE, else detected)"
+    )
+
+
+def session_profile(config: pytest.Config) -> Profile:
+    name = config.getoption("--dropbench-profile")
+    return (load_profile(name) if name else default_profile()).require_available()
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-benchmark may not be installed
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    try:
+        profile = session_profile(config).as_dict()
+    except DropbenchError as e:
+        profile = {"error": str(e)}
+    machine_info["dropbench"] = {"profile": profile, "fingerprint": fingerprint()}
+
+
+@pytest.fixture(scope="session")
+def dropbench_profile(pytestconfig: pytest.Config) -> Profile:
+    """The hardware profile this session times on."""
+    try:
+        return session_profile(pytestconfig)
+    except DropbenchError as e:
+        pytest.fail(f"dropbench: {e}", pytrace=False)
+
+
+@pytest.fixture
+def dropbench_runner(request: pytest.FixtureRequest, dropbench_profile: Profile) -> Callable[..., Runner]:
+    """A factory: dropbench_runner(path, runtime="onnxruntime", batch=64, shape=None) -> a runner of one batch."""
+    benchmark = request.getfixturevalue("benchmark") if "benchmark" in request.fixturenames else None
+
+    def make(path: str | Path, runtime: str = "onnxruntime", batch: int = 64, shape: dict[str, tuple[int, ...]] | None = None) -> Runner:
+        try:
+            model = load_model(Path(path), shape)
+            apply_threads(dropbench_profile)
+            runner = make_runner(runtime, model, batch, dropbench_profile)
+        except RuntimeUnavailable as e:
+            raise pytest.skip.Exception(str(e)) from None
+        except DropbenchError as e:  # the one-line message, not dropbench's traceback
+            raise pytest.fail.Exception(f"dropbench: {e}", pytrace=False) from None
+        if benchmark is not None:
+            benchmark.extra_info.update(
+                {"dropbench_profile": dropbench_profile.name, "model": str(path), "runtime": runtime, "batch": batch, "compile_s": runner.compile_s}
+            )
+        return synced(runner, dropbench_profile)
+
+    return make

@@ -1,0 +1,60 @@
+"""Inference runtimes, one module each, and their registry.
+
+| name | module | runs |
+|---|---|---|
+| torch-eager | torch_eager.py | a checkpoint's torch module |
+| torch-sparse | torch_sparse.py (+ csr.py) | a sparse checkpoint with CSR weights |
+| onnxruntime | onnxruntime.py | a checkpoint's model.onnx or any ONNX file |
+| torch-compile | torch_compile.py | a checkpoint's module compiled by inductor (opt-in: compiling takes seconds) |
+
+bench.py times them (`bench_checkpoint`, `compare_checkpoints`) for the CLI, the asv suites and the
+pytest plugin alike.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..profiles import Profile
+from . import onnxruntime, torch_compile, torch_eager, torch_sparse
+from .base import Model, Runner, Runtime, RuntimeUnavailable, apply_threads, device_sync, synced
+
+RUNTIMES: dict[str, Runtime] = {r.name: r for r in (torch_eager.RUNTIME, torch_sparse.RUNTIME, onnxruntime.RUNTIME, torch_compile.RUNTIME)}
+
+
+def get_runtime(name: str) -> Runtime:
+    if name not in RUNTIMES:
+        raise ConfigError(f"unknown runtime {name!r}; choose one of: {', '.join(RUNTIMES)}")
+    return RUNTIMES[name]
+
+
+def parse_runtimes(text: str) -> list[str]:
+    """`torch-eager,onnxruntime` -> checked runtime names."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ConfigError("--runtimes needs at least one runtime, e.g. torch-eager,onnxruntime")
+    return [get_runtime(name).name for name in names]
+
+
+def make_runner(runtime: str, model: Model, batch: int, profile: Profile) -> Runner:
+    """A runner of `model` in `runtime`; ConfigError if the runtime cannot run this model."""
+    entry = get_runtime(runtime)
+    reason = entry.unsupported_reason(model)
+    if reason:
+        raise ConfigError(f"{runtime} cannot run {model.name}: {reason}")
+    return entry.make(model, batch, profile)
+
+
+def applicable_runtimes(model: Model) -> list[str]:
+    """Every runtime that can run `model`."""
+    return [name for name, r in RUNTIMES.items() if r.unsupported_reason(model) is None]
+
+
+def default_runtimes(model: Model) -> list[str]:
+    """The runtimes timed when none is named: all that apply but the opt-in ones (torch-compile)."""
+    return [name for name in applicable_runtimes(model) if RUNTIMES[name].by_default]
+
+
+__all__ = [
+    "RUNTIMES", "Model", "Runner", "Runtime", "RuntimeUnavailable", "apply_threads", "applicable_runtimes", "default_runtimes",
+    "device_sync", "get_runtime", "make_runner", "parse_runtimes", "synced",
+]

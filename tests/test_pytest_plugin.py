@@ -1,0 +1,44 @@
+"""The pytest plugin, as a user meets it: a test file of their own, run by pytest in a subprocess
+(so the plugin comes from dropbench's installed `pytest11` entry point)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = """
+def test_small_is_fast(benchmark, dropbench_runner):
+    benchmark(dropbench_runner({run!r}, runtime="onnxruntime", batch=8))
+
+
+def test_eager(benchmark, dropbench_runner):
+    benchmark(dropbench_runner({run!r}, runtime="torch-eager", batch=1))
+
+
+def test_compiled(benchmark, dropbench_runner):
+    benchmark(dropbench_runner({run!r}, runtime="torch-compile", batch=1))
+
+
+def test_missing_model(benchmark, dropbench_runner):
+    benchmark(dropbench_runner("no/such/model.onnx"))
+"""
+
+
+def test_user_benchmarks_carry_the_profile_and_the_machine(pytester, tiny_run, monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-c++-compiler")  # torch-compile cannot compile: its test is skipped with the reason
+    pytester.makepyfile(test_user=textwrap.dedent(USER_TESTS.format(run=str(tiny_run))))
+    result = pytester.runpytest_subprocess(
+        "--dropbench-profile=cpu-1thread", "--benchmark-json=out.json", "--benchmark-min-rounds=3", "--benchmark-max-time=0.05",
+        "-rs", "-p", "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=2, skipped=1, failed=1)
+    result.stdout.fnmatch_lines(["*dropbench: no ONNX file at no/such/model.onnx*", "*SKIPPED*torch-compile needs a C++ compiler on CPU*"])
+    assert "During handling" not in result.stdout.str()
+    report = json.loads((pytester.path / "out.json").read_text())
+    assert report["machine_info"]["dropbench"]["profile"]["name"] == "cpu-1thread"
+    assert report["machine_info"]["dropbench"]["fingerprint"]["torch"].startswith("2.")
+    extra = {b["name"]: b["extra_info"] for b in report["benchmarks"]}
+    assert extra["test_small_is_fast"] == {"dropbench_profile": "cpu-1thread", "model": str(tiny_run), "runtime": "onnxruntime", "batch": 8, "compile_s": None}
+    assert extra["test_eager"]["runtime"] == "torch-eager" and extra["test_eager"]["batch"] == 1

@@ -1,0 +1,60 @@
+"""`dropbench report DIR [--compare DIR2]`: re-render from recorded figures, re-running nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import dropbench.reproduce as reproduce_module
+from conftest import TINY, assert_one_line_error
+from dropbench.profiles import load_profile
+from dropbench.runs import RunSpec
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Two real reproduce outputs of a two-run plan, one per profile."""
+    small = dict(hidden=(16,), train=TINY)
+    runs = [RunSpec("dense", "dense", **small), RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small)]
+    folder = tmp_path_factory.mktemp("outputs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reproduce_module, "plan", lambda quick: runs)
+        for profile in ("cpu-1thread", "cpu-2thread"):
+            reproduce_module.reproduce(folder / profile, True, load_profile(profile))
+    return folder / "cpu-1thread", folder / "cpu-2thread"
+
+
+def test_report_re_renders_from_the_recorded_figures(outputs, cli, monkeypatch):
+    one, _ = outputs
+    speedups = json.loads((one / "speedups.json").read_text())
+    speedups[0]["speedup"] = 123.456  # a figure only the recorded file holds: the page must show it
+    (one / "speedups.json").write_text(json.dumps(speedups))
+    monkeypatch.setattr(reproduce_module, "reproduce", None)  # nothing may re-run
+    (one / "report.html").unlink()
+    result = cli("report", one)
+    assert result.code == 0, result.err
+    page = (one / "report.html").read_text()
+    assert "123.46x" in page and "magnitude-unit" in page and "Re-rendered from recorded figures, measured on profile cpu-1thread" in page
+    assert "Side by side" not in page
+
+
+def test_compare_puts_two_outputs_side_by_side(outputs, cli):
+    one, two = outputs
+    assert cli("report", two, "--compare", one).code == 0
+    page = (two / "report.html").read_text()
+    assert "Side by side" in page and "profile cpu-2thread), B = " in page and "profile cpu-1thread)" in page
+    medians = [{(b["checkpoint"], b["runtime"], b["batch"]): b["median_s"] for b in json.loads((d / "bench.json").read_text())} for d in (two, one)]
+    for (checkpoint, runtime, batch), median_a in medians[0].items():  # every latency row: A, B and B / A
+        assert f'{checkpoint}</td><td class="l">{runtime}</td><td>{batch}</td><td>' in page
+        assert f"<td>{medians[1][checkpoint, runtime, batch] / median_a:.2f}</td></tr>" in page
+
+
+def test_report_of_what_is_no_output_is_one_line_error(outputs, cli, tmp_path):
+    one, _ = outputs
+    assert_one_line_error(cli("report", tmp_path), "holds none of claims.json")
+    assert_one_line_error(cli("report", tmp_path / "missing"), "is not a directory")
+    (tmp_path / "claims.json").write_text("{broken")
+    assert_one_line_error(cli("report", tmp_path), "cannot be read as JSON")
+    assert_one_line_error(cli("report", one, "--compare", tmp_path), "cannot be read as JSON")
+    assert not (tmp_path / "report.html").exists()
