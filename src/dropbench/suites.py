@@ -177,7 +177,9 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
     and torch version, so `reproduce`, `claims` and every asv run of the same code share one
     training. Training uses the active profile's threads, as `reproduce` does.
     """
-    return {name: str(ensure_exported(dirs[0])) for name, dirs in prepare_seed_runs(specs).items()}
+    specs = checkpoint_specs() if specs is None else specs
+    first_seeds = [spec.per_seed()[0] for spec in specs]  # timing needs one checkpoint per run
+    return {name: str(ensure_exported(dirs[0])) for name, dirs in prepare_seed_runs(first_seeds).items()}
 
 
 def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path]]:
