@@ -136,6 +136,17 @@ def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
     assert positive["verdict"] == "holds" and positive["measured"] > 1 and positive["ci"][0] > 1, positive
 
 
+def test_no_validation_split_is_not_run_with_a_reason(monkeypatch):
+    """A data set that cannot give a validation split cannot have choices made on it: not-run, not a weaker check."""
+    def without_val(name: str) -> Dataset:
+        data = load_dataset(name)
+        return dataclasses.replace(data, val=Split(data.val.x[:0], data.val.y[:0]))
+
+    monkeypatch.setattr(claims_module, "load_dataset", without_val)
+    [record] = check_claims(get_claims(["gomez2019-pruning"]), tiny_context())
+    assert record["verdict"] == "not-run" and "has no labelled val split to choose on" in record["explanation"], record["explanation"]
+
+
 def test_too_few_seeds_is_not_run_with_a_reason():
     specs = [dataclasses.replace(s, seeds=()) if s.name == "dense" else s for s in tiny_plan()]
     [record] = check_claims(get_claims(["gomez2019-pruning"]), ClaimContext(load_profile("cpu-1thread"), specs, "quick"))
