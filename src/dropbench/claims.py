@@ -40,7 +40,7 @@ from .methods.targeted import pruning_comparison
 from .methods.variational import sparsity_metrics
 from .profiles import Profile, fingerprint
 from .pruning import UNIT_CRITERIA, prune_global, prune_units_to, prune_weights
-from .runs import RunSpec, cached_runs
+from .runs import RunSpec, cached_run, cached_runs
 from .runtimes.bench import compare_checkpoints
 from .speed import AA_TOLERANCE, training_saving
 from .stats import two_level_bootstrap
@@ -144,7 +144,7 @@ class ClaimContext:
         """The first seed's checkpoint, exported (what is timed)."""
         if self.run_dirs is not None:
             return load_checkpoint(self.run_dirs[name][0])
-        return load_checkpoint(ensure_exported(cached_runs(self.spec(name).per_seed()[0], progress=self.progress)[0]))
+        return load_checkpoint(ensure_exported(cached_run(self.spec(name), progress=self.progress)))
 
     def location(self, path: Path) -> str:
         return os.path.relpath(path, self.relative_to) if self.relative_to else str(path)
@@ -212,19 +212,25 @@ class Hits:
 
     @classmethod
     def of(cls, checkpoints: list[Checkpoint], transform: Callable[[Checkpoint], nn.Module] | None = None) -> "Hits":
-        """Each seed's net (or `transform(checkpoint)`, e.g. a pruned copy) on both splits."""
-        return cls(*(split_hits(checkpoints, split, transform) for split in ("val", "test")))
+        """Each seed's net (or `transform(checkpoint)`, e.g. a pruned copy, built once) on both splits."""
+        return cls.of_nets(checkpoints, [transform(c) if transform else c.model for c in checkpoints])
+
+    @classmethod
+    def of_nets(cls, checkpoints: list[Checkpoint], nets: list[nn.Module]) -> "Hits":
+        """`nets` (one per seed, derived from `checkpoints`) on both splits of the checkpoints' data set."""
+        return cls(*(split_hits(checkpoints[0], nets, split) for split in ("val", "test")))
 
     def accuracy(self, split: str) -> float:
         return float(100 * getattr(self, split).mean())
 
 
-def split_hits(checkpoints: list[Checkpoint], split: str, transform: Callable[[Checkpoint], nn.Module] | None = None) -> np.ndarray:
-    data = load_dataset(checkpoints[0].manifest["data"]["name"])
+def split_hits(checkpoint: Checkpoint, nets: list[nn.Module], split: str) -> np.ndarray:
+    """[nets, examples] 0/1 correctness on one split of `checkpoint`'s data set."""
+    data = load_dataset(checkpoint.manifest["data"]["name"])
     part = data.split(split)
     if data.kind != "classification" or len(part) == 0:
         raise NotRunnable(f"data set {data.name!r} has no labelled {split} split to {'choose on' if split == 'val' else 'report on'}")
-    rows = [(predict(transform(c) if transform else c.model, part.x).argmax(-1) == part.y).numpy() for c in checkpoints]
+    rows = [(predict(net, part.x).argmax(-1) == part.y).numpy() for net in nets]
     return np.stack(rows).astype(float)
 
 
@@ -305,13 +311,14 @@ def check_kubo_runtime(claim: Claim, ctx: ClaimContext) -> Evidence:
     chosen = min(within, key=kept.get) if within else best_on_val(sweep_hits)  # none close enough: the most accurate
     compact = sweep[chosen]
 
-    timings = {b: ctx.compare(ctx.checkpoint(claim.runs[0]), ctx.checkpoint(chosen), b) for b in sorted({*ctx.profile.batch_sizes, KUBO_BATCH})}
+    timed_dense, timed_compact = ctx.checkpoint(claim.runs[0]), ctx.checkpoint(chosen)  # the first seeds, exported
+    timings = {b: ctx.compare(timed_dense, timed_compact, b) for b in sorted({*ctx.profile.batch_sizes, KUBO_BATCH})}
     result = timings[KUBO_BATCH]
     conditions = [
         Condition(f"{100 * kept[chosen]:.1f}% of hidden units kept (mean of {len(compact)} seeds) < 50%", kept[chosen] < 0.5),
         comparable(reference, references[reference], sweep_hits[chosen]),
     ]
-    control = kubo_control(ctx, dropout, compact, sweep_hits[chosen], result)
+    control = kubo_control(ctx, timed_dense, dropout, compact, sweep_hits[chosen], result)
     flop_ratio = dense[0].metrics["flops"] / compact[0].metrics["flops"]
     explanation = (
         f"{chosen} keeps {100 * kept[chosen]:.1f}% of hidden units and runs {result.speedup:.2f}x faster than dense in onnxruntime "
@@ -334,19 +341,21 @@ def check_kubo_runtime(claim: Claim, ctx: ClaimContext) -> Evidence:
     return Evidence(result.speedup, result.ci, explanation, conditions, runs, details, control, selection, min(len(dense), len(dropout), len(compact)))
 
 
-def kubo_control(ctx: ClaimContext, dropout: list[Checkpoint], compact: list[Checkpoint], compact_hits: Hits, method_timing: Comparison) -> Control:
+def kubo_control(
+    ctx: ClaimContext, timed_dense: Checkpoint, dropout: list[Checkpoint], compact: list[Checkpoint], compact_hits: Hits, method_timing: Comparison,
+) -> Control:
     """Magnitude unit pruning of each dropout seed to the widths of the same seed's compacted net."""
-    pairs = list(zip(dropout, compact))  # seed i of the control is pruned to seed i's widths
-    candidates = {criterion: {d.path: prune_units_to(d.model, c.model.hidden_sizes(), criterion) for d, c in pairs} for criterion in UNIT_CRITERIA}
-    hits = {criterion: Hits.of([d for d, _ in pairs], lambda d, nets=nets: nets[d.path]) for criterion, nets in candidates.items()}
+    seeds = dropout[: len(compact)]  # seed i of the control is pruned to seed i's widths
+    candidates = {criterion: [prune_units_to(d.model, c.model.hidden_sizes(), criterion) for d, c in zip(seeds, compact)] for criterion in UNIT_CRITERIA}
+    hits = {criterion: Hits.of_nets(seeds, nets) for criterion, nets in candidates.items()}
     criterion = best_on_val(hits)
     gain, gain_ci = points_gap(compact_hits.test, hits[criterion].test)
     with tempfile.TemporaryDirectory() as tmp:
         method = {"name": "magnitude", "params": {"mode": "unit", "criterion": criterion}}
-        net = materialize(candidates[criterion][dropout[0].path], Path(tmp) / "control", dropout[0], "magnitude-unit control", method)
-        timing = ctx.compare(ctx.checkpoint("dense"), net, KUBO_BATCH)
+        net = materialize(candidates[criterion][0], Path(tmp) / "control", dropout[0], "magnitude-unit control", method)
+        timing = ctx.compare(timed_dense, net, KUBO_BATCH)
     accuracy_text = f"test accuracy {gain:+.2f} points for dropout compaction (95% CI {gain_ci[0]:+.2f}..{gain_ci[1]:+.2f})"
-    beaten = True if gain_ci[0] > 0 else False if gain_ci[1] < 0 else None
+    beaten = beats(gain_ci, (0.0, 0.0))
     text = (
         f"the dropout net pruned by unit magnitude ({criterion} norm, chosen on validation) to the same widths runs "
         f"{timing.speedup:.2f}x faster than dense (95% CI {timing.ci[0]:.2f}..{timing.ci[1]:.2f}; method {method_timing.speedup:.2f}x); "
@@ -375,10 +384,11 @@ def check_song(claim: Claim, ctx: ClaimContext) -> Evidence:
     rates = sorted(set(by_method["dropout"]) & set(by_method["approximate-random"]))
     if not rates:
         raise NotRunnable("the plan has no dropout / approximate-random pair at the same rate p")
-    rows, conditions, seeds = [], [], []
+    rows, conditions, seeds, runs = [], [], [], {}
     for p in rates:
         baseline, candidate = (ctx.spec(by_method[m][p]) for m in ("dropout", "approximate-random"))
         base_runs, cand_runs = ctx.checkpoints(baseline.name), ctx.checkpoints(candidate.name)
+        runs[f"baseline p={p:g}"], runs[f"candidate p={p:g}"] = [c.path for c in base_runs], [c.path for c in cand_runs]
         seeds.append(min(len(base_runs), len(cand_runs)))
         conditions.append(song_condition(p, base_runs, cand_runs))
         timing = training_saving(at_batch(baseline), at_batch(candidate), ctx.profile, ctx.min_run_time, ctx.rounds)
@@ -388,8 +398,6 @@ def check_song(claim: Claim, ctx: ClaimContext) -> Evidence:
     saved = ", ".join(f"p={r['p']:g}: {100 * r['time_saved']:.0f}% (FLOP ideal {100 * r['flop_ideal']:.0f}%)" for r in rows)
     explanation = f"training-step time saved over standard dropout, batch {SONG_BATCH}: {saved}; " + "; ".join(c.text for c in conditions)
     explanation += f". Control: {control.text}"
-    roles = (("baseline", "dropout"), ("candidate", "approximate-random"))
-    runs = {f"{role} p={p:g}": [c.path for c in ctx.checkpoints(by_method[m][p])] for p in rates for role, m in roles}
     details = {"rates": rows, "batch": SONG_BATCH}
     return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, details, control, {}, min(seeds))
 
@@ -472,13 +480,14 @@ def check_molchanov(claim: Claim, ctx: ClaimContext) -> Evidence:
 
 def molchanov_control(dense: list[Checkpoint], dense_hits: Hits, method_ci: tuple[float, float]) -> Control:
     floor = dense_hits.accuracy("val") - COMPARABLE_POINTS
-    fraction, hits = 0.0, dense_hits
+    fraction, hits, nets = 0.0, dense_hits, [c.model for c in dense]
     for f in GLOBAL_FRACTIONS:  # the highest fraction still within 1 point on validation
-        pruned = Hits.of(dense, lambda c, f=f: prune_global(c.model, f))
+        pruned_nets = [prune_global(c.model, f) for c in dense]
+        pruned = Hits.of_nets(dense, pruned_nets)
         if pruned.accuracy("val") < floor:
             break
-        fraction, hits = f, pruned
-    compression = [sparsity_metrics(prune_global(c.model, fraction))["compression"] for c in dense]
+        fraction, hits, nets = f, pruned, pruned_nets
+    compression = [sparsity_metrics(net)["compression"] for net in nets]
     ci = seed_interval(compression)
     beaten = beats(method_ci, ci)
     text = (
@@ -515,7 +524,7 @@ def check_gomez(claim: Claim, ctx: ClaimContext) -> Evidence:
         f"magnitude (dense pruned) {accuracy['magnitude']}% (means over seeds): {advantage:+.2f} points over {rival}, the rival validation picks"
     )
     control_ci = two_level_bootstrap(lambda h: 100 * h.mean(), [hits[rival].test])
-    beaten = True if ci[0] > 0 else False if ci[1] < 0 else None
+    beaten = beats(ci, (0.0, 0.0))
     other = "magnitude" if rival == "dropout" else "dropout"
     control_text = (
         f"{rival} (better on validation than {other}) keeps {accuracy[rival]}% at {GOMEZ_FRACTION:.0%} weight pruning: "
@@ -559,7 +568,7 @@ def check_knodt(claim: Claim, ctx: ClaimContext) -> Evidence:
     control_measured = removable(reference.val, control_hits.val)
     control_ci = two_level_bootstrap(removable, [reference.val, control_hits.val], resamples=1000)
     beyond_ci = two_level_bootstrap(lambda r, s, c: removable(r, s) - removable(r, c), [reference.val, curve.val, control_hits.val], resamples=1000)
-    beaten = True if beyond_ci[0] > 0 else False if beyond_ci[1] < 0 else None
+    beaten = beats(beyond_ci, (0.0, 0.0))
     index = widths.index(round(full * (1 - measured)))
     drop, drop_ci = points_gap(reference.test, curve.test[:, :, index])
     condition = Condition(

@@ -43,15 +43,6 @@ def rounds_ci(ratios: Sequence[float], confidence: float = 0.95) -> tuple[float,
     return float(math.exp(logs.mean() - half)), float(math.exp(logs.mean() + half))
 
 
-def bootstrap_mean_ci(values: Sequence[float], confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean (e.g. a paired per-example accuracy difference)."""
-    values = np.asarray(values, dtype=float)
-    idx = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values[idx].mean(axis=1), [tail, 100 - tail])
-    return float(low), float(high)
-
-
 def two_level_bootstrap(
     statistic: Callable[..., float], arms: Sequence[np.ndarray], confidence: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
