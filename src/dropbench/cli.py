@@ -16,7 +16,7 @@ from typing import Sequence
 from .console import console, error, make_progress, one_line, stdout
 from .errors import ConfigError, DropbenchError
 from .fsutil import atomic_write_json, check_output_dir, check_output_file
-from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_WIDTH
+from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
 
 EXIT_USER_ERROR = 2
 
@@ -61,6 +61,13 @@ def _csv_rates(text: str) -> tuple[float, ...]:
     if not values or not all(0.0 <= v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"expected dropout rates in [0, 1), got {text!r}")
     return values
+
+
+def _csv_names(text: str) -> list[str]:
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated profile names, got {text!r}")
+    return names
 
 
 def _key_values(pairs: Sequence[str]) -> dict[str, str]:
@@ -317,12 +324,39 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .profiles import default_profile, load_profile
     from .reproduce import reproduce
 
-    profile = (load_profile(args.profile) if args.profile else default_profile()).require_available()
+    if args.profile and args.profiles:
+        raise ConfigError("give --profile NAME or --profiles A,B, not both")
+    if args.train_threads and not args.cluster:
+        raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
+    names = args.profiles or ([args.profile] if args.profile else [])
+    profiles = [load_profile(name) for name in names] if names else [default_profile()]
+    out = Path(args.out)
     with make_progress(args.quiet) as progress:
-        result = reproduce(Path(args.out), args.quick, profile, force=args.force, progress=progress)
+        if args.cluster:
+            from .cluster import connect, parse_address
+
+            address = parse_address(args.cluster)
+            check_output_dir(out, args.force)  # before a cluster is started or joined
+            with connect(address, progress, args.train_threads or 1) as cluster:
+                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, cluster=cluster)
+        else:
+            result = reproduce(out, args.quick, profiles, force=args.force, progress=progress)
     runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
-    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, report {report}")
+    on = ", ".join(p.name for p in profiles)
+    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, timed on {on}, report {report}")
     return 0
+
+
+def cmd_cluster_node(args: argparse.Namespace) -> int:
+    from .cluster.node import start_node
+    from .profiles import load_profile
+
+    profiles = [load_profile(name) for name in args.profile]
+    code = start_node(profiles, args.head, args.address, args.port, args.num_cpus, args.block)
+    if code == 0 and not args.block:
+        kind, advertised = "head" if args.head else "worker", ", ".join(args.profile) or "no profile"
+        stdout.print(f"[green]started[/] a Ray {kind} node advertising {advertised}; stop it with `ray stop`")
+    return 0 if code == 0 else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -509,9 +543,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small nets on digits (minutes)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--profile", help="hardware profile (default: detected)")
+    p.add_argument("--profiles", type=_csv_names, help="time and check the claims on each of these profiles (comma-separated)")
+    p.add_argument("--cluster", metavar="ADDRESS", help='run on Ray: local:N (N workers), auto, HOST:PORT or ray://HOST:PORT (pip install -e ".[cluster]")')
+    p.add_argument("--train-threads", type=_number(int, 1, MAX_THREADS), help="CPUs (and torch threads) of each training task on the cluster (default 1)")
     p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("cluster", help="Ray cluster nodes for `reproduce --cluster`")
+    cluster = p.add_subparsers(dest="cluster_command", required=True, parser_class=Parser)
+    p = cluster.add_parser("node", help="start a Ray node (head or worker) that advertises hardware profiles for timing")
+    p.add_argument("--profile", action="append", default=[], help="a profile this machine matches (repeatable); timing of it runs here")
+    p.add_argument("--head", action="store_true", help="start a new cluster with this node as its head")
+    p.add_argument("--address", help="HOST:PORT of the head to join")
+    p.add_argument("--port", type=_number(int, 1, 65535), default=6379, help="the head's port (default 6379)")
+    p.add_argument("--num-cpus", type=_number(int, 1, MAX_THREADS), help="CPUs the node offers (default: all)")
+    p.add_argument("--block", action="store_true", help="stay in the foreground until the node stops")
+    p.set_defaults(func=cmd_cluster_node)
 
     p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
     p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")

@@ -27,3 +27,7 @@ class TrainingDiverged(DropbenchError):
 
 class ExportError(DropbenchError):
     """ONNX export failed or onnxruntime disagrees with torch."""
+
+
+class ClusterError(DropbenchError):
+    """Ray is missing, the cluster cannot be reached, lacks a profile's node or a task's resources, or a task failed."""

@@ -17,3 +17,4 @@ PROFILE_MAX_BYTES = 1 << 20
 JSON_MAX_DEPTH = 32  # nesting of objects / lists in a manifest or profile
 IDX_MAX_BYTES = 1 << 30  # decompressed data of one IDX file (MNIST's train images: 47 MB)
 IDX_MIN_TRAIN_IMAGES = 10  # enough for a non-empty train and validation split
+MAX_TRANSFER_BYTES = 2 << 30  # a checkpoint a Ray task returns (the full plan's largest, variants included: tens of MB)

@@ -33,14 +33,15 @@ def load_output(directory: Path) -> dict[str, Any]:
             manifest = read_manifest(path)
             manifests[manifest.get("name", path.name)] = manifest
     records = [*found.get("claims", []), *found.get("bench", []), *found.get("speedups", [])]
-    profile_name = next((r["profile"] for r in records if "profile" in r), "unknown")
-    try:
-        profile = load_profile(profile_name).as_dict()
-    except ProfileError:
-        profile = {"name": profile_name}
+    profiles = []
+    for name in dict.fromkeys(r["profile"] for r in records if "profile" in r) or ["unknown"]:
+        try:
+            profiles.append(load_profile(name).as_dict())
+        except ProfileError:
+            profiles.append({"name": name})
     fingerprint = next((r["fingerprint"] for r in found.get("claims", []) if "fingerprint" in r), {})
     return {
-        "title": f"dropbench report {directory}", "profile": profile, "fingerprint": fingerprint, "manifests": manifests,
+        "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "manifests": manifests,
         "bench": found.get("bench", []), "speedups": found.get("speedups", []), "claims": found.get("claims", []), "seconds": None,
     }
 

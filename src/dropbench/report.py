@@ -134,8 +134,8 @@ def pruning_section(manifests: dict[str, dict], claims: list[dict]) -> str:
     return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
 
 
-def claims_section(claims: list[dict]) -> str:
-    """The verdicts: one row per claim, the verdict coloured, the explanation under the claim."""
+def claims_section(claims: list[dict], show_profile: bool = False) -> str:
+    """The verdicts: one row per claim (and profile), the verdict coloured, the explanation under the claim."""
 
     def number(value: float | None) -> str:
         return "-" if value is None else f"{value:.3g}"  # None: not measured
@@ -146,7 +146,8 @@ def claims_section(claims: list[dict]) -> str:
         control = c.get("control") or {}
         beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}.get(control.get("beaten"), "-") if control else "-"
         cells = [
-            f'<td class="l">{esc(c["id"])}</td>', f'<td class="l {esc(c["verdict"])}">{esc(c["verdict"])}</td>',
+            f'<td class="l">{esc(c["id"] + (" on " + c["profile"] if show_profile else ""))}</td>',
+            f'<td class="l {esc(c["verdict"])}">{esc(c["verdict"])}</td>',
             f"<td>{esc(number(c['measured']))} {esc(c['unit'])}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c['claimed'])}</td>",
             f"<td>{esc(c.get('seeds') or '-')}</td>", f'<td class="l">{esc(control.get("name", "-"))}: {esc(beaten)}</td>',
             f'<td class="l">{esc(c["claim"])}<br><span class="muted">{esc(c["explanation"])}</span></td>',
@@ -177,7 +178,7 @@ def curves_section(manifests: dict[str, dict]) -> str:
     return section("Curves", "".join(tables)) if tables else ""
 
 
-def calibration_section(speedups: list[dict], claims: list[dict]) -> str:
+def calibration_section(speedups: list[dict], claims: list[dict], where: str = "") -> str:
     """A/A: the dense checkpoint timed against itself must come out 1.0 inside its interval."""
     rows = [
         [s["candidate"], s["runtime"], s["batch"], f"{s['speedup']:.3f}", f"[{s['ci'][0]:.3f}, {s['ci'][1]:.3f}]", len(s.get("rounds", [])),
@@ -190,7 +191,7 @@ def calibration_section(speedups: list[dict], claims: list[dict]) -> str:
                      f"[{calibration['ci'][0]:.3f}, {calibration['ci'][1]:.3f}]", len(calibration["rounds"]), "yes" if calibration["covers_one"] else "NO"])
     caption = "A/A: a checkpoint against itself, timed as the speedups are (fresh runners per round, alternating order): 1.0 must lie in its interval."
     headers = ["checkpoint", "runtime", "batch", "ratio", "95% CI", "rounds", "covers 1"]
-    return section("Timing calibration (A/A)", html_table(headers, rows, caption, left=2)) if rows else ""
+    return section(f"Timing calibration (A/A){where}", html_table(headers, rows, caption, left=2)) if rows else ""
 
 
 def knodt_control_section(claims: list[dict]) -> str:
@@ -205,7 +206,7 @@ def knodt_control_section(claims: list[dict]) -> str:
     return section("Structural dropout against its control", f"<figure>{svg}</figure><p class=\"muted\">{esc(claim['control']['text'])}</p>")
 
 
-def speedups_section(speedups: list[dict]) -> str:
+def speedups_section(speedups: list[dict], where: str = "") -> str:
     # A/A records have their own section; a runtime that could not run here has no figure
     speedups = [s for s in speedups if s["baseline"] != s["candidate"] and "skipped" not in s]
     figures = ""
@@ -234,10 +235,10 @@ def speedups_section(speedups: list[dict]) -> str:
     ]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
     caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
-    return section("Speedups", figures + html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
+    return section(f"Speedups{where}", figures + html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
 
 
-def bench_section(bench: list[dict]) -> str:
+def bench_section(bench: list[dict], where: str = "") -> str:
     """Latency per checkpoint x runtime x batch; torch-compile's compile time apart, skipped runtimes with their reason."""
     rows = [
         [b["checkpoint"], b["runtime"], b["batch"], *["-"] * 4, f"skipped: {b['skipped']}"] if "skipped" in b else [
@@ -253,12 +254,44 @@ def bench_section(bench: list[dict]) -> str:
         for b in bench
     ]
     headers = ["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "compile", "warnings"]
-    return section("Inference latency", html_table(headers, rows, left=2))
+    return section(f"Inference latency{where}", html_table(headers, rows, left=2))
 
 
-def fingerprint_section(profile: dict, fingerprint: dict) -> str:
+def fingerprint_section(profile: dict, fingerprint: dict, where: str = "") -> str:
     rows = [[k, v] for k, v in {**{f"profile.{k}": v for k, v in profile.items()}, **fingerprint}.items()]
-    return section("Hardware", html_table(["key", "value"], rows, left=2))
+    return section(f"Hardware{where}", html_table(["key", "value"], rows, left=2))
+
+
+SPEED_CAPTION = "measured speedup (realisation = measured / FLOP ratio) per profile"
+
+
+def profiles_section(names: list[str], claims: list[dict], speedups: list[dict]) -> str:
+    """Several profiles side by side: each claim's verdict, each speedup and its realisation, per profile."""
+    verdicts: dict[str, dict[str, dict]] = {}
+    for c in claims:
+        verdicts.setdefault(c["id"], {})[c["profile"]] = c
+    claim_rows = [[claim, *(f"{by[n]['verdict']} ({by[n]['measured']:.3g} {by[n]['unit']})" if n in by and by[n]["measured"] is not None
+                            else by.get(n, {}).get("verdict", "-") for n in names)] for claim, by in verdicts.items()]
+    timed: dict[tuple, dict[str, dict]] = {}
+    for s in speedups:
+        if s["baseline"] != s["candidate"] and "skipped" not in s:
+            timed.setdefault((s["candidate"], s["runtime"], s["batch"]), {})[s["profile"]] = s
+    speed_rows = [[*key, f"{next(iter(by.values()))['flop_ratio']:.2f}x",
+                   *(f"{by[n]['speedup']:.2f}x ({by[n]['realisation']:.2f})" if n in by else "-" for n in names)] for key, by in timed.items()]
+    figures = ""
+    batch = max((key[2] for key in timed), default=0)
+    for runtime in dict.fromkeys(key[1] for key in timed):
+        chosen = {key[0]: by for key, by in timed.items() if key[1] == runtime and key[2] == batch and len(by) == len(names)}
+        series = {n: ([by[n]["speedup"] for by in chosen.values()], [tuple(by[n]["ci"]) for by in chosen.values()]) for n in names}
+        flops = [next(iter(by.values()))["flop_ratio"] for by in chosen.values()]
+        if chosen:
+            figures += f"<figure>{plots.grouped_bars(list(chosen), series, flops, f'{runtime}, batch {batch}: speedup over dense per profile')}</figure>"
+    tables = [
+        html_table(["claim", *names], claim_rows, "verdict (measured) per profile") if claim_rows else "",
+        figures,
+        html_table(["checkpoint", "runtime", "batch", "FLOP ratio", *names], speed_rows, SPEED_CAPTION, left=2) if speed_rows else "",
+    ]
+    return section("Profiles side by side", "".join(tables))
 
 
 def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any]) -> str:
@@ -276,7 +309,7 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
     bench_a, bench_b = keyed(a["bench"], "checkpoint", "runtime", "batch"), keyed(b["bench"], "checkpoint", "runtime", "batch")
     bench_rows = [[*key, format_seconds(bench_a[key]["median_s"]), format_seconds(bench_b[key]["median_s"]),
                    f"{bench_b[key]['median_s'] / bench_a[key]['median_s']:.2f}"] for key in bench_a if key in bench_b]
-    caption = f"A = {name_a} (profile {a['profile']['name']}), B = {name_b} (profile {b['profile']['name']})"
+    caption = f"A = {name_a} (profile {', '.join(profile_names(a))}), B = {name_b} (profile {', '.join(profile_names(b))})"
     tables = [
         html_table(["claim", "verdict A", "measured A", "verdict B", "measured B"], claim_rows, caption) if claim_rows else "",
         html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows, caption, left=2) if speed_rows else "",
@@ -285,25 +318,44 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
     return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
 
 
+def profile_names(context: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in context.get("profiles") or [context["profile"]]]
+
+
 def write_report(path: Path, context: dict[str, Any]) -> None:
-    """Write the reproduce report from its context (manifests, bench, speedups, profile, ...;
+    """Write the reproduce report from its context (manifests, bench, speedups, `profiles` or one `profile`, ...;
     `seconds` None for a re-rendered output, `comparison` the side-by-side section of `dropbench report --compare`)."""
+    profiles = context.get("profiles") or [context["profile"]]
+    names = profile_names(context)
+    several = len(names) > 1
+
+    def each_profile(render) -> list[str]:
+        """One section per profile, its own records only (all of them when there is one profile)."""
+        if not several:
+            return [render(lambda records: records, "", profiles[0])]
+        return [render(lambda records, n=p["name"]: [r for r in records if r.get("profile") == n], f" on {p['name']}", p) for p in profiles]
+
+    def hardware(of, where, profile) -> str:
+        fingerprint = next((c["fingerprint"] for c in of(context["claims"]) if c.get("fingerprint")), context["fingerprint"])
+        return fingerprint_section(profile, fingerprint, where)
+
     timing = f"Finished in {context['seconds']:.0f} s" if context["seconds"] is not None else "Re-rendered from recorded figures, measured"
     sections = [
-        f'<p class="muted">{timing} on profile {esc(context["profile"]["name"])}.</p>',
+        f'<p class="muted">{timing} on profile{"s" if several else ""} {esc(", ".join(names))}.</p>',
         context.get("comparison", ""),
-        claims_section(context["claims"]),
+        profiles_section(names, context["claims"], context["speedups"]) if several else "",
+        claims_section(context["claims"], show_profile=several),
         runs_section(context["manifests"]),
         pareto_section(context["manifests"]),
-        calibration_section(context["speedups"], context["claims"]),
-        speedups_section(context["speedups"]),
+        *each_profile(lambda of, where, _: calibration_section(of(context["speedups"]), of(context["claims"]), where)),
+        *each_profile(lambda of, where, _: speedups_section(of(context["speedups"]), where)),
         compaction_sweep_section(context["manifests"]),
         width_section(context["manifests"]),
         knodt_control_section(context["claims"]),
         pruning_section(context["manifests"], context["claims"]),
         curves_section(context["manifests"]),
-        bench_section(context["bench"]),
-        fingerprint_section(context["profile"], context["fingerprint"]),
+        *each_profile(lambda of, where, _: bench_section(of(context["bench"]), where)),
+        *each_profile(hardware),
     ]
     atomic_write_text(path, page(context["title"], sections))
 

@@ -4,15 +4,17 @@ Trained checkpoints come from the run cache (runs.cached_run), so a second repro
 and the asv suites reuse them; each is copied into the output directory.
 
 `plan(quick)` lists the runs; each method module's runs sit in one table here so the whole job
-reads top to bottom. Output (written to a staging directory, renamed into place at the end):
+reads top to bottom. Two stages: every run is trained (`train_all`, or Ray tasks with
+`--cluster`), then each hardware profile times every checkpoint and checks the claims alone on
+its machine (`measure_profile`). Output (written to a staging directory, renamed into place at the end):
 
     DIR/runs/<run>/{manifest.json, model.safetensors, model.onnx}   the first seed (timed)
     DIR/runs/<run>.seed<N>/   the run's other seeds (their accuracy enters the verdicts)
-    DIR/bench.json       latency of every checkpoint x runtime x batch size
+    DIR/bench.json       latency of every checkpoint x runtime x batch size x profile
     DIR/speedups.json    speedup of every compacted checkpoint over its dense baseline (3 timing
                          rounds), and the A/A calibration: the dense checkpoint against itself
-    DIR/claims.json      every claim's verdict (dropbench claims)
-    DIR/report.html      self-contained report
+    DIR/claims.json      every claim's verdict (dropbench claims), one record per profile
+    DIR/report.html      self-contained report, the profiles side by side
 """
 
 from __future__ import annotations
@@ -23,21 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import Checkpoint, checkpoint_dirs, load_checkpoint
+from .checkpoint import checkpoint_dirs, load_checkpoint
 from .claims import ClaimContext, check_claims, get_claims
 from .export import ensure_exported
-from .fsutil import atomic_write_json, staged_dir
+from .fsutil import atomic_write_json, check_output_dir, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
 from .runs import RunSpec, cached_runs
 from .runtimes.bench import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
-
-CLAIM_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per timing round of a claim's speed ratio
-CLAIM_ROUNDS = 5  # timing rounds per claim ratio: its interval is a t-interval over them
-SPEEDUP_MIN_RUN_TIME = 0.15  # per round, for every checkpoint x runtime x batch in speedups.json
-
 
 QUICK_SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2)
@@ -110,6 +107,26 @@ def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:
     return None
 
 
+@dataclass(frozen=True)
+class TimingBudget:
+    """Seconds of interleaved samples per timing round of each figure reproduce times, and the claims' rounds."""
+
+    bench: float = 0.3  # latency of every checkpoint x runtime x batch
+    speedup: float = 0.15  # per round (3 rounds), for every compacted checkpoint in speedups.json
+    claim: float = 0.5  # per round of a claim's speed ratio
+    claim_rounds: int = 5  # its interval is a t-interval over them
+
+
+@dataclass
+class ProfileFigures:
+    """What the timing stage measures on one profile: bench.json, speedups.json and claims.json records."""
+
+    profile: str
+    bench: list[dict[str, Any]] = field(default_factory=list)
+    speedups: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class ReproduceResult:
     out: Path
@@ -125,61 +142,110 @@ def seed_dir_name(spec: RunSpec, index: int) -> str:
     return spec.name if index == 0 else f"{spec.name}.seed{spec.all_seeds()[index]}"
 
 
-def reproduce(out: Path, quick: bool, profile: Profile, force: bool = False, progress: Any = None) -> ReproduceResult:
-    """Run the whole job into `out` (replaced atomically when it finishes)."""
+def seed_dirs(spec: RunSpec, runs_dir: Path) -> list[Path]:
+    return [runs_dir / seed_dir_name(spec, i) for i in range(len(spec.all_seeds()))]
+
+
+def train_all(specs: list[RunSpec], progress: Any = None) -> dict[str, list[Path]]:
+    """Every seed of every run from the run cache, trained here where missing: run name -> cache entries."""
+    task = progress.add_task("train + compact", total=len(specs), status="") if progress else None
+    cached = {}
+    for spec in specs:
+        if progress:
+            progress.update(task, status=f"{spec.name} ({len(spec.all_seeds())} seed(s))")
+        cached[spec.name] = cached_runs(spec, progress=progress)
+        if progress:
+            progress.advance(task)
+    return cached
+
+
+def export_timed(cached: dict[str, list[Path]]) -> None:
+    """Export the first seed of every run (and its variants) to ONNX, in the cache: that seed is timed."""
+    for entries in cached.values():
+        for directory in checkpoint_dirs(entries[0]):
+            ensure_exported(directory)
+
+
+def measure_profile(
+    specs: list[RunSpec], runs_dir: Path, profile: Profile, quick: bool, progress: Any = None, budget: TimingBudget = TimingBudget(),
+) -> ProfileFigures:
+    """Time every checkpoint under runs_dir (laid out as reproduce writes runs/) and check every claim on `profile`.
+
+    This is the timing stage: it must own the machine, so nothing else may run while it does."""
     profile.require_available()
+    run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
+    checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
+    figures = ProfileFigures(profile.name)
+    task = progress.add_task(f"time on {profile.name}", total=len(specs) + 2, status="") if progress else None
+
+    def stage(text: str | None) -> None:
+        if progress:
+            progress.update(task, status=text, advance=1 if text is None else 0)
+
+    for spec in specs:
+        stage(f"bench {spec.name}")
+        for checkpoint in checkpoints[spec.name]:
+            figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
+        stage(None)
+    stage("speedups over the dense baselines, and the A/A calibration")
+    dense = checkpoints["dense"][0]
+    figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
+    for spec in specs:
+        base = baseline_for(spec, specs)
+        for checkpoint in checkpoints[spec.name] if base else []:
+            figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
+    stage(None)
+    stage("claims")
+    mode = "quick" if quick else "full"
+    context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
+    figures.claims = check_claims(get_claims(), context)
+    stage(None)
+    return figures
+
+
+def reproduce(
+    out: Path, quick: bool, profiles: Profile | list[Profile], force: bool = False, progress: Any = None,
+    cluster: Any = None, budget: TimingBudget = TimingBudget(),
+) -> ReproduceResult:
+    """Run the whole job into `out` (replaced atomically when it finishes) and time it on every profile.
+
+    Without a cluster everything runs here, one step after another. With one (a connected
+    `cluster.Cluster`), every training is a Ray task and each profile is timed on a node that
+    advertises it; `out` is written here either way."""
+    profiles = [profiles] if isinstance(profiles, Profile) else list(profiles)
     specs = plan(quick)
+    check_output_dir(out, force)
+    if cluster is None:
+        for profile in profiles:
+            profile.require_available()
+    else:
+        cluster.check(profiles)  # every profile has a node, every task fits one: before any work
     start = time.perf_counter()
-    stages = progress.add_task("reproduce", total=3 * len(specs) + 2, status="") if progress else None
-
-    def stage(text: str) -> None:
-        if progress:
-            progress.update(stages, status=text)
-
-    def done() -> None:
-        if progress:
-            progress.advance(stages)
-
     with staged_dir(out, force) as tmp:
         result = ReproduceResult(Path(out))
-        checkpoints: dict[str, list[Checkpoint]] = {}  # run name -> its first seed's checkpoint and variants
+        cached = cluster.train_all(specs) if cluster else train_all(specs, progress)
+        export_timed(cached)
         for spec in specs:
-            stage(f"train + compact {spec.name} ({len(spec.all_seeds())} seed(s))")
-            cached = cached_runs(spec, progress=progress)
-            done()
-            stage(f"export {spec.name}")
-            for directory in checkpoint_dirs(cached[0]):
-                ensure_exported(directory)
-            dirs = [Path(shutil.copytree(c, tmp / "runs" / seed_dir_name(spec, i), symlinks=True)) for i, c in enumerate(cached)]
-            checkpoints[spec.name] = [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])]
-            result.runs[spec.name] = dirs
-            done()
-            stage(f"bench {spec.name}")
-            for checkpoint in checkpoints[spec.name]:
-                result.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=0.3)]
-            done()
-        stage("speedups over the dense baselines, and the A/A calibration")
-        dense = checkpoints["dense"][0]
-        result.speedups += speedup_records(dense, dense, profile, SPEEDUP_MIN_RUN_TIME)  # A/A: must come out 1.0
-        for spec in specs:
-            base = baseline_for(spec, specs)
-            for checkpoint in checkpoints[spec.name] if base else []:
-                result.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, SPEEDUP_MIN_RUN_TIME)
-        done()
-        stage("claims")
-        context = ClaimContext(
-            profile, specs, "quick" if quick else "full", progress, CLAIM_MIN_RUN_TIME, result.runs, relative_to=tmp, rounds=CLAIM_ROUNDS,
-        )
-        result.claims = check_claims(get_claims(), context)
-        result.runs = {name: [Path(out) / d.relative_to(tmp) for d in dirs] for name, dirs in result.runs.items()}
+            dirs = seed_dirs(spec, tmp / "runs")
+            for entry, directory in zip(cached[spec.name], dirs):
+                shutil.copytree(entry, directory, symlinks=True)
+            result.runs[spec.name] = [Path(out) / d.relative_to(tmp) for d in dirs]
+        if cluster:
+            measured = cluster.measure_all(specs, cached, profiles, quick, budget)
+        else:
+            measured = [measure_profile(specs, tmp / "runs", profile, quick, progress, budget) for profile in profiles]
+        for figures in measured:
+            result.bench += figures.bench
+            result.speedups += figures.speedups
+            result.claims += figures.claims
         result.seconds = time.perf_counter() - start
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
         atomic_write_json(tmp / "claims.json", result.claims)
+        manifests = {c.name: c.manifest for spec in specs for c in map(load_checkpoint, checkpoint_dirs(tmp / "runs" / spec.name))}
         write_report(tmp / "report.html", {
-            "title": f"dropbench reproduce{' --quick' if quick else ''}", "profile": profile.as_dict(),
-            "fingerprint": fingerprint(), "manifests": {c.name: c.manifest for run in checkpoints.values() for c in run},
+            "title": f"dropbench reproduce{' --quick' if quick else ''}", "profiles": [p.as_dict() for p in profiles],
+            "fingerprint": fingerprint(), "manifests": manifests,
             "bench": result.bench, "speedups": result.speedups, "claims": result.claims, "seconds": result.seconds,
         })
-        done()
     return result

@@ -155,18 +155,23 @@ def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) ->
     and the asv suites share one training per configuration and commit. Processes sharing a
     cache take turns per entry (a file lock): the second waits, then reuses the first's work.
     """
-    spec = spec.per_seed()[0]
-    root = Path(root or cache_root())
-    directory = root / f"{spec.name}-{spec.key()}"
-    root.mkdir(parents=True, exist_ok=True)
-    recover_interrupted(root)
+    directory = cache_entry(spec, root)
     with target_lock(directory):
-        if not _valid_entry(directory):
-            train_run(spec, directory, force=True, progress=progress)
+        if not valid_entry(directory):
+            train_run(spec.per_seed()[0], directory, force=True, progress=progress)
     return directory
 
 
-def _valid_entry(directory: Path) -> bool:
+def cache_entry(spec: RunSpec, root: Path | None = None) -> Path:
+    """Where the cache keeps `spec`'s first seed (the root is created, and cleaned of killed writers' leftovers)."""
+    spec = spec.per_seed()[0]
+    root = Path(root or cache_root())
+    root.mkdir(parents=True, exist_ok=True)
+    recover_interrupted(root)
+    return root / f"{spec.name}-{spec.key()}"
+
+
+def valid_entry(directory: Path) -> bool:
     """Whether a cache entry holds a valid checkpoint (variants included); a damaged one is
     removed, with a warning, so that it is rebuilt rather than trusted."""
     if not directory.exists() and not directory.is_symlink():

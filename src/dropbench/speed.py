@@ -55,7 +55,8 @@ def speedup_records(
             try:
                 records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time, rounds))
             except RuntimeUnavailable as e:
-                records.append({"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "skipped": str(e)})
+                where = {"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "profile": profile.name}
+                records.append({**where, "skipped": str(e)})
     return records
 
 
