@@ -46,7 +46,7 @@ def test_without_a_compiler_torch_compile_is_skipped_with_one_reason(tiny_run, c
     assert "Traceback" not in result.err
     skipped, eager = json.loads(out.read_text())
     assert skipped == {
-        "candidate": "tiny", "baseline": "tiny", "runtime": "torch-compile", "batch": 2,
+        "candidate": "tiny", "baseline": "tiny", "runtime": "torch-compile", "batch": 2, "profile": "cpu-1thread",
         "skipped": "torch-compile needs a C++ compiler on CPU; none of no-such-c++-compiler is on PATH (set CXX or install g++)",
     }
     assert eager["runtime"] == "torch-eager" and eager["speedup"] > 0

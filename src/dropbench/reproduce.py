@@ -15,6 +15,7 @@ its machine (`measure_profile`). Output (written to a staging directory, renamed
                          rounds), and the A/A calibration: the dense checkpoint against itself
     DIR/claims.json      every claim's verdict (dropbench claims), one record per profile
     DIR/report.html      self-contained report, the profiles side by side
+    DIR/reproduce.json   the plan, profiles, cluster, and the wall seconds of each stage
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class ReproduceResult:
     speedups: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds of each stage (reproduce.json)
 
 
 def seed_dir_name(spec: RunSpec, index: int) -> str:
@@ -224,12 +226,14 @@ def reproduce(
     with staged_dir(out, force) as tmp:
         result = ReproduceResult(Path(out))
         cached = cluster.train_all(specs) if cluster else train_all(specs, progress)
+        result.stages["train"] = time.perf_counter() - start
         export_timed(cached)
         for spec in specs:
             dirs = seed_dirs(spec, tmp / "runs")
             for entry, directory in zip(cached[spec.name], dirs):
                 shutil.copytree(entry, directory, symlinks=True)
             result.runs[spec.name] = [Path(out) / d.relative_to(tmp) for d in dirs]
+        result.stages["export + copy"] = time.perf_counter() - start - result.stages["train"]
         if cluster:
             measured = cluster.measure_all(specs, cached, profiles, quick, budget)
         else:
@@ -239,6 +243,11 @@ def reproduce(
             result.speedups += figures.speedups
             result.claims += figures.claims
         result.seconds = time.perf_counter() - start
+        result.stages["time + claims"] = result.seconds - sum(result.stages.values())
+        atomic_write_json(tmp / "reproduce.json", {
+            "plan": "quick" if quick else "full", "profiles": [p.name for p in profiles], "cluster": str(cluster.address) if cluster else None,
+            "trainings": sum(len(spec.all_seeds()) for spec in specs), "seconds": result.seconds, "stages": result.stages,
+        })
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
         atomic_write_json(tmp / "claims.json", result.claims)

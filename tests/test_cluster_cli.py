@@ -1,0 +1,151 @@
+"""`dropbench reproduce --cluster ...` from the command line: profiles side by side, and bad input.
+
+Each test that needs Ray starts its own cluster (in-process for `local:N`, `ray start` for a
+joined one) and stops it before the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+import dropbench.reproduce as reproduce_module
+from conftest import TINY, assert_one_line_error
+from dropbench.runs import RunSpec
+
+
+def tiny_plan(quick: bool) -> list[RunSpec]:
+    small = dict(hidden=(16,), train=TINY)
+    return [RunSpec("dense", "dense", **small, seeds=(0, 1)), RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small)]
+
+
+@pytest.fixture
+def previous_output(tmp_path):
+    """An earlier dropbench output that a failed --force run must leave exactly as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".dropbench-output").touch()
+    (out / "claims.json").write_text("[]")
+    return out
+
+
+def assert_untouched(out) -> None:
+    assert sorted(p.name for p in out.iterdir()) == [".dropbench-output", "claims.json"] and (out / "claims.json").read_text() == "[]"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
+
+
+def test_reproduce_on_a_local_cluster_times_each_profile_and_reports_them_side_by_side(tmp_path, cli, monkeypatch):
+    monkeypatch.setattr(reproduce_module, "plan", tiny_plan)
+    out = tmp_path / "repro"
+    result = cli("reproduce", "--quick", "--out", out, "--profiles", "cpu-1thread,cpu-2thread", "--cluster", "local:2", "--quiet")
+    assert result.code == 0, result.err
+    assert "timed on cpu-1thread, cpu-2thread" in result.out
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims) == 14 and sorted({(c["id"], c["profile"]) for c in claims}) == sorted((c["id"], p) for c in claims[:7] for p in ("cpu-1thread", "cpu-2thread"))
+    for name in ("bench", "speedups"):
+        records = json.loads((out / f"{name}.json").read_text())
+        assert {r["profile"] for r in records} == {"cpu-1thread", "cpu-2thread"}
+    speedups = json.loads((out / "speedups.json").read_text())
+    assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["dense", "dense.seed1", "magnitude-unit"]
+    page = (out / "report.html").read_text()
+    assert "Profiles side by side" in page and "Speedups on cpu-2thread" in page and page.count("<svg") >= 3
+
+
+def test_ray_not_installed_is_one_line_naming_the_extra(tmp_path, cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    assert_one_line_error(cli("reproduce", "--quick", "--out", tmp_path / "out", "--cluster", "local:2"), 'pip install -e ".[cluster]"')
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, fragment", [
+    ("local:0", "N in local:N must be a number of workers from 1"),
+    ("nowhere", "is not a cluster address; expected local:N"),
+    ("127.0.0.1:99999", "is not a cluster address"),
+])
+def test_a_malformed_cluster_address_is_one_line(previous_output, cli, address, fragment):
+    assert_one_line_error(cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", address), fragment)
+    assert_untouched(previous_output)
+
+
+def test_an_unreachable_cluster_is_one_line(previous_output, cli):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", f"127.0.0.1:{port}")
+    assert_one_line_error(result, f"cannot reach the Ray cluster at 127.0.0.1:{port}")
+    assert_untouched(previous_output)
+
+
+def test_an_unknown_profile_in_profiles_is_one_line(previous_output, cli):
+    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--profiles", "cpu-2thread,nope")
+    assert_one_line_error(result, "unknown profile 'nope'")
+    assert_untouched(previous_output)
+
+
+def test_a_profile_no_node_advertises_is_one_line_naming_it(previous_output, cli):
+    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--profiles", "cpu-2thread,gpu-h100")
+    assert_one_line_error(result, "no node in the cluster advertises profile 'gpu-h100'", "dropbench cluster node --profile gpu-h100")
+    assert_untouched(previous_output)
+
+
+def test_a_training_task_no_node_can_hold_is_one_line(previous_output, cli):
+    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--train-threads", "8")
+    assert_one_line_error(result, "a training task asks for 8 CPUs, but the largest node of the cluster has 2")
+    assert_untouched(previous_output)
+
+
+def test_a_joined_node_too_small_for_its_profile_is_one_line(previous_output, cli):
+    """`dropbench cluster node --head` starts a real node; a profile it cannot time is refused before any work."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = cli("cluster", "node", "--head", "--port", port, "--profile", "cpu-2thread", "--num-cpus", "1")
+    try:
+        assert started.code == 0, started.err
+        result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", f"127.0.0.1:{port}", "--profiles", "cpu-2thread")
+        assert_one_line_error(result, "advertises profile 'cpu-2thread', which needs 2 CPUs, but has 1 CPUs")
+        assert_untouched(previous_output)
+    finally:
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "ray"), "stop", "--force"], capture_output=True, timeout=60)
+
+
+def test_ctrl_c_cancels_the_tasks_and_leaves_the_output_as_it_was(previous_output, tmp_path):
+    env = {**os.environ, "DROPBENCH_CACHE": str(tmp_path / "cold-cache")}
+    args = [sys.executable, "-m", "dropbench", "reproduce", "--quick", "--out", str(previous_output), "--force", "--cluster", "local:2"]
+    driver = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    training = lambda: [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [""])[0].startswith("ray::train_")]  # noqa: E731
+    deadline = time.monotonic() + 60
+    while not training() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert training(), "no training task started"
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert_untouched(previous_output)
+    deadline = time.monotonic() + 20
+    while training() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not training(), "a training task outlived Ctrl-C"
+
+
+def test_without_cluster_ray_is_never_imported(tmp_path):
+    """A whole reproduce (a one-run plan) in a fresh interpreter, then a look at what it imported."""
+    code = (
+        "import sys; import dropbench.reproduce as r; from dropbench.runs import RunSpec; from dropbench.train import TrainConfig; "
+        "r.plan = lambda quick: [RunSpec('dense', 'dense', hidden=(16,), train=TrainConfig(epochs=2))]; "
+        f"from dropbench.cli import main; code = main(['reproduce', '--out', {str(tmp_path / 'out')!r}, '--profile', 'cpu-1thread', '--quiet']); "
+        "print(code, 'ray' in sys.modules)"
+    )
+    env = {**os.environ, "DROPBENCH_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.stdout.split()[-2:] == ["0", "False"], result
+    assert (tmp_path / "out" / "report.html").is_file()
