@@ -63,6 +63,16 @@ def _csv_rates(text: str) -> tuple[float, ...]:
     return values
 
 
+def _node_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        counts = ()
+    if not counts or not all(1 <= n <= 100_000 for n in counts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated node counts from 1 to 100000, got {text!r}")
+    return counts
+
+
 def _csv_names(text: str) -> list[str]:
     names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     if not names:
@@ -347,6 +357,19 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster_estimate(args: argparse.Namespace) -> int:
+    from .cluster.estimate import estimate
+    from .report import rich_table
+
+    estimates = estimate(args.dir, list(args.nodes), args.cpus_per_node, args.slowdown, args.other_seconds)
+    minutes = lambda s: f"{s / 60:.1f} min"  # noqa: E731
+    rows = [[e.nodes, e.nodes * args.cpus_per_node, minutes(e.train_s), minutes(e.other_s), minutes(e.total_s),
+             f"{estimates[0].total_s / e.total_s:.2f}x"] for e in estimates]
+    title = one_line(f"{args.dir} on N nodes of {args.cpus_per_node} one-CPU workers (training x {args.slowdown:g})")
+    stdout.print(rich_table(title, ["nodes", "workers", "training", "export + timing", "total", f"vs {estimates[0].nodes} node(s)"], rows))
+    return 0
+
+
 def cmd_cluster_node(args: argparse.Namespace) -> int:
     from .cluster.node import start_node
     from .profiles import load_profile
@@ -560,6 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-cpus", type=_number(int, 1, MAX_THREADS), help="CPUs the node offers (default: all)")
     p.add_argument("--block", action="store_true", help="stay in the foreground until the node stops")
     p.set_defaults(func=cmd_cluster_node)
+    p = cluster.add_parser("estimate", help="how long a reproduce output's plan would take on N nodes, from its recorded training times")
+    p.add_argument("dir", type=Path, help="a reproduce output (runs/*/manifest.json, reproduce.json)")
+    p.add_argument("--nodes", type=_node_counts, default=(1, 2, 4, 8), help="node counts (default 1,2,4,8)")
+    p.add_argument("--cpus-per-node", type=_number(int, 1, MAX_THREADS), default=2, help="one-CPU training workers per node (default 2)")
+    p.add_argument("--slowdown", type=_number(float, 0.01, 100), default=1.0,
+                   help="training time with one thread over the recorded one (default 1: recorded with one thread)")
+    p.add_argument("--other-seconds", type=_number(float, 0, 1e7), help="export, copy and timing seconds (default: from DIR/reproduce.json)")
+    p.set_defaults(func=cmd_cluster_estimate)
 
     p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
     p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")
