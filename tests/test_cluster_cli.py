@@ -150,3 +150,27 @@ def test_without_cluster_ray_is_never_imported(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert result.stdout.split()[-2:] == ["0", "False"], result
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_makespan_packs_longest_first():
+    from dropbench.cluster.estimate import makespan
+
+    assert makespan([10, 1, 1], 4) == 10  # the longest task bounds it
+    assert makespan([1] * 8, 2) == 4
+    assert makespan([3, 3, 2, 2, 2], 2) == 7  # LPT's textbook worst case on 2 workers (the best packing: 6)
+
+
+def test_cluster_estimate_reads_a_reproduce_output(tmp_path, cli):
+    for i, seconds in enumerate([40, 30, 20, 10]):
+        (tmp_path / "runs" / f"r{i}").mkdir(parents=True)
+        (tmp_path / "runs" / f"r{i}" / "manifest.json").write_text(json.dumps({"train": {"seconds": seconds}}))
+    (tmp_path / "reproduce.json").write_text(json.dumps({"stages": {"train": 100, "export + copy": 6, "time + claims": 54}}))
+    result = cli("cluster", "estimate", tmp_path, "--nodes", "1,2", "--cpus-per-node", "1")
+    assert result.code == 0, result.err
+    rows = [line.split("│")[1:-1] for line in result.out.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows[-2:]] == [
+        ["1", "1", "1.7 min", "1.0 min", "2.7 min", "1.00x"],
+        ["2", "2", "0.8 min", "1.0 min", "1.8 min", "1.45x"],
+    ]
+    (tmp_path / "reproduce.json").unlink()
+    assert_one_line_error(cli("cluster", "estimate", tmp_path), "reproduce.json is missing", "--other-seconds")

@@ -55,32 +55,21 @@ def lines(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel:
 
 def paired_bars(labels: Sequence[str], measured: Sequence[float], theoretical: Sequence[float], errors: Sequence[tuple[float, float]], title: str) -> str:
     """Measured (with CI) beside theoretical bars per label, e.g. speedup vs FLOP ratio."""
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(labels) + 2), 4.0))
-    xs = range(len(labels))
-    yerr = [[m - e[0] for m, e in zip(measured, errors)], [e[1] - m for m, e in zip(measured, errors)]]
-    ax.bar([x - 0.2 for x in xs], measured, width=0.4, yerr=yerr, capsize=2, label="measured (95% CI)")
-    ax.bar([x + 0.2 for x in xs], theoretical, width=0.4, alpha=0.6, label="FLOP ratio")
-    ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.set_yscale("log")  # ratios from 1x to 100x+ share one figure
-    ax.set_xticks(list(xs), labels, rotation=35, ha="right", fontsize=7)
-    ax.set(ylabel="speedup over dense (x, log)", title=title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7)
-    return to_svg(fig)
+    return grouped_bars(labels, {"measured": (measured, errors)}, theoretical, title)
 
 
 def grouped_bars(
     labels: Sequence[str], series: dict[str, tuple[Sequence[float], Sequence[tuple[float, float]]]], theoretical: Sequence[float], title: str,
 ) -> str:
     """One bar (with CI) per series for each label, beside the theoretical ratio: e.g. speedup per profile vs FLOP ratio."""
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(labels) + 2), 4.0))
+    fig, ax = plt.subplots(figsize=(max(6.0, (0.3 + 0.25 * len(series)) * len(labels) + 2), 4.0))
     width = 0.8 / (len(series) + 1)
     for i, (name, (values, errors)) in enumerate(series.items()):
         yerr = [[v - e[0] for v, e in zip(values, errors)], [e[1] - v for v, e in zip(values, errors)]]
         ax.bar([x + (i - len(series) / 2) * width for x in range(len(labels))], values, width=width, yerr=yerr, capsize=2, label=f"{name} (95% CI)")
     ax.bar([x + len(series) / 2 * width for x in range(len(labels))], theoretical, width=width, alpha=0.5, color="grey", label="FLOP ratio")
     ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.set_yscale("log")
+    ax.set_yscale("log")  # ratios from 1x to 100x+ share one figure
     ax.set_xticks(list(range(len(labels))), labels, rotation=35, ha="right", fontsize=7)
     ax.set(ylabel="speedup over dense (x, log)", title=title)
     ax.grid(axis="y", alpha=0.3)
