@@ -180,15 +180,19 @@ def measure_profile(
     figures = ProfileFigures(profile.name)
     task = progress.add_task(f"time on {profile.name}", total=len(specs) + 2, status="") if progress else None
 
-    def stage(text: str | None) -> None:
+    def stage(text: str) -> None:
         if progress:
-            progress.update(task, status=text, advance=1 if text is None else 0)
+            progress.update(task, status=text)
+
+    def done() -> None:
+        if progress:
+            progress.advance(task)
 
     for spec in specs:
         stage(f"bench {spec.name}")
         for checkpoint in checkpoints[spec.name]:
             figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
-        stage(None)
+        done()
     stage("speedups over the dense baselines, and the A/A calibration")
     dense = checkpoints["dense"][0]
     figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
@@ -196,12 +200,12 @@ def measure_profile(
         base = baseline_for(spec, specs)
         for checkpoint in checkpoints[spec.name] if base else []:
             figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
-    stage(None)
+    done()
     stage("claims")
     mode = "quick" if quick else "full"
     context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
     figures.claims = check_claims(get_claims(), context)
-    stage(None)
+    done()
     return figures
 
 

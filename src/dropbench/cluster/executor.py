@@ -16,7 +16,7 @@ from ..console import one_line, warn
 from ..errors import ClusterError, DropbenchError
 
 ATTEMPTS = 2  # the first try and one retry
-POLL_S = 0.5  # how often the progress display is refreshed while tasks run
+POLL_S = 1.0  # how often the progress display is refreshed while tasks run (each refresh is a call to the board)
 
 
 @dataclass
@@ -63,6 +63,10 @@ class Display:
     def __post_init__(self) -> None:
         self.overall = self.progress.add_task(self.title, total=self.total, status="") if self.progress else None
 
+    @property
+    def visible(self) -> bool:
+        return bool(self.progress) and not self.progress.disable
+
     def finished(self, node: str | None, ok: bool) -> None:
         if ok:
             self.done[node or "?"] = self.done.get(node or "?", 0) + 1
@@ -70,7 +74,7 @@ class Display:
             self.failed += 1
 
     def refresh(self, running: dict[str, list[str]], queued: int) -> None:
-        if not self.progress:
+        if not self.visible:
             return
         done = sum(self.done.values())
         status = f"{queued} queued · {sum(map(len, running.values()))} running · {done} done · {self.failed} failed"
@@ -95,6 +99,10 @@ class Executor:
         self.task = ray.remote(dropbench_task)
         self.ids = itertools.count()
 
+    def _nodes(self) -> dict[str, str]:
+        """Run id -> the node its task started on."""
+        return self.ray.get(self.board.snapshot.remote())
+
     def _submit(self, job: Job) -> tuple[Any, str]:
         job.attempts += 1
         run_id = f"{next(self.ids)}"
@@ -110,26 +118,28 @@ class Executor:
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
-                nodes = ray.get(self.board.snapshot.remote())
+                # which node runs what is asked for only to draw it or to name a failure's node,
+                # so a quiet run does not poll while a timing task runs
+                nodes = self._nodes() if display.visible else {}
                 for ref in ready:
                     job, run_id = pending.pop(ref)
-                    node = nodes.get(run_id)
                     try:
                         value = ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:  # the task's own code raised: it would again
-                        failures.append(f"{job.label} failed on {node or 'a node'}: {_cause(e)}")
-                        display.finished(node, ok=False)
-                    except ray.exceptions.RayError as e:  # the worker or node was lost
-                        if job.attempts < ATTEMPTS:
-                            warn(f"{job.label} was lost on {node or 'a node'} ({type(e).__name__}); retrying it once")
+                    except ray.exceptions.RayError as e:
+                        node = (nodes or self._nodes()).get(run_id) or "a node"
+                        if isinstance(e, ray.exceptions.RayTaskError):  # the task's own code raised: it would again
+                            failures.append(f"{job.label} failed on {node}: {_cause(e)}")
+                        elif job.attempts < ATTEMPTS:  # the worker or node was lost
+                            warn(f"{job.label} was lost on {node} ({type(e).__name__}); retrying it once")
                             retry, retry_id = self._submit(job)
                             pending[retry] = (job, retry_id)
+                            continue
                         else:
-                            failures.append(f"{job.label} was lost twice, the last time on {node or 'a node'}: {type(e).__name__}: {_first_line(e)}")
-                            display.finished(node, ok=False)
+                            failures.append(f"{job.label} was lost twice, the last time on {node}: {type(e).__name__}: {_first_line(e)}")
+                        display.finished(nodes.get(run_id), ok=False)
                     else:
                         on_result(job, value)
-                        display.finished(node, ok=True)
+                        display.finished(nodes.get(run_id), ok=True)
                 running: dict[str, list[str]] = {}
                 for job, run_id in pending.values():
                     if run_id in nodes:
