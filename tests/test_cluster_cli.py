@@ -174,3 +174,12 @@ def test_cluster_estimate_reads_a_reproduce_output(tmp_path, cli):
     ]
     (tmp_path / "reproduce.json").unlink()
     assert_one_line_error(cli("cluster", "estimate", tmp_path), "reproduce.json is missing", "--other-seconds")
+
+
+def test_a_node_joining_an_unreachable_head_is_one_line(cli):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert_one_line_error(cli("cluster", "node", "--address", f"127.0.0.1:{port}", "--profile", "cpu-1thread"), "cannot reach the Ray cluster")
+    assert_one_line_error(cli("cluster", "node", "--profile", "cpu-1thread"), "give either --head (start a cluster) or --address")
+    assert_one_line_error(cli("cluster", "node", "--head", "--profile", "gpu-h100"), "needs CUDA")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ClusterError
 from ..profiles import Profile
-from .address import INSTALL_HINT, import_ray
+from .address import INSTALL_HINT, check_reachable, import_ray, parse_address
 from .nodes import profile_resource
 
 
@@ -40,4 +40,6 @@ def start_node(profiles: list[Profile], head: bool, address: str | None, port: i
         raise ClusterError("dropbench cluster node: give either --head (start a cluster) or --address HOST:PORT (join one)")
     for profile in profiles:
         profile.require_available()
+    if address:
+        check_reachable(parse_address(address))  # one line here, rather than ray start's minute of retries
     return subprocess.run(node_command(profiles, head, address, port, num_cpus, block)).returncode
