@@ -37,6 +37,13 @@ def previous_output(tmp_path):
     return out
 
 
+def free_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def assert_untouched(out) -> None:
     assert sorted(p.name for p in out.iterdir()) == [".dropbench-output", "claims.json"] and (out / "claims.json").read_text() == "[]"
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
@@ -78,37 +85,26 @@ def test_a_malformed_cluster_address_is_one_line(previous_output, cli, address, 
 
 
 def test_an_unreachable_cluster_is_one_line(previous_output, cli):
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", f"127.0.0.1:{port}")
     assert_one_line_error(result, f"cannot reach the Ray cluster at 127.0.0.1:{port}")
     assert_untouched(previous_output)
 
 
-def test_an_unknown_profile_in_profiles_is_one_line(previous_output, cli):
-    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--profiles", "cpu-2thread,nope")
-    assert_one_line_error(result, "unknown profile 'nope'")
-    assert_untouched(previous_output)
-
-
-def test_a_profile_no_node_advertises_is_one_line_naming_it(previous_output, cli):
-    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--profiles", "cpu-2thread,gpu-h100")
-    assert_one_line_error(result, "no node in the cluster advertises profile 'gpu-h100'", "dropbench cluster node --profile gpu-h100")
-    assert_untouched(previous_output)
-
-
-def test_a_training_task_no_node_can_hold_is_one_line(previous_output, cli):
-    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", "--train-threads", "8")
-    assert_one_line_error(result, "a training task asks for 8 CPUs, but the largest node of the cluster has 2")
+@pytest.mark.parametrize("args, fragments", [
+    (["--profiles", "cpu-2thread,nope"], ["unknown profile 'nope'"]),
+    (["--profiles", "cpu-2thread,gpu-h100"], ["no node in the cluster advertises profile 'gpu-h100'", "dropbench cluster node --profile gpu-h100"]),
+    (["--train-threads", "8"], ["a training task asks for 8 CPUs, but the largest node of the cluster has 2"]),
+], ids=["unknown-profile", "profile-no-node-advertises", "training-task-no-node-can-hold"])
+def test_what_the_local_cluster_cannot_do_is_one_line(previous_output, cli, args, fragments):
+    result = cli("reproduce", "--quick", "--out", previous_output, "--force", "--cluster", "local:2", *args)
+    assert_one_line_error(result, *fragments)
     assert_untouched(previous_output)
 
 
 def test_a_joined_node_too_small_for_its_profile_is_one_line(previous_output, cli):
     """`dropbench cluster node --head` starts a real node; a profile it cannot time is refused before any work."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     started = cli("cluster", "node", "--head", "--port", port, "--profile", "cpu-2thread", "--num-cpus", "1")
     try:
         assert started.code == 0, started.err
@@ -177,9 +173,7 @@ def test_cluster_estimate_reads_a_reproduce_output(tmp_path, cli):
 
 
 def test_a_node_joining_an_unreachable_head_is_one_line(cli):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     assert_one_line_error(cli("cluster", "node", "--address", f"127.0.0.1:{port}", "--profile", "cpu-1thread"), "cannot reach the Ray cluster")
     assert_one_line_error(cli("cluster", "node", "--profile", "cpu-1thread"), "give either --head (start a cluster) or --address")
     assert_one_line_error(cli("cluster", "node", "--head", "--profile", "gpu-h100"), "needs CUDA")

@@ -318,15 +318,20 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
     return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
 
 
+def context_profiles(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The profiles of a report context: `profiles`, or the one `profile` of an older caller."""
+    return context.get("profiles") or [context["profile"]]
+
+
 def profile_names(context: dict[str, Any]) -> list[str]:
-    return [p["name"] for p in context.get("profiles") or [context["profile"]]]
+    return [p["name"] for p in context_profiles(context)]
 
 
 def write_report(path: Path, context: dict[str, Any]) -> None:
     """Write the reproduce report from its context (manifests, bench, speedups, `profiles` or one `profile`, ...;
     `seconds` None for a re-rendered output, `comparison` the side-by-side section of `dropbench report --compare`)."""
-    profiles = context.get("profiles") or [context["profile"]]
-    names = profile_names(context)
+    profiles = context_profiles(context)
+    names = [p["name"] for p in profiles]
     several = len(names) > 1
 
     def each_profile(render) -> list[str]:

@@ -162,13 +162,18 @@ def cached_run(spec: RunSpec, root: Path | None = None, progress: Any = None) ->
     return directory
 
 
+def entry_name(spec: RunSpec) -> str:
+    """The cache entry's name of `spec`'s first seed: the same on every machine with the same code and torch."""
+    spec = spec.per_seed()[0]
+    return f"{spec.name}-{spec.key()}"
+
+
 def cache_entry(spec: RunSpec, root: Path | None = None) -> Path:
     """Where the cache keeps `spec`'s first seed (the root is created, and cleaned of killed writers' leftovers)."""
-    spec = spec.per_seed()[0]
     root = Path(root or cache_root())
     root.mkdir(parents=True, exist_ok=True)
     recover_interrupted(root)
-    return root / f"{spec.name}-{spec.key()}"
+    return root / entry_name(spec)
 
 
 def valid_entry(directory: Path) -> bool:

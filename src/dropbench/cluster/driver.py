@@ -40,13 +40,14 @@ class Cluster:
     def train_all(self, specs: list[RunSpec]) -> dict[str, list[Path]]:
         """Every seed of every run in the local cache, the missing ones trained as Ray tasks: run name -> cache entries."""
         entries = {spec.name: [cache_entry(one) for one in spec.per_seed()] for spec in specs}
-        jobs = [
-            Job(f"train {one.name} seed {one.train.seed}", tasks.train_seed, (one, self.train_threads), {"num_cpus": self.train_threads})
+        missing = {  # job label -> the cache entry its checkpoint goes to
+            f"train {one.name} seed {one.train.seed}": (one, entry)
             for spec in specs for one, entry in zip(spec.per_seed(), entries[spec.name]) if not valid_entry(entry)
-        ]
+        }
+        jobs = [Job(label, tasks.train_seed, (one, self.train_threads), {"num_cpus": self.train_threads}) for label, (one, _) in missing.items()]
 
         def store(job: Job, trained: tasks.TrainedSeed) -> None:
-            expected = cache_entry(job.args[0])
+            expected = missing[job.label][1]
             if trained.entry != expected.name:
                 raise ClusterError(
                     f"{job.label}: the node computed cache entry {trained.entry}, this machine {expected.name}: "
@@ -62,10 +63,11 @@ class Cluster:
     ) -> list[ProfileFigures]:
         """Each profile's timing stage as one task on its node; the entries a node lacks are sent to it first."""
         layout = {seed_dir_name(spec, i): entry.name for spec in specs for i, entry in enumerate(cached[spec.name])}
+        names = sorted(set(layout.values()))
         jobs = []
         for profile in profiles:
             node = self.timing_nodes[profile.name]
-            missing = self.ray.get(self.ray.remote(tasks.missing_entries).options(**pinned_options(node)).remote(sorted(set(layout.values()))))
+            missing = self.ray.get(self.ray.remote(tasks.missing_entries).options(**pinned_options(node)).remote(names))
             payloads = {name: self.ray.put(pack_dir(cache_root() / name)) for name in missing}
             args = (specs, profile, quick, budget, layout, payloads)
             jobs.append(Job(f"time {profile.name}", tasks.time_profile, args, timing_options(profile, node)))

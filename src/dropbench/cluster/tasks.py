@@ -15,7 +15,7 @@ import torch
 
 from ..reproduce import ProfileFigures, TimingBudget, measure_profile
 from ..profiles import Profile
-from ..runs import RunSpec, cache_root, train_run, valid_entry
+from ..runs import RunSpec, cache_root, entry_name, train_run, valid_entry
 from .transfer import pack_dir, unpack_entry
 
 
@@ -40,7 +40,7 @@ def train_seed(spec: RunSpec, threads: int) -> TrainedSeed:
         out = Path(tmp) / spec.name
         train_run(spec, out)
         payload = pack_dir(out)
-    return TrainedSeed(f"{spec.name}-{spec.key()}", payload, time.perf_counter() - start)
+    return TrainedSeed(entry_name(spec), payload, time.perf_counter() - start)
 
 
 def missing_entries(names: list[str]) -> list[str]:
