@@ -20,7 +20,7 @@ from dropbench.errors import ProfileError
 from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import list_profiles
-from dropbench.reproduce import baseline_for, plan
+from dropbench.plans import baseline_for, plan
 from dropbench.runtimes import default_runtimes
 from dropbench.train import TrainConfig
 

@@ -9,24 +9,16 @@ import torch
 from conftest import assert_one_line_error
 
 from dropbench import suites
-from dropbench import claims as claims_module
-from dropbench.claims import (
-    CLAIMS,
-    Claim,
-    ClaimContext,
-    Condition,
-    Evidence,
-    check_claims,
-    check_inference_speedup,
-    get_claims,
-    plan_names,
-    verdict,
-)
+from dropbench.claims import CLAIMS, accuracy, get_claims, speedup
+from dropbench.claims.base import Claim, Condition, Evidence, verdict
+from dropbench.claims.context import ClaimContext, plan_names
+from dropbench.claims.record import ClaimRecord
+from dropbench.claims.runner import check_claims
 from dropbench.data import Dataset, Split, load_dataset
 from dropbench.runs import RunSpec
 from dropbench.errors import ConfigError
 from dropbench.profiles import fingerprint, load_profile
-from dropbench.reproduce import plan
+from dropbench.plans import plan
 from dropbench.train import TrainConfig
 
 RECORD_KEYS = {"id", "paper", "claim", "claimed", "measured", "ci", "unit", "verdict", "profile", "fingerprint", "setup", "explanation", "seeds", "control"}
@@ -41,7 +33,7 @@ def test_registry_covers_the_papers_and_resolves_in_both_plans():
     for quick in (True, False):
         specs = plan(quick)
         for claim in CLAIMS:
-            assert all(plan_names(pattern, specs) for pattern in claim.runs), (claim.id, quick)
+            assert all(plan_names(binding, specs) for binding in claim.runs.values()), (claim.id, quick)
     assert len(plan_names("dropout-compaction-", plan(True))) == 3  # the prior-strength sweep
 
 
@@ -71,8 +63,10 @@ def tiny_context(**kwargs) -> ClaimContext:
 
 
 def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
-    records = check_claims(get_claims(), tiny_context())
+    typed = check_claims(get_claims(), tiny_context())
+    records = [r.as_dict() for r in typed]
     json.dumps(records, allow_nan=False)  # the --json output is strict JSON
+    assert [ClaimRecord.from_dict(r) for r in records] == typed  # claims.json reads back as it was written
     for r in records:
         assert RECORD_KEYS <= set(r), r["id"]
         assert r["verdict"] in ("holds", "fails", "inconclusive"), (r["id"], r["explanation"], r.get("traceback"))
@@ -101,15 +95,15 @@ def shuffled_test_labels(monkeypatch):
         permuted = data.test.y[torch.randperm(len(data.test.y), generator=torch.Generator().manual_seed(1))]
         return dataclasses.replace(data, test=Split(data.test.x, permuted))
 
-    monkeypatch.setattr(claims_module, "load_dataset", load)
+    monkeypatch.setattr(accuracy, "load_dataset", load)
 
 
 def test_shuffling_the_test_labels_changes_no_selection(monkeypatch):
     """Validation picks, test reports: every choice of every check reads the validation split only."""
     claims = get_claims(SELECTING)
-    honest = check_claims(claims, tiny_context())
+    honest = [r.as_dict() for r in check_claims(claims, tiny_context())]
     shuffled_test_labels(monkeypatch)
-    shuffled = check_claims(claims, tiny_context())
+    shuffled = [r.as_dict() for r in check_claims(claims, tiny_context())]
     for a, b in zip(honest, shuffled):
         assert a["verdict"] != "error" and b["verdict"] != "error", (a["explanation"], b["explanation"])
         assert a["selection"] and a["selection"] == b["selection"], a["id"]
@@ -128,10 +122,12 @@ def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5}, **common),
     ]
     context = ClaimContext(load_profile("cpu-1thread"), specs, "quick", min_run_time=0.1, rounds=3)
-    runs = ("dense", "dropout")
-    false_claim = Claim("dropout-faster", "-", "dropout makes inference 2.5x faster", "speedup", 2.5, "x", 2.5, "", runs, check_inference_speedup)
-    true_claim = dataclasses.replace(false_claim, id="magnitude-faster", bound=1.0, runs=("dense", "magnitude-unit"))
-    negative, positive = check_claims([false_claim, true_claim], context)
+    false_claim = Claim(
+        id="dropout-faster", paper="-", claim="dropout makes inference 2.5x faster", metric="speedup", claimed=2.5, unit="x", bound=2.5,
+        tolerance="", runs={"baseline": "dense", "candidate": "dropout"}, check=speedup.check,
+    )
+    true_claim = dataclasses.replace(false_claim, id="magnitude-faster", bound=1.0, runs={"baseline": "dense", "candidate": "magnitude-unit"})
+    negative, positive = (r.as_dict() for r in check_claims([false_claim, true_claim], context))
     assert negative["verdict"] == "fails", negative["explanation"]
     assert positive["verdict"] == "holds" and positive["measured"] > 1 and positive["ci"][0] > 1, positive
 
@@ -142,16 +138,16 @@ def test_no_validation_split_is_not_run_with_a_reason(monkeypatch):
         data = load_dataset(name)
         return dataclasses.replace(data, val=Split(data.val.x[:0], data.val.y[:0]))
 
-    monkeypatch.setattr(claims_module, "load_dataset", without_val)
+    monkeypatch.setattr(accuracy, "load_dataset", without_val)
     [record] = check_claims(get_claims(["gomez2019-pruning"]), tiny_context())
-    assert record["verdict"] == "not-run" and "has no labelled val split to choose on" in record["explanation"], record["explanation"]
+    assert record.verdict == "not-run" and "has no labelled val split to choose on" in record.explanation, record.explanation
 
 
 def test_too_few_seeds_is_not_run_with_a_reason():
     specs = [dataclasses.replace(s, seeds=()) if s.name == "dense" else s for s in tiny_plan()]
     [record] = check_claims(get_claims(["gomez2019-pruning"]), ClaimContext(load_profile("cpu-1thread"), specs, "quick"))
-    assert record["verdict"] == "not-run" and "run 'dense' has 1 seed(s)" in record["explanation"], record["explanation"]
-    assert "Traceback" not in record["explanation"]
+    assert record.verdict == "not-run" and "run 'dense' has 1 seed(s)" in record.explanation, record.explanation
+    assert "Traceback" not in record.explanation
 
 
 def test_a_check_that_raises_is_recorded_as_error():
@@ -160,7 +156,7 @@ def test_a_check_that_raises_is_recorded_as_error():
 
     claim = dataclasses.replace(CLAIMS[-1], check=broken)
     [record] = check_claims([claim], ClaimContext(load_profile("cpu-1thread"), plan(True), "quick"))
-    assert record["verdict"] == "error" and "RuntimeError: boom" in record["explanation"]
+    assert record.verdict == "error" and "RuntimeError: boom" in record.explanation
 
 
 @pytest.mark.skipif(fingerprint()["gpu"] is not None, reason="checks the CPU-only path")
@@ -181,10 +177,12 @@ def test_unknown_claim_is_one_line_error(cli):
 
 
 def test_asv_claim_figures_are_lower_is_better():
-    records = {"a": {"verdict": "holds", "bound": 2.5, "measured": 6.0, "explanation": ""},
-               "b": {"verdict": "fails", "bound": 0.2, "measured": 0.1, "explanation": ""},
-               "c": {"verdict": "not-run", "bound": 1.0, "measured": None, "explanation": "needs CUDA"},
-               "d": {"verdict": "fails", "bound": 1.0, "measured": -2.0, "explanation": ""}}
+    def record(verdict: str, bound: float, measured: float | None, explanation: str = "") -> ClaimRecord:
+        return ClaimRecord(id="-", paper="-", claim="-", metric="-", claimed=bound, bound=bound, tolerance="-", applies_to=["cpu"], unit="x",
+                           profile="cpu-1thread", fingerprint={}, setup={}, verdict=verdict, measured=measured, explanation=explanation)
+
+    records = {"a": record("holds", 2.5, 6.0), "b": record("fails", 0.2, 0.1), "c": record("not-run", 1.0, None, "needs CUDA"),
+               "d": record("fails", 1.0, -2.0)}
     assert suites.claim_figures(records, "a") == pytest.approx((2.5 / 6.0, 0))
     assert suites.claim_figures(records, "b") == pytest.approx((2.0, 1))
     ratio, not_holding = suites.claim_figures(records, "d")  # no ratio for a value <= 0

@@ -16,7 +16,7 @@ import torch
 
 from dropbench.cluster import connect, parse_address
 from dropbench.errors import ClusterError
-from dropbench.reproduce import plan
+from dropbench.plans import plan
 from dropbench.runs import RunSpec, train_run, valid_entry
 
 # When and how long a training took, and where: the only bytes two identical trainings differ in.

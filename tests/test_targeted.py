@@ -7,13 +7,13 @@ from torch.nn.utils import parametrize
 
 from dropbench.checkpoint import load_checkpoint
 from dropbench.data import load_dataset
+from dropbench.claims.gomez import pruning_comparison
 from dropbench.errors import ConfigError
 from dropbench.methods import get_method, plain_model
 from dropbench.methods.targeted import (
     TargetedUnitDropout,
     TargetedWeightDropout,
     Targeting,
-    pruning_comparison,
 )
 from dropbench.models import build_model, default_arch
 from dropbench.pruning import PRUNING_FRACTIONS

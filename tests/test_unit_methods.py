@@ -8,7 +8,7 @@ import pytest
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.flops import count
-from dropbench.report import curves_section
+from dropbench.report.sections import curves_section
 
 RUNS = {  # run name -> method and its --set arguments
     "dropout-compaction": ("dropout-compaction", ["strength=5"]),

@@ -11,12 +11,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .console import console, error, make_progress, one_line, stdout
 from .errors import ConfigError, DropbenchError
 from .fsutil import atomic_write_json, check_output_dir, check_output_file
 from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
+
+if TYPE_CHECKING:  # the library loads lazily, inside the commands: `dropbench --help` stays fast
+    from .claims.record import ClaimRecord
 
 EXIT_USER_ERROR = 2
 
@@ -141,7 +144,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .measure import format_seconds
     from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
-    from .report import rich_table
+    from .report.terminal import rich_table
     from .runtimes.bench import bench_checkpoint, load_model
 
     profile = load_profile(args.profile) if args.profile else default_profile()
@@ -164,7 +167,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_speedup(args: argparse.Namespace) -> int:
     from .onnx_model import parse_shapes
     from .profiles import default_profile, load_profile
-    from .report import rich_table
+    from .report.terminal import rich_table
     from .runtimes.bench import load_pair
     from .speed import speedup_records
 
@@ -222,7 +225,7 @@ def _compile_times(record: dict) -> str:
 
 def cmd_train_speed(args: argparse.Namespace) -> int:
     from .profiles import default_profile, load_profile
-    from .report import rich_table
+    from .report.terminal import rich_table
     from .runs import RunSpec
     from .speed import savings_over_dropout
     from .train import TrainConfig
@@ -251,7 +254,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         load_profile,
         load_profile_file,
     )
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     if args.action == "detect":
         info = {**fingerprint(), "default_profile": default_profile().name}
@@ -273,7 +276,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     from .data import availability
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     rows = [[name, description, "yes" if reason is None else f"no: {reason}"] for name, description, reason in availability()]
     stdout.print(rich_table("data sets", ["name", "description", "available"], rows))
@@ -284,7 +287,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .methods import METHODS
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     rows = [[m.name, m.summary, ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(m.Config)) or "-"] for m in METHODS.values()]
     stdout.print(rich_table("methods (set parameters with --set KEY=VALUE)", ["name", "what", "parameters"], rows))
@@ -294,24 +297,26 @@ def cmd_methods(args: argparse.Namespace) -> int:
 VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow", "not-run": "dim", "error": "bold red"}
 
 
-def claims_table(records: list[dict]):
+def claims_table(records: list[ClaimRecord]):
     from rich.table import Table
 
     table = Table(title="claims")
     for header in ("claim", "verdict", "measured", "95% CI", "bound", "explanation"):
         table.add_column(header, overflow="fold")
     for r in records:
-        style = VERDICT_STYLE[r["verdict"]]
-        measured = "-" if r["measured"] is None else f"{r['measured']:.3g} {r['unit']}"
-        ci = "-" if r["ci"][0] is None else f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]"
-        table.add_row(r["id"], f"[{style}]{r['verdict']}[/]", measured, ci, f">= {r['bound']:g}", r["explanation"])
+        style = VERDICT_STYLE[r.verdict]
+        measured = "-" if r.measured is None else f"{r.measured:.3g} {r.unit}"
+        ci = "-" if r.ci[0] is None else f"[{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
+        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, ci, f">= {r.bound:g}", r.explanation)
     return table
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from .claims import ClaimContext, check_claims, get_claims
+    from .claims import get_claims
+    from .claims.context import ClaimContext
+    from .claims.runner import check_claims
+    from .plans import plan
     from .profiles import default_profile, load_profile
-    from .reproduce import plan
 
     profile = load_profile(args.profile) if args.profile else default_profile()
     claims = get_claims(args.only)
@@ -321,12 +326,12 @@ def cmd_claims(args: argparse.Namespace) -> int:
         records = check_claims(claims, context)
     stdout.print(claims_table(records))
     if args.json:
-        atomic_write_json(Path(args.json), records)
-    errors = [r["id"] for r in records if r["verdict"] == "error"]
-    failed = [r["id"] for r in records if r["verdict"] == "fails"]
+        atomic_write_json(Path(args.json), [r.as_dict() for r in records])
+    errors = [r.id for r in records if r.verdict == "error"]
+    failed = [r.id for r in records if r.verdict == "fails"]
     for r in records:
-        if r["verdict"] == "error":
-            error(f"claim {r['id']} could not be checked: {r['explanation']}")
+        if r.verdict == "error":
+            error(f"claim {r.id} could not be checked: {r.explanation}")
     return 1 if errors or (args.strict and failed) else 0
 
 
@@ -348,7 +353,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             address = parse_address(args.cluster)
             check_output_dir(out, args.force)  # before a cluster is started or joined
             with connect(address, progress, args.train_threads or 1) as cluster:
-                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, cluster=cluster)
+                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, executor=cluster)
         else:
             result = reproduce(out, args.quick, profiles, force=args.force, progress=progress)
     runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
@@ -359,7 +364,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_cluster_estimate(args: argparse.Namespace) -> int:
     from .cluster.estimate import estimate
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     estimates = estimate(args.dir, list(args.nodes), args.cpus_per_node, args.slowdown, args.other_seconds)
     minutes = lambda s: f"{s / 60:.1f} min"  # noqa: E731
@@ -414,7 +419,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         regression_rows,
         regressions,
     )
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     project, recorded = _asv_results(args)
     if args.machine:
@@ -441,7 +446,7 @@ def cmd_compare_profiles(args: argparse.Namespace) -> int:
         comparison_html,
         comparison_rows,
     )
-    from .report import rich_table
+    from .report.terminal import rich_table
 
     _, recorded = _asv_results(args)
     commit_a, commit_b, pairs = compare_profiles(recorded, args.a, args.b)

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ConfigError, ProfileError
 from .fsutil import atomic_write_json
 from .profiles import load_profile
-from .report import html_table, page, section
+from .report.html import html_table, page, section
 
 DEFAULT_THRESHOLD = 0.05  # asv's, for figures no regressions_thresholds entry matches
 DEVICE_PARAM = "device"

@@ -15,7 +15,9 @@ from typing import Any
 from .checkpoint import MANIFEST, checkpoint_dirs, read_manifest
 from .errors import ConfigError, ProfileError
 from .profiles import load_profile
-from .report import comparison_section, write_report
+from .claims.record import ClaimRecord
+from .report.document import write_report
+from .report.sections import comparison_section
 
 FILES = ("claims.json", "bench.json", "speedups.json")
 
@@ -39,10 +41,11 @@ def load_output(directory: Path) -> dict[str, Any]:
             profiles.append(load_profile(name).as_dict())
         except ProfileError:
             profiles.append({"name": name})
-    fingerprint = next((r["fingerprint"] for r in found.get("claims", []) if "fingerprint" in r), {})
+    claims = [ClaimRecord.from_dict(r) for r in found.get("claims", [])]
+    fingerprint = next((c.fingerprint for c in claims if c.fingerprint), {})
     return {
         "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "manifests": manifests,
-        "bench": found.get("bench", []), "speedups": found.get("speedups", []), "claims": found.get("claims", []), "seconds": None,
+        "bench": found.get("bench", []), "speedups": found.get("speedups", []), "claims": claims, "seconds": None,
     }
 
 

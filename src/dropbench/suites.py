@@ -1,7 +1,7 @@
 """What the asv suites (benchmarks/) measure: every case comes from a registry, the work from here.
 
 The benchmark modules are thin: they take their parameter grids from this module and call its
-functions, so a new method (METHODS, reproduce.plan), runtime (RUNTIMES) or profile
+functions, so a new method (METHODS, plans.plan), runtime (RUNTIMES) or profile
 (hardware_profiles/) appears in asv without editing a suite.
 
 Parameter grids never depend on the machine: asv keys results by benchmark name and parameter
@@ -30,7 +30,10 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
-from .claims import ClaimContext, check_claims, get_claims
+from .claims import get_claims
+from .claims.context import ClaimContext
+from .claims.record import ClaimRecord
+from .claims.runner import check_claims
 from .data import load_dataset
 from .errors import ConfigError, DropbenchError
 from .export import ensure_exported
@@ -38,7 +41,7 @@ from .flops import theoretical_speedup
 from .history import require_asv
 from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
-from .reproduce import baseline_for, plan
+from .plans import baseline_for, plan
 from .runs import RunSpec, cached_runs
 from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, apply_threads, make_runner, synced
 from .speed import compare_training, speedup_record, train_step_runner
@@ -257,14 +260,14 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
     )
 
 
-def claim_records() -> dict[str, dict[str, Any]]:
+def claim_records() -> dict[str, ClaimRecord]:
     """Every claim checked on the quick plan's checkpoints (the run cache), by claim id."""
     prepare_checkpoints()  # exports every first seed (the timed checkpoints)
     context = ClaimContext(usable_profile(), checkpoint_specs(), "quick", min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs())
-    return {record["id"]: record for record in check_claims(get_claims(), context)}
+    return {record.id: record for record in check_claims(get_claims(), context)}
 
 
-def claim_figures(records: dict[str, dict[str, Any]], claim_id: str) -> tuple[float, int]:
+def claim_figures(records: dict[str, ClaimRecord], claim_id: str) -> tuple[float, int]:
     """(bound / measured, not holding) of one claim, both lower-is-better and never negative.
 
     bound / measured < 1: the measured value clears the claim's bound (0.4: it is 2.5x the
@@ -274,11 +277,10 @@ def claim_figures(records: dict[str, dict[str, Any]], claim_id: str) -> tuple[fl
     holding shows as a step up on the site and in `dropbench history`.
     """
     record = records[claim_id]
-    if record["verdict"] in ("not-run", "error"):
-        raise NotApplicable(f"{claim_id}: {record['verdict']}: {record['explanation']}")
-    measured = record["measured"]
-    ratio = record["bound"] / measured if measured > 0 else math.nan
-    return ratio, int(record["verdict"] != "holds")
+    if not record.checked:
+        raise NotApplicable(f"{claim_id}: {record.verdict}: {record.explanation}")
+    ratio = record.bound / record.measured if record.measured > 0 else math.nan
+    return ratio, int(record.verdict != "holds")
 
 
 def cuda_peak_bytes(run: Callable[[], Any]) -> int:

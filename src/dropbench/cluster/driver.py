@@ -1,4 +1,4 @@
-"""`Cluster`: reproduce's two stages as Ray tasks, driven from this machine.
+"""`Cluster`: reproduce's two stages as Ray tasks, driven from this machine (an execution.Executor).
 
 Training: every seed of every run missing from the local run cache is a task asking for
 `train_threads` CPUs; its packed checkpoint comes back and is written into the cache here.
@@ -14,8 +14,8 @@ from typing import Any, Iterator
 
 from ..errors import ClusterError
 from ..profiles import Profile
-from ..reproduce import ProfileFigures, TimingBudget, seed_dir_name
 from ..runs import RunSpec, cache_entry, cache_root, valid_entry
+from ..stages import ProfileFigures, TimingBudget, seed_dir_name
 from . import tasks
 from .address import ClusterAddress, check_reachable, import_ray
 from .executor import Executor, Job
@@ -59,9 +59,11 @@ class Cluster:
         return entries
 
     def measure_all(
-        self, specs: list[RunSpec], cached: dict[str, list[Path]], profiles: list[Profile], quick: bool, budget: TimingBudget,
+        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], mode: str, budget: TimingBudget,
     ) -> list[ProfileFigures]:
-        """Each profile's timing stage as one task on its node; the entries a node lacks are sent to it first."""
+        """Each profile's timing stage as one task on its node; the entries a node lacks are sent to it first.
+
+        The nodes lay the cache entries out as `runs_dir` is laid out here, so the records name the same paths."""
         layout = {seed_dir_name(spec, i): entry.name for spec in specs for i, entry in enumerate(cached[spec.name])}
         names = sorted(set(layout.values()))
         jobs = []
@@ -69,7 +71,7 @@ class Cluster:
             node = self.timing_nodes[profile.name]
             missing = self.ray.get(self.ray.remote(tasks.missing_entries).options(**pinned_options(node)).remote(names))
             payloads = {name: self.ray.put(pack_dir(cache_root() / name)) for name in missing}
-            args = (specs, profile, quick, budget, layout, payloads)
+            args = (specs, profile, mode, budget, layout, payloads)
             jobs.append(Job(f"time {profile.name}", tasks.time_profile, args, timing_options(profile, node)))
         figures: dict[str, ProfileFigures] = {}
         self.executor.run("time on the profiles' nodes", jobs, lambda job, value: figures.__setitem__(value.profile, value))

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from ..reproduce import ProfileFigures, TimingBudget, measure_profile
 from ..profiles import Profile
 from ..runs import RunSpec, cache_root, entry_name, train_run, valid_entry
+from ..stages import ProfileFigures, TimingBudget, measure_profile
 from .transfer import pack_dir, unpack_entry
 
 
@@ -48,7 +48,7 @@ def missing_entries(names: list[str]) -> list[str]:
     return [name for name in names if not valid_entry(cache_root() / name)]
 
 
-def time_profile(specs: list[RunSpec], profile: Profile, quick: bool, budget: TimingBudget, layout: dict[str, str], payloads: dict[str, Any]) -> ProfileFigures:
+def time_profile(specs: list[RunSpec], profile: Profile, mode: str, budget: TimingBudget, layout: dict[str, str], payloads: dict[str, Any]) -> ProfileFigures:
     """reproduce's timing stage for one profile, on the node that advertises it.
 
     `layout` maps each runs/<dir> to its cache entry; `payloads` holds object refs of the entries
@@ -62,4 +62,4 @@ def time_profile(specs: list[RunSpec], profile: Profile, quick: bool, budget: Ti
         runs = Path(tmp) / "runs"
         for directory, entry in layout.items():
             shutil.copytree(cache_root() / entry, runs / directory, symlinks=True)
-        return measure_profile(specs, runs, profile, quick, budget=budget)
+        return measure_profile(specs, runs, profile, mode, budget=budget)

@@ -24,24 +24,22 @@ model, as its ResNet does, so all pruned rivals keep the same dense first layer.
 ramping; the reference ramps over fixed step counts). Evaluation is dense; after training the
 net is pruned post hoc at PRUNING_FRACTIONS (units and weights, accuracy on the test split into
 the manifest's curves) and shipped pruned at `prune_fraction`: a narrower net (unit) or sparse
-weights (weight). `pruning_comparison` puts those curves beside `dropout` and `magnitude`.
+weights (weight). The gomez claim
+(claims/gomez.py) puts those curves beside `dropout` and `magnitude`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ..checkpoint import Checkpoint
-from ..data import Dataset, load_dataset
+from ..data import Dataset
 from ..errors import ConfigError
 from ..pruning import (
-    PRUNING_FRACTIONS,
     inner_sites,
     prune_inner_units,
     prune_weights,
@@ -152,30 +150,3 @@ class Targeted(Method):
         shipped = prune_inner_units(model, f) if self.config.mode == "unit" else prune_weights(model, f)
         metrics = {"pruned_fraction": f, "trained_widths": model.hidden_sizes()}
         return Compacted(shipped, metrics=metrics, curves=curves)
-
-
-BUDGET_KEYS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay")
-
-
-def pruning_comparison(targeted: Checkpoint, dropout: Checkpoint, dense: Checkpoint) -> dict[str, Any]:
-    """Test accuracy under post-hoc pruning at PRUNING_FRACTIONS, units and weights, three ways.
-
-    targeted: its manifest's curves (computed from the unpruned net when it was trained);
-    dropout: the dropout checkpoint pruned now; magnitude: the dense checkpoint pruned now.
-    The three runs must share data set, hidden widths and training budget, or ConfigError.
-    """
-    runs = {"targeted": (targeted, "targeted"), "dropout": (dropout, "dropout"), "magnitude": (dense, "dense")}
-    for label, (checkpoint, method) in runs.items():
-        if checkpoint.manifest["method"]["name"] != method:
-            raise ConfigError(f"{checkpoint.path} is a {checkpoint.manifest['method']['name']!r} run; the {label} curve needs a {method!r} run")
-    setups = {
-        label: (c.manifest["data"]["name"], c.metrics.get("trained_widths", c.model.hidden_sizes()), [c.manifest["train"].get(k) for k in BUDGET_KEYS])
-        for label, (c, _) in runs.items()
-    }
-    if len(set(map(repr, setups.values()))) > 1:
-        raise ConfigError(f"the runs differ in data set, hidden widths or training budget ({setups}); train them alike to compare")
-    data = load_dataset(targeted.manifest["data"]["name"])
-    curves = {"targeted": targeted.manifest["curves"]["pruning"]}
-    for label in ("dropout", "magnitude"):
-        curves[label] = {mode: pruning_curve(runs[label][0].model, data, mode) for mode in MODES}
-    return {"fractions": list(PRUNING_FRACTIONS), "data": data.name, "curves": curves}

@@ -1,0 +1,111 @@
+"""`ClaimContext`: what a check may use — the profile, the plan's runs, their checkpoints, timing.
+
+Rules every check follows (docs/design.md, "How a verdict is made"):
+- Validation picks, test reports: every choice (reference run, sweep point, width, rival,
+  pruning criterion, KL weight) reads the validation split; test figures are only reported.
+- Seeds: accuracy runs are trained with every seed of the plan; accuracy figures are means over
+  seeds and examples with a two-level bootstrap interval (stats.two_level_bootstrap).
+- Timing: speed ratios come from independent rounds (measure.compare); every speed claim carries
+  the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..errors import ConfigError
+from ..export import ensure_exported
+from ..measure import Comparison
+from ..profiles import Profile
+from ..runs import RunSpec, cached_run, cached_runs
+from ..runtimes.bench import compare_checkpoints
+from ..speed import AA_TOLERANCE
+from .base import Claim, NotRunnable, RunBinding
+from .record import Calibration
+
+MIN_SEEDS = {"quick": 2, "full": 3}  # trainings per accuracy run a verdict needs
+TIMING_BATCH = 64  # the batch speed claims and their A/A calibration are timed at (every batch of the profile is reported)
+
+
+def plan_names(binding: RunBinding, specs: list[RunSpec]) -> list[str]:
+    """The runs a role's binding names: one run, several, or for a name ending in '-' every run of that sweep."""
+    if not isinstance(binding, str):
+        return [name for one in binding for name in plan_names(one, specs)]
+    if binding.endswith("-"):
+        return [spec.name for spec in specs if spec.name.startswith(binding)]
+    return [spec.name for spec in specs if spec.name == binding]
+
+
+@dataclass
+class ClaimContext:
+    """What a check may use: the profile, the runs (the plan), the checkpoints, progress.
+
+    Checkpoints come from `run_dirs` (plan name -> one directory per seed, e.g. reproduce's own
+    output) or else from the run cache, trained on first use. Directories in the records are
+    relative to `relative_to` when it is set. Speed ratios use `rounds` timing rounds of
+    `min_run_time` seconds each; the A/A calibration times `calibration_run` against itself.
+    """
+
+    profile: Profile
+    specs: list[RunSpec]
+    mode: str  # "quick" or "full": which setups the specs are
+    progress: Any = None
+    min_run_time: float = 1.0
+    run_dirs: dict[str, list[Path]] | None = None
+    relative_to: Path | None = None
+    rounds: int = 5
+    calibration_run: str = "dense"
+
+    def spec(self, name: str) -> RunSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise ConfigError(f"the plan has no run named {name!r}")
+
+    def names(self, binding: RunBinding) -> list[str]:
+        return plan_names(binding, self.specs)
+
+    def checkpoints(self, name: str) -> list[Checkpoint]:
+        """One checkpoint per seed of run `name`; NotRunnable when it has fewer than the mode needs."""
+        dirs = self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
+        need = MIN_SEEDS.get(self.mode, 1)
+        if len(dirs) < need:
+            raise NotRunnable(f"run {name!r} has {len(dirs)} seed(s); a {self.mode}-plan verdict on accuracy needs at least {need}")
+        return [load_checkpoint(d) for d in dirs]
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        """The first seed's checkpoint, exported (what is timed)."""
+        if self.run_dirs is not None:
+            return load_checkpoint(self.run_dirs[name][0])
+        return load_checkpoint(ensure_exported(cached_run(self.spec(name), progress=self.progress)))
+
+    def location(self, path: Path) -> str:
+        return os.path.relpath(path, self.relative_to) if self.relative_to else str(path)
+
+    def compare(self, baseline: Checkpoint, candidate: Checkpoint, batch: int = TIMING_BATCH, runtime: str = "onnxruntime") -> Comparison:
+        return compare_checkpoints(baseline, candidate, self.profile, runtime, batch, self.min_run_time, rounds=self.rounds)
+
+    def setup(self, claim: Claim) -> dict[str, Any]:
+        """The plan's runs the claim reads, as they were set up."""
+        names = {name for binding in claim.runs.values() for name in self.names(binding)}
+        return {"mode": self.mode, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names}}
+
+    def missing_runs(self, claim: Claim) -> list[str]:
+        """The bindings of `claim` that name no run of the plan."""
+        return [str(binding) for binding in claim.runs.values() if not self.names(binding)]
+
+    @functools.cached_property
+    def calibration(self) -> Calibration:
+        """A/A: the calibration run against itself, as every speed claim is timed (onnxruntime, TIMING_BATCH)."""
+        model = self.checkpoint(self.calibration_run)
+        result = self.compare(model, model)
+        return Calibration(
+            what=f"{model.name} against itself, onnxruntime, batch {TIMING_BATCH}, {len(result.rounds)} rounds",
+            ratio=result.speedup, ci=result.ci, rounds=result.rounds, covers_one=result.ci[0] <= 1.0 <= result.ci[1],
+            ok=abs(result.speedup - 1.0) <= AA_TOLERANCE, tolerance=AA_TOLERANCE,
+        )

@@ -1,0 +1,125 @@
+"""Gomez et al. 2019: under heavy post-hoc pruning a net trained with targeted dropout keeps clearly
+more accuracy than plain dropout or magnitude pruning of a dense net (arXiv 1905.13678).
+
+Roles: `targeted` (the targeted-dropout run, weight variant), `dropout` and `dense` (the rivals:
+the dropout net pruned, and the dense net pruned by magnitude), trained alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..checkpoint import Checkpoint
+from ..data import load_dataset
+from ..errors import ConfigError
+from ..methods.targeted import MODES
+from ..pruning import PRUNING_FRACTIONS, prune_weights, pruning_curve
+from ..report import plots
+from ..report.html import figure, section
+from ..stats import two_level_bootstrap
+from .accuracy import Hits, beats, best_on_val, points_gap, verdict_words
+from .base import Claim, Control, Evidence, Paper
+from .context import ClaimContext
+from .record import ClaimRecord
+
+FRACTION = 0.9  # the "heavy" pruning the verdict is read at
+BUDGET_KEYS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay")  # what "trained alike" compares
+
+
+def check(claim: Claim, ctx: ClaimContext) -> Evidence:
+    """Targeted dropout vs the rival validation picks (dropout or magnitude) at 90 % weight pruning.
+
+    Weight pruning keeps, per unit, the largest |w| of every layer but the first and the last (as
+    the reference); a net shipped pruned at a lower fraction prunes to 90 % exactly as its
+    unpruned self would. The advantage is a mean over seeds and test examples.
+    """
+    targeted, dropout, dense = (ctx.checkpoints(claim.run(role)) for role in ("targeted", "dropout", "dense"))
+    comparison = pruning_comparison(targeted[0], dropout[0], dense[0])  # also refuses unlike budgets
+    if targeted[0].manifest["method"]["params"].get("prune_fraction", 0.0) > FRACTION:
+        raise ConfigError(f"{targeted[0].path} was shipped pruned beyond {FRACTION:.0%}; the claim needs it at most that pruned")
+    hits = {
+        label: Hits.of(runs, lambda c: prune_weights(c.model, FRACTION))
+        for label, runs in (("targeted", targeted), ("dropout", dropout), ("magnitude", dense))
+    }
+    rival = best_on_val({k: hits[k] for k in ("dropout", "magnitude")})
+    advantage, ci = points_gap(hits["targeted"].test, hits[rival].test)
+    accuracy = {label: round(h.accuracy("test"), 2) for label, h in hits.items()}
+    explanation = (
+        f"at {FRACTION:.0%} weight pruning targeted dropout keeps {accuracy['targeted']}% test accuracy, dropout {accuracy['dropout']}%, "
+        f"magnitude (dense pruned) {accuracy['magnitude']}% (means over seeds): {advantage:+.2f} points over {rival}, the rival validation picks"
+    )
+    control_ci = two_level_bootstrap(lambda h: 100 * h.mean(), [hits[rival].test])
+    beaten = beats(ci, (0.0, 0.0))
+    other = "magnitude" if rival == "dropout" else "dropout"
+    control_text = (
+        f"{rival} (better on validation than {other}) keeps {accuracy[rival]}% at {FRACTION:.0%} weight pruning: "
+        f"targeted dropout is {advantage:+.2f} points (95% CI {ci[0]:+.2f}..{ci[1]:+.2f}) from it, {verdict_words(beaten, 'targeted dropout')}"
+    )
+    control = Control(f"{rival} pruned to {FRACTION:.0%}", accuracy[rival], control_ci, beaten, control_text)
+    explanation += f". Control: {control_text}"
+    selection = {"rival": rival, "split": "val", "val_accuracy": {k: round(h.accuracy("val"), 3) for k, h in hits.items()}}
+    runs = {"targeted": [c.path for c in targeted], "dropout": [c.path for c in dropout], "magnitude": [c.path for c in dense]}
+    details = {"accuracy_at_fraction": accuracy, "fraction": FRACTION, **comparison}
+    return Evidence(advantage, ci, explanation, [], runs, details, control, selection, min(len(targeted), len(dropout), len(dense)))
+
+
+def pruning_comparison(targeted: Checkpoint, dropout: Checkpoint, dense: Checkpoint) -> dict[str, Any]:
+    """Test accuracy under post-hoc pruning at PRUNING_FRACTIONS, units and weights, three ways.
+
+    targeted: its manifest's curves (computed from the unpruned net when it was trained);
+    dropout: the dropout checkpoint pruned now; magnitude: the dense checkpoint pruned now.
+    The three runs must share data set, hidden widths and training budget, or ConfigError.
+    """
+    runs = {"targeted": (targeted, "targeted"), "dropout": (dropout, "dropout"), "magnitude": (dense, "dense")}
+    for label, (checkpoint, method) in runs.items():
+        if checkpoint.manifest["method"]["name"] != method:
+            raise ConfigError(f"{checkpoint.path} is a {checkpoint.manifest['method']['name']!r} run; the {label} curve needs a {method!r} run")
+    setups = {
+        label: (c.manifest["data"]["name"], c.metrics.get("trained_widths", c.model.hidden_sizes()), [c.manifest["train"].get(k) for k in BUDGET_KEYS])
+        for label, (c, _) in runs.items()
+    }
+    if len(set(map(repr, setups.values()))) > 1:
+        raise ConfigError(f"the runs differ in data set, hidden widths or training budget ({setups}); train them alike to compare")
+    data = load_dataset(targeted.manifest["data"]["name"])
+    curves = {"targeted": targeted.manifest["curves"]["pruning"]}
+    for label in ("dropout", "magnitude"):
+        curves[label] = {mode: pruning_curve(runs[label][0].model, data, mode) for mode in MODES}
+    return {"fractions": list(PRUNING_FRACTIONS), "data": data.name, "curves": curves}
+
+
+def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> str:
+    """Targeted dropout under post-hoc pruning, beside dropout and magnitude (the claim's curves).
+
+    Each targeted run contributes the curve of its own mode (the weight variant to weight
+    pruning, the unit variant to unit pruning); dropout and magnitude are the claim's curves.
+    """
+    rivals = next((r.details["curves"] for r in records if "curves" in r.details), {})
+    figures = []
+    for mode in ("weight", "unit"):
+        targeted = {
+            name: m["curves"]["pruning"][mode]
+            for name, m in manifests.items()
+            if m["method"]["name"] == "targeted" and m["method"]["params"].get("mode") == mode
+        }
+        others = {label: curves[mode] for label, curves in rivals.items() if label != "targeted"}
+        series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in points] for label, points in {**targeted, **others}.items()}
+        if targeted:
+            figures.append(figure(plots.lines(series, f"fraction of {mode}s pruned post hoc", "test accuracy %", f"{mode} pruning")))
+    return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
+
+
+CLAIM = Claim(
+    id="gomez2019-pruning",
+    paper="Gomez et al. 2019, Learning Sparse Networks Using Targeted Dropout (arXiv 1905.13678)",
+    claim=(
+        "Under heavy post-hoc pruning a net trained with targeted dropout keeps clearly more accuracy than plain dropout or "
+        "magnitude pruning of a dense net."
+    ),
+    metric="test-accuracy advantage over the rival (dropout or magnitude, picked on validation) at 90 % weight pruning",
+    claimed="clearly more", unit="points", bound=1.0,
+    tolerance="95% CI (seeds x test examples) of the advantage above +1 point",
+    runs={"targeted": "targeted-weight", "dropout": "dropout", "dense": "dense"},
+    check=check,
+)
+
+PAPER = Paper("Gomez et al. 2019", (CLAIM,), report_section)

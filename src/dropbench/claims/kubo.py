@@ -1,0 +1,144 @@
+"""Kubo, Tucker, Wiesler 2016: a dropout-compacted net with < 50 % of the hidden units runs >= 2.5x
+faster than the dense net at comparable accuracy (arXiv 1611.06148).
+
+Roles: `dense` (the baseline, timed), `dropout` (the other accuracy reference, and the control's
+net), `sweep` (one dropout-compaction run per prior strength).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ..checkpoint import Checkpoint, load_checkpoint, write_checkpoint
+from ..export import ensure_exported
+from ..flops import count
+from ..measure import Comparison
+from ..pruning import UNIT_CRITERIA, prune_units_to
+from ..report import plots
+from ..report.html import figure, section
+from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, points_gap, val_accuracy, verdict_words
+from .base import Claim, Condition, Control, Evidence, Paper
+from .context import TIMING_BATCH, ClaimContext
+from .record import ClaimRecord
+
+KEPT_BELOW = 0.5  # "< 50 % of the hidden units"
+
+
+def check(claim: Claim, ctx: ClaimContext) -> Evidence:
+    """The narrowest prior strength within 1 point of the better of dense and dropout, timed against dense.
+
+    Validation chooses the reference (dense or dropout) and the sweep point; test accuracy is
+    reported. Control: the dropout net pruned by unit magnitude to the same widths (criterion
+    chosen on validation), timed and scored the same way.
+    """
+    dense, dropout = ctx.checkpoints(claim.run("dense")), ctx.checkpoints(claim.run("dropout"))
+    references = {"dense": Hits.of(dense), "dropout": Hits.of(dropout)}
+    reference = best_on_val(references)
+    sweep = {name: ctx.checkpoints(name) for name in ctx.names(claim.runs["sweep"])}
+    sweep_hits = {name: Hits.of(runs) for name, runs in sweep.items()}
+    kept = {name: float(np.mean([hidden_fraction(dense[0], c) for c in runs])) for name, runs in sweep.items()}
+    floor = references[reference].accuracy("val") - COMPARABLE_POINTS
+    chosen = best_within(val_accuracy(sweep_hits), floor, rank=lambda name: -kept[name])
+    if chosen is None:  # none close enough: the most accurate
+        chosen = best_on_val(sweep_hits)
+    compact = sweep[chosen]
+
+    timed_dense, timed_compact = ctx.checkpoint(claim.run("dense")), ctx.checkpoint(chosen)  # the first seeds, exported
+    timings = {b: ctx.compare(timed_dense, timed_compact, b) for b in sorted({*ctx.profile.batch_sizes, TIMING_BATCH})}
+    result = timings[TIMING_BATCH]
+    conditions = [
+        Condition(f"{100 * kept[chosen]:.1f}% of hidden units kept (mean of {len(compact)} seeds) < {KEPT_BELOW:.0%}", kept[chosen] < KEPT_BELOW),
+        comparable(reference, references[reference], sweep_hits[chosen]),
+    ]
+    control = magnitude_control(ctx, timed_dense, dropout, compact, sweep_hits[chosen], result)
+    flop_ratio = dense[0].metrics["flops"] / compact[0].metrics["flops"]
+    explanation = (
+        f"{chosen} keeps {100 * kept[chosen]:.1f}% of hidden units and runs {result.speedup:.2f}x faster than dense in onnxruntime "
+        f"at batch {TIMING_BATCH} (FLOP ratio {flop_ratio:.2f}x); reference for accuracy: {reference} (better on validation); "
+        f"{conditions[1].text}. Control: {control.text}"
+    )
+    selection = {
+        "reference": reference, "run": chosen, "split": "val",
+        "val_accuracy": {name: round(h.accuracy("val"), 3) for name, h in {**references, **sweep_hits}.items()},
+        "criterion": control.details["criterion"],
+    }
+    details = {
+        "kept_fraction": kept[chosen], "kept_fraction_per_seed": [hidden_fraction(dense[0], c) for c in compact], "batch": TIMING_BATCH,
+        "runtime": "onnxruntime", "sweep": list(sweep), "flop_ratio": flop_ratio, "warnings": result.warnings, "rounds": result.rounds,
+        "test_accuracy": {name: round(h.accuracy("test"), 3) for name, h in {**references, **sweep_hits}.items()},
+        "speedup_by_batch": [{"batch": b, "speedup": c.speedup, "ci": list(c.ci), "rounds": c.rounds} for b, c in timings.items()],
+    }
+    reference_runs = dense if reference == "dense" else dropout
+    runs = {"baseline": [c.path for c in dense], "reference": [c.path for c in reference_runs], "candidate": [c.path for c in compact]}
+    return Evidence(result.speedup, result.ci, explanation, conditions, runs, details, control, selection, min(len(dense), len(dropout), len(compact)))
+
+
+def hidden_fraction(baseline: Checkpoint, candidate: Checkpoint) -> float:
+    """Hidden units kept by `candidate` as a fraction of the baseline's."""
+    return sum(candidate.model.hidden_sizes()) / sum(baseline.model.hidden_sizes())
+
+
+def magnitude_control(
+    ctx: ClaimContext, timed_dense: Checkpoint, dropout: list[Checkpoint], compact: list[Checkpoint], compact_hits: Hits, method_timing: Comparison,
+) -> Control:
+    """Magnitude unit pruning of each dropout seed to the widths of the same seed's compacted net."""
+    seeds = dropout[: len(compact)]  # seed i of the control is pruned to seed i's widths
+    candidates = {criterion: [prune_units_to(d.model, c.model.hidden_sizes(), criterion) for d, c in zip(seeds, compact)] for criterion in UNIT_CRITERIA}
+    hits = {criterion: Hits.of_nets(seeds, nets) for criterion, nets in candidates.items()}
+    criterion = best_on_val(hits)
+    gain, gain_ci = points_gap(compact_hits.test, hits[criterion].test)
+    with tempfile.TemporaryDirectory() as tmp:
+        method = {"name": "magnitude", "params": {"mode": "unit", "criterion": criterion}}
+        net = materialize(candidates[criterion][0], Path(tmp) / "control", dropout[0], "magnitude-unit control", method)
+        timing = ctx.compare(timed_dense, net)
+    accuracy_text = f"test accuracy {gain:+.2f} points for dropout compaction (95% CI {gain_ci[0]:+.2f}..{gain_ci[1]:+.2f})"
+    beaten = beats(gain_ci, (0.0, 0.0))
+    text = (
+        f"the dropout net pruned by unit magnitude ({criterion} norm, chosen on validation) to the same widths runs "
+        f"{timing.speedup:.2f}x faster than dense (95% CI {timing.ci[0]:.2f}..{timing.ci[1]:.2f}; method {method_timing.speedup:.2f}x); "
+        f"{accuracy_text}: {verdict_words(beaten, 'dropout compaction')} on accuracy at equal width"
+    )
+    details = {
+        "criterion": criterion, "val_accuracy": {k: round(h.accuracy("val"), 3) for k, h in hits.items()},
+        "test_accuracy": round(hits[criterion].accuracy("test"), 3), "accuracy_gain": gain, "accuracy_gain_ci": list(gain_ci),
+    }
+    return Control("magnitude unit pruning of the dropout net to the same widths", timing.speedup, timing.ci, beaten, text, details)
+
+
+def materialize(model: nn.Module, directory: Path, like: Checkpoint, name: str, method: dict[str, Any]) -> Checkpoint:
+    """Write `model` as an exported checkpoint (a control net that must be timed like the others)."""
+    manifest = {key: like.manifest[key] for key in ("model", "data", "train") if key in like.manifest}
+    write_checkpoint(directory, model, {**manifest, "name": name, "method": method, "metrics": count(model).as_dict(), "curves": {}, "variants": {}})
+    return load_checkpoint(ensure_exported(directory))
+
+
+def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> str:
+    """Dropout compaction: hidden units kept vs accuracy, one point per prior strength."""
+    sweep = {name: m for name, m in manifests.items() if "hidden_kept_fraction" in m["metrics"]}
+    if not sweep:
+        return ""
+    points = [
+        (f"{m['model']} on {m['data']['name']}", name, 100 * m["metrics"]["hidden_kept_fraction"], 100 * m["metrics"]["accuracy"])
+        for name, m in sweep.items()
+    ]
+    svg = plots.scatter_by_group(points, "hidden units kept %", "test accuracy %", "dropout compaction: one run per prior strength")
+    return section("Dropout compaction: width vs accuracy", figure(svg))
+
+
+CLAIM = Claim(
+    id="kubo2016-runtime",
+    paper="Kubo, Tucker, Wiesler 2016, Compacting Neural Network Classifiers via Dropout Training (arXiv 1611.06148)",
+    claim="A dropout-compacted net with < 50 % of the hidden units runs >= 2.5x faster than the dense net at comparable accuracy.",
+    metric=f"inference speedup over dense (onnxruntime, batch {TIMING_BATCH})",
+    claimed=2.5, unit="x", bound=2.5,
+    tolerance="95% CI of the speedup (over timing rounds) >= 2.5, < 50 % of hidden units kept, test accuracy within 1 point of the better of dense and dropout",
+    runs={"dense": "dense", "dropout": "dropout", "sweep": "dropout-compaction-"},
+    check=check, timed=True,
+)
+
+PAPER = Paper("Kubo, Tucker, Wiesler 2016", (CLAIM,), report_section)

@@ -1,0 +1,102 @@
+"""A checked claim as a typed record: what claims.json holds, and what the report, the asv suites
+and the CLI read (never raw keys).
+
+`as_dict` writes the JSON form; `from_dict` reads it back and refuses a record with a missing or
+mistyped field with one ConfigError line. `details` stays a plain dict: its keys are the paper
+module's own, read only by that module's report section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Condition, Control
+
+VERDICTS = ("holds", "fails", "inconclusive", "not-run", "error")
+
+
+@dataclass
+class Calibration:
+    """A/A: a checkpoint timed against itself as the claim's ratios are; must come out 1.0."""
+
+    what: str
+    ratio: float
+    ci: tuple[float, float]
+    rounds: list[float]
+    covers_one: bool
+    ok: bool  # the ratio within `tolerance` of 1
+    tolerance: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "ratio": self.ratio, "ci": list(self.ci), "rounds": self.rounds, "covers_one": self.covers_one,
+                "ok": self.ok, "tolerance": self.tolerance}
+
+
+@dataclass
+class ClaimRecord:
+    """One claim checked on one profile."""
+
+    id: str
+    paper: str
+    claim: str
+    metric: str
+    claimed: Any
+    bound: float
+    tolerance: str
+    applies_to: list[str]
+    unit: str
+    profile: str
+    fingerprint: dict[str, Any]
+    setup: dict[str, Any]
+    measured: float | None = None
+    ci: tuple[float | None, float | None] = (None, None)
+    runs: dict[str, str | list[str]] = field(default_factory=dict)  # role -> checkpoint directory (or one per seed)
+    seeds: int | None = None
+    control: Control | None = None
+    verdict: str = "not-run"
+    explanation: str = ""
+    conditions: list[Condition] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    selection: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    traceback: str | None = None  # verdict "error" only
+
+    @property
+    def checked(self) -> bool:
+        """Whether a figure was measured (not `not-run` or `error`)."""
+        return self.verdict not in ("not-run", "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {
+            "id": self.id, "paper": self.paper, "claim": self.claim, "metric": self.metric, "claimed": self.claimed, "bound": self.bound,
+            "tolerance": self.tolerance, "applies_to": list(self.applies_to), "unit": self.unit, "profile": self.profile,
+            "fingerprint": self.fingerprint, "setup": self.setup, "measured": self.measured, "ci": list(self.ci), "runs": self.runs,
+            "seeds": self.seeds, "control": self.control.as_dict() if self.control else None, "verdict": self.verdict,
+            "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
+            "selection": self.selection, "calibration": self.calibration.as_dict() if self.calibration else None,
+        }
+        if self.traceback is not None:
+            d["traceback"] = self.traceback
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "ClaimRecord":
+        """A record as claims.json holds it; ConfigError (one line) when it is not one."""
+        try:
+            if not isinstance(d, dict) or d.get("verdict") not in VERDICTS:
+                raise TypeError("not a claim record")
+            control, calibration = d.get("control"), d.get("calibration")
+            return cls(
+                **{key: d[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",
+                                           "fingerprint", "setup", "verdict", "explanation")},
+                measured=d.get("measured"), ci=tuple(d.get("ci", (None, None))), runs=d.get("runs", {}), seeds=d.get("seeds"),
+                control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
+                conditions=[Condition(**c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
+                calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
+                traceback=d.get("traceback"),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            name = d.get("id", "?") if isinstance(d, dict) else "?"
+            raise ConfigError(f"claim record {name!r} is not one dropbench writes ({type(e).__name__}: {e})") from None

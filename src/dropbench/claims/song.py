@@ -1,0 +1,119 @@
+"""Song et al. 2018: approximate random dropout cuts training time by 20-77 % (MLP) and 19-60 %
+(LSTM) at dropout rates 0.3-0.7 with a marginal accuracy drop (arXiv 1805.08939).
+
+Roles: `dropout` (standard dropout at each rate) and `approximate-random` (approximate random
+dropout at the same rates); runs pair up by their rate `p`. Both drop the same connections
+(docs/claims.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..checkpoint import Checkpoint
+from ..runs import RunSpec
+from ..speed import training_saving
+from ..stats import two_level_bootstrap
+from .accuracy import Hits, beats, comparable, verdict_words
+from .base import Claim, Condition, Control, Evidence, NotRunnable, Paper
+from .context import ClaimContext
+
+RATES = (0.3, 0.5, 0.7)  # the paper's range of dropout rates
+BATCH = 128  # the batch the training-step times are measured at
+PERPLEXITY_TOLERANCE = 1.05  # "marginal" loss for a language model: perplexity within 5 %
+METHODS = ("dropout", "approximate-random")  # the roles, named after the methods they hold
+
+
+def check(claim: Claim, ctx: ClaimContext) -> Evidence:
+    """Training time saved over standard dropout at every rate both roles hold, with the accuracy
+    (MLP) or perplexity (LSTM) condition at every rate.
+
+    The measured value is the smallest saving. Control: plain training without dropout, timed
+    against the same standard-dropout step.
+    """
+    by_method = {role: {ctx.spec(n).params["p"]: n for n in ctx.names(claim.runs[role])} for role in METHODS}
+    rates = sorted(set(by_method["dropout"]) & set(by_method["approximate-random"]))
+    if not rates:
+        raise NotRunnable("the plan has no dropout / approximate-random pair at the same rate p")
+    rows, conditions, seeds, runs = [], [], [], {}
+    for p in rates:
+        baseline, candidate = (ctx.spec(by_method[m][p]) for m in METHODS)
+        base_runs, cand_runs = ctx.checkpoints(baseline.name), ctx.checkpoints(candidate.name)
+        runs[f"baseline p={p:g}"], runs[f"candidate p={p:g}"] = [c.path for c in base_runs], [c.path for c in cand_runs]
+        seeds.append(min(len(base_runs), len(cand_runs)))
+        conditions.append(condition(p, base_runs, cand_runs))
+        timing = training_saving(at_batch(baseline), at_batch(candidate), ctx.profile, ctx.min_run_time, ctx.rounds)
+        rows.append({**{k: timing[k] for k in ("time_saved", "time_saved_ci", "flop_ideal", "realisation", "warnings", "rounds")}, "p": p})
+    worst = min(rows, key=lambda r: r["time_saved"])
+    control = no_dropout_control(ctx, ctx.spec(by_method["dropout"][rates[len(rates) // 2]]), worst)
+    saved = ", ".join(f"p={r['p']:g}: {100 * r['time_saved']:.0f}% (FLOP ideal {100 * r['flop_ideal']:.0f}%)" for r in rows)
+    explanation = f"training-step time saved over standard dropout, batch {BATCH}: {saved}; " + "; ".join(c.text for c in conditions)
+    explanation += f". Control: {control.text}"
+    details = {"rates": rows, "batch": BATCH}
+    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, details, control, {}, min(seeds))
+
+
+def at_batch(spec: RunSpec) -> RunSpec:
+    return replace(spec, train=replace(spec.train, batch_size=BATCH)).per_seed()[0]
+
+
+def condition(p: float, dropout: list[Checkpoint], approximate: list[Checkpoint]) -> Condition:
+    """Accuracy within 1 point of dropout (classification) or perplexity within 5 % (language), at rate p."""
+    if approximate[0].manifest["data"]["kind"] != "language":
+        accuracy = comparable("dropout", Hits.of(dropout), Hits.of(approximate))
+        return Condition(f"p={p:g}: {accuracy.text}", accuracy.ok)
+    ours, theirs = [c.metrics["perplexity"] for c in approximate], [c.metrics["perplexity"] for c in dropout]
+    ratio = float(np.mean(ours) / np.mean(theirs))
+    low, high = two_level_bootstrap(lambda a, b: a.mean() / b.mean(), [np.asarray(ours)[:, None], np.asarray(theirs)[:, None]])
+    text = (
+        f"p={p:g}: test perplexity {np.mean(ours):.2f} vs dropout {np.mean(theirs):.2f} ({100 * (ratio - 1):+.1f}%, 95% CI over seeds "
+        f"{100 * (low - 1):+.1f}..{100 * (high - 1):+.1f}%, allowed +{100 * (PERPLEXITY_TOLERANCE - 1):.0f}%)"
+    )
+    return Condition(text, ratio <= PERPLEXITY_TOLERANCE)
+
+
+def no_dropout_control(ctx: ClaimContext, dropout: RunSpec, worst: dict[str, Any]) -> Control:
+    """Training without dropout at all, timed against standard dropout at the middle rate."""
+    plain = replace(dropout, name="no dropout", method="dense", params={})
+    timing = training_saving(at_batch(dropout), at_batch(plain), ctx.profile, ctx.min_run_time, ctx.rounds)
+    beaten = beats(tuple(worst["time_saved_ci"]), tuple(timing["time_saved_ci"]))
+    text = (
+        f"training without dropout saves {100 * timing['time_saved']:.0f}% (95% CI {100 * timing['time_saved_ci'][0]:.0f}.."
+        f"{100 * timing['time_saved_ci'][1]:.0f}%) of the p={dropout.params['p']:g} dropout step; approximate random dropout's "
+        f"smallest saving is {100 * worst['time_saved']:.0f}%: {verdict_words(beaten, 'approximate random dropout')}"
+    )
+    return Control("plain training without dropout", timing["time_saved"], tuple(timing["time_saved_ci"]), beaten, text, {"rounds": timing["rounds"]})
+
+
+def rate_suffix(p: float) -> str:
+    """The run-name suffix of rate p: the p = 0.5 runs keep the plain names other claims use."""
+    return "" if p == 0.5 else f"-p{p:g}"
+
+
+def bound_to(prefix: str = "") -> dict[str, tuple[str, ...]]:
+    """The roles bound to the plan's runs at every rate (`prefix` "lstm-" for the LSTM runs)."""
+    return {role: tuple(f"{prefix}{role}{rate_suffix(p)}" for p in RATES) for role in METHODS}
+
+
+PAPER_NAME = "Song et al. 2018, Approximate Random Dropout (arXiv 1805.08939)"
+MLP = Claim(
+    id="song2018-mlp-training", paper=PAPER_NAME,
+    claim="Approximate random dropout cuts MLP training time by 20-77 % at dropout rates 0.3-0.7 with a marginal accuracy drop.",
+    metric="training time saved over standard dropout (the smallest over p = 0.3, 0.5, 0.7)",
+    claimed=[0.20, 0.77], unit="fraction", bound=0.20,
+    tolerance="95% CI of the saving >= 20 % at every p, test accuracy within 1 point of standard dropout at every p",
+    runs=bound_to(), check=check, timed=True,
+)
+LSTM = Claim(
+    id="song2018-lstm-training", paper=PAPER_NAME,
+    claim="Approximate random dropout cuts LSTM training time by 19-60 % at dropout rates 0.3-0.7 with a marginal accuracy drop.",
+    metric="training time saved over standard dropout (the smallest over p = 0.3, 0.5, 0.7)",
+    claimed=[0.19, 0.60], unit="fraction", bound=0.19,
+    tolerance="95% CI of the saving >= 19 % at every p, test perplexity within 5 % of standard dropout at every p",
+    runs=bound_to("lstm-"), check=check, timed=True,
+)
+
+PAPER = Paper("Song et al. 2018", (MLP, LSTM))

@@ -1,0 +1,118 @@
+"""reproduce's two stages, as every executor runs them (execution.LocalExecutor here, one Ray task
+each on a cluster: cluster/driver.py).
+
+1. `train_all`: every seed of every run of the plan, from the run cache, trained where missing.
+2. `measure_profile`: on one profile, time every checkpoint (bench.json), each compacted one
+   against its dense baseline and the A/A calibration (speedups.json), and check the claims
+   (claims.json). It must own the machine: nothing else may run while it does.
+
+Checkpoints are laid out as `reproduce` writes them: runs/<run>/ holds the first seed (exported,
+timed), runs/<run>.seed<N>/ the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import checkpoint_dirs, load_checkpoint
+from .claims import get_claims
+from .claims.context import ClaimContext
+from .claims.record import ClaimRecord
+from .claims.runner import check_claims
+from .export import ensure_exported
+from .plans import baseline_for
+from .profiles import Profile
+from .runs import RunSpec, cached_runs
+from .runtimes.bench import bench_checkpoint
+from .speed import speedup_records
+
+
+@dataclass(frozen=True)
+class TimingBudget:
+    """Seconds of interleaved samples per timing round of each figure reproduce times, and the claims' rounds."""
+
+    bench: float = 0.3  # latency of every checkpoint x runtime x batch
+    speedup: float = 0.15  # per round (3 rounds), for every compacted checkpoint in speedups.json
+    claim: float = 0.5  # per round of a claim's speed ratio
+    claim_rounds: int = 5  # its interval is a t-interval over them
+
+
+@dataclass
+class ProfileFigures:
+    """What the timing stage measures on one profile: bench.json, speedups.json and claims.json records."""
+
+    profile: str
+    bench: list[dict[str, Any]] = field(default_factory=list)
+    speedups: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[ClaimRecord] = field(default_factory=list)
+
+
+def seed_dir_name(spec: RunSpec, index: int) -> str:
+    """runs/<name>/ holds the first seed (exported, timed); runs/<name>.seed<N>/ the others."""
+    return spec.name if index == 0 else f"{spec.name}.seed{spec.all_seeds()[index]}"
+
+
+def seed_dirs(spec: RunSpec, runs_dir: Path) -> list[Path]:
+    return [runs_dir / seed_dir_name(spec, i) for i in range(len(spec.all_seeds()))]
+
+
+def train_all(specs: list[RunSpec], progress: Any = None) -> dict[str, list[Path]]:
+    """Every seed of every run from the run cache, trained here where missing: run name -> cache entries."""
+    task = progress.add_task("train + compact", total=len(specs), status="") if progress else None
+    cached = {}
+    for spec in specs:
+        if progress:
+            progress.update(task, status=f"{spec.name} ({len(spec.all_seeds())} seed(s))")
+        cached[spec.name] = cached_runs(spec, progress=progress)
+        if progress:
+            progress.advance(task)
+    return cached
+
+
+def export_timed(cached: dict[str, list[Path]]) -> None:
+    """Export the first seed of every run (and its variants) to ONNX, in the cache: that seed is timed."""
+    for entries in cached.values():
+        for directory in checkpoint_dirs(entries[0]):
+            ensure_exported(directory)
+
+
+def measure_profile(
+    specs: list[RunSpec], runs_dir: Path, profile: Profile, mode: str, progress: Any = None, budget: TimingBudget = TimingBudget(),
+) -> ProfileFigures:
+    """Time every checkpoint under runs_dir (laid out as reproduce writes runs/) and check every claim on `profile`.
+
+    This is the timing stage: it must own the machine, so nothing else may run while it does."""
+    profile.require_available()
+    run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
+    checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
+    figures = ProfileFigures(profile.name)
+    task = progress.add_task(f"time on {profile.name}", total=len(specs) + 2, status="") if progress else None
+
+    def stage(text: str) -> None:
+        if progress:
+            progress.update(task, status=text)
+
+    def done() -> None:
+        if progress:
+            progress.advance(task)
+
+    for spec in specs:
+        stage(f"bench {spec.name}")
+        for checkpoint in checkpoints[spec.name]:
+            figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
+        done()
+    stage("speedups over the dense baselines, and the A/A calibration")
+    dense = checkpoints["dense"][0]
+    figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
+    for spec in specs:
+        base = baseline_for(spec, specs)
+        for checkpoint in checkpoints[spec.name] if base else []:
+            figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
+    done()
+    stage("claims")
+    context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
+    figures.claims = check_claims(get_claims(), context)
+    done()
+    return figures
