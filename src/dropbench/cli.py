@@ -11,12 +11,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .console import console, error, make_progress, one_line, stdout
 from .errors import ConfigError, DropbenchError
 from .fsutil import atomic_write_json, check_output_dir, check_output_file
 from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 EXIT_USER_ERROR = 2
 
@@ -90,6 +93,13 @@ def _key_values(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def profile_from(args: argparse.Namespace) -> Profile:
+    """The hardware profile named by --profile (a name or a JSON file), or the one detected on this machine."""
+    from .profiles import default_profile, load_profile
+
+    return load_profile(args.profile) if args.profile else default_profile()
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
@@ -140,11 +150,10 @@ def _runtime_list(text: str) -> list[str]:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .measure import format_seconds
     from .onnx_model import parse_shapes
-    from .profiles import default_profile, load_profile
     from .report import rich_table
     from .runtimes.bench import bench_checkpoint, load_model
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     model = load_model(args.run, parse_shapes(args.shape))
     results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
     rows = [
@@ -163,12 +172,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_speedup(args: argparse.Namespace) -> int:
     from .onnx_model import parse_shapes
-    from .profiles import default_profile, load_profile
     from .report import rich_table
     from .runtimes.bench import load_pair
     from .speed import speedup_records
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
     records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
     rows = [
@@ -193,11 +201,10 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .profiles import default_profile, load_profile
     from .runtimes.bench import load_model
     from .speed import aa_calibration
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     model = load_model(args.run)
     with make_progress(args.quiet) as progress:
         result = aa_calibration(model, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
@@ -221,13 +228,12 @@ def _compile_times(record: dict) -> str:
 
 
 def cmd_train_speed(args: argparse.Namespace) -> int:
-    from .profiles import default_profile, load_profile
     from .report import rich_table
     from .runs import RunSpec
     from .speed import savings_over_dropout
     from .train import TrainConfig
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     spec = RunSpec(args.method, args.method, _key_values(args.set), args.model, args.data, args.hidden, TrainConfig(batch_size=args.batch_size))
     records = savings_over_dropout(spec, args.p, profile, args.min_time)
     rows = [[
@@ -310,10 +316,9 @@ def claims_table(records: list[dict]):
 
 def cmd_claims(args: argparse.Namespace) -> int:
     from .claims import ClaimContext, check_claims, get_claims
-    from .profiles import default_profile, load_profile
     from .reproduce import plan
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     claims = get_claims(args.only)
     context = ClaimContext(profile, plan(args.quick), "quick" if args.quick else "full", min_run_time=args.min_time)
     with make_progress(args.quiet) as progress:
