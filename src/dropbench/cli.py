@@ -20,6 +20,7 @@ from .limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MA
 
 if TYPE_CHECKING:  # the library loads lazily, inside the commands: `dropbench --help` stays fast
     from .claims.record import ClaimRecord
+    from .profiles import Profile
 
 EXIT_USER_ERROR = 2
 
@@ -93,6 +94,13 @@ def _key_values(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def profile_from(args: argparse.Namespace) -> Profile:
+    """The hardware profile named by --profile (a name or a JSON file), or the one detected on this machine."""
+    from .profiles import default_profile, load_profile
+
+    return load_profile(args.profile) if args.profile else default_profile()
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
@@ -143,11 +151,10 @@ def _runtime_list(text: str) -> list[str]:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .measure import format_seconds
     from .onnx_model import parse_shapes
-    from .profiles import default_profile, load_profile
     from .report.terminal import rich_table
     from .runtimes.bench import bench_checkpoint, load_model
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     model = load_model(args.run, parse_shapes(args.shape))
     results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
     rows = [
@@ -166,12 +173,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_speedup(args: argparse.Namespace) -> int:
     from .onnx_model import parse_shapes
-    from .profiles import default_profile, load_profile
     from .report.terminal import rich_table
     from .runtimes.bench import load_pair
     from .speed import speedup_records
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
     records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
     rows = [
@@ -196,11 +202,10 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .profiles import default_profile, load_profile
     from .runtimes.bench import load_model
     from .speed import aa_calibration
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     model = load_model(args.run)
     with make_progress(args.quiet) as progress:
         result = aa_calibration(model, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
@@ -224,13 +229,12 @@ def _compile_times(record: dict) -> str:
 
 
 def cmd_train_speed(args: argparse.Namespace) -> int:
-    from .profiles import default_profile, load_profile
     from .report.terminal import rich_table
     from .runs import RunSpec
     from .speed import savings_over_dropout
     from .train import TrainConfig
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     spec = RunSpec(args.method, args.method, _key_values(args.set), args.model, args.data, args.hidden, TrainConfig(batch_size=args.batch_size))
     records = savings_over_dropout(spec, args.p, profile, args.min_time)
     rows = [[
@@ -316,9 +320,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from .claims.context import ClaimContext
     from .claims.runner import check_claims
     from .plans import plan
-    from .profiles import default_profile, load_profile
 
-    profile = load_profile(args.profile) if args.profile else default_profile()
+    profile = profile_from(args)
     claims = get_claims(args.only)
     context = ClaimContext(profile, plan(args.quick), "quick" if args.quick else "full", min_run_time=args.min_time)
     with make_progress(args.quiet) as progress:
@@ -466,29 +469,94 @@ EPOCHS = _number(int, 1, MAX_EPOCHS)
 BATCH = _number(int, 1, MAX_BATCH)
 SECONDS = _number(float, 0.001, MAX_SECONDS)
 ROUNDS = _number(int, 2, 100)  # the interval of a speed ratio is taken over rounds: at least 2
+THREADS = _number(int, 1, MAX_THREADS)
+
+# Options that several commands share, each declared once. A command adds them in the order its
+# --help lists them; where the help text or the default genuinely differs, the command passes it.
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="dropbench", description="Benchmark harness for dropout-based network compaction.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+def add_profile_option(p: argparse.ArgumentParser, help: str = "hardware profile name or JSON file (default: detected)") -> None:
+    """--profile: one hardware profile for the command's timing (read back with profile_from)."""
+    p.add_argument("--profile", help=help)
 
+
+def add_json_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--json", help=help)
+
+
+def add_quiet_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    p.add_argument("--quiet", action="store_true", help=help)
+
+
+def add_min_time_option(p: argparse.ArgumentParser, default: float, help: str) -> None:
+    p.add_argument("--min-time", type=SECONDS, default=default, help=help)
+
+
+def add_rounds_option(p: argparse.ArgumentParser, default: int, help: str) -> None:
+    p.add_argument("--rounds", type=ROUNDS, default=default, help=help)
+
+
+def add_batch_size_option(p: argparse.ArgumentParser, default: int) -> None:
+    """--batch-size N for the commands that use one batch size (bench and speedup take several: add_model_options)."""
+    p.add_argument("--batch-size", type=BATCH, default=default)
+
+
+def add_out_option(p: argparse.ArgumentParser, help: str) -> None:
+    """--out DIR (checked with --force by check_outputs before any work starts)."""
+    p.add_argument("--out", required=True, help=help)
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
+
+
+def add_quick_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--quick", action="store_true", help=help)
+
+
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """What bench and speedup time, and where: --profile, --runtimes, --batch-size (repeatable), --shape."""
+    add_profile_option(p)
+    p.add_argument("--runtimes", "--runtime", dest="runtimes", action="extend", type=_runtime_list,
+                   help="comma-separated: torch-eager, onnxruntime, torch-sparse, torch-compile (default: all that apply but torch-compile)")
+    p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
+    p.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                   help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
+
+
+def add_asv_results_options(p: argparse.ArgumentParser) -> None:
+    """Where history and compare-profiles read the recorded asv results from."""
+    p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
+    p.add_argument("--results", help="asv results directory (default: the configuration's results_dir)")
+    add_json_option(p, "also write the figures to this JSON file")
+
+
+# Each command family adds its subcommands; build_parser adds the families in the order --help lists them.
+
+
+def add_train_commands(sub) -> None:
+    """train, export."""
     p = sub.add_parser("train", help="train a method, compact it, write a checkpoint directory")
     p.add_argument("--method", required=True, help="dense, dropout, magnitude, ... (dropbench methods)")
     p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lenet5, lstm")
     p.add_argument("--data", default="digits", help="digits, mnist-5k, mnist1d, pydoc-text, idx:DIR (dropbench data list)")
     p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 1024,1024,1024 (model default otherwise)")
-    p.add_argument("--out", required=True, help="checkpoint directory to write")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
+    add_out_option(p, "checkpoint directory to write")
+    add_set_option(p)
     p.add_argument("--epochs", type=EPOCHS, default=20)
-    p.add_argument("--batch-size", type=BATCH, default=64)
+    add_batch_size_option(p, 64)
     p.add_argument("--lr", type=_number(float, 1e-12, 100.0), default=1e-3)
     p.add_argument("--optimizer", default="adam", help="adam or sgd")
     p.add_argument("--schedule", default="constant", help="constant, cosine or step")
     p.add_argument("--weight-decay", type=_number(float, 0.0, 100.0), default=0.0)
     p.add_argument("--grad-clip", type=_number(float, 0.0, 1e6), default=0.0, help="max gradient norm (0 = off)")
     p.add_argument("--seed", type=_number(int, 0, MAX_SEED), default=0)
-    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force_option(p)
+    add_quiet_option(p, "no progress bar")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX and check onnxruntime parity")
@@ -496,40 +564,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=_number(float, 0.0, 1.0), default=1e-4, help="largest allowed |onnxruntime - torch|")
     p.set_defaults(func=cmd_export)
 
-    def model_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-        p.add_argument("--runtimes", "--runtime", dest="runtimes", action="extend", type=_runtime_list,
-                       help="comma-separated: torch-eager, onnxruntime, torch-sparse, torch-compile (default: all that apply but torch-compile)")
-        p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
-        p.add_argument("--shape", action="append", metavar="NAME=DIMS",
-                       help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
 
+def add_timing_commands(sub) -> None:
+    """bench, speedup, calibrate, train-speed."""
     p = sub.add_parser("bench", help="time inference of a checkpoint or any ONNX file in each runtime")
     p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
-    model_args(p)
-    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of samples per measurement")
-    p.add_argument("--json", help="also write the figures to this JSON file")
+    add_model_options(p)
+    add_min_time_option(p, 0.5, "seconds of samples per measurement")
+    add_json_option(p, "also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted model over a baseline, beside the FLOP ratio")
     p.add_argument("baseline", type=Path, help="a checkpoint directory or an ONNX file")
     p.add_argument("candidate", type=Path, help="a checkpoint directory or an ONNX file (ONNX files are compared in onnxruntime)")
-    model_args(p)
-    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of interleaved samples per timing round")
-    p.add_argument("--rounds", type=ROUNDS, default=3, help="timing rounds (fresh runners, alternating order); the interval is over rounds")
-    p.add_argument("--json", help="also write the records to this JSON file")
+    add_model_options(p)
+    add_min_time_option(p, 0.5, "seconds of interleaved samples per timing round")
+    add_rounds_option(p, 3, "timing rounds (fresh runners, alternating order); the interval is over rounds")
+    add_json_option(p, "also write the records to this JSON file")
     p.set_defaults(func=cmd_speedup)
 
     p = sub.add_parser("calibrate", help="A/A: time a checkpoint against itself N times; the intervals must cover 1.0")
     p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
     p.add_argument("--comparisons", type=_number(int, 1, 1000), default=20)
     p.add_argument("--runtime", default="onnxruntime", help="torch-eager or onnxruntime")
-    p.add_argument("--batch-size", type=BATCH, default=64)
-    p.add_argument("--rounds", type=ROUNDS, default=5, help="timing rounds per comparison (fresh runners, alternating order)")
-    p.add_argument("--min-time", type=SECONDS, default=0.5, help="seconds of interleaved samples per round")
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--json", help="also write the comparisons to this JSON file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_batch_size_option(p, 64)
+    add_rounds_option(p, 5, "timing rounds per comparison (fresh runners, alternating order)")
+    add_min_time_option(p, 0.5, "seconds of interleaved samples per round")
+    add_profile_option(p)
+    add_json_option(p, "also write the comparisons to this JSON file")
+    add_quiet_option(p, "no progress bar")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("train-speed", help="training-step time of a method vs standard dropout at the same rates (interleaved)")
@@ -538,13 +601,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lstm")
     p.add_argument("--data", default="mnist-5k", help="data set (pydoc-text for the lstm)")
     p.add_argument("--hidden", type=_csv_ints, help="hidden widths, e.g. 2048,2048,2048")
-    p.add_argument("--batch-size", type=BATCH, default=128)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
-    p.add_argument("--profile", help="hardware profile name or JSON file (default: detected)")
-    p.add_argument("--min-time", type=SECONDS, default=2.0, help="seconds of interleaved samples per rate")
-    p.add_argument("--json", help="also write the records to this JSON file")
+    add_batch_size_option(p, 128)
+    add_set_option(p)
+    add_profile_option(p)
+    add_min_time_option(p, 2.0, "seconds of interleaved samples per rate")
+    add_json_option(p, "also write the records to this JSON file")
     p.set_defaults(func=cmd_train_speed)
 
+
+def add_listing_commands(sub) -> None:
+    """profile, data, methods: what this machine and this version offer."""
     p = sub.add_parser("profile", help="hardware profiles: detect | list | show NAME | validate FILE")
     p.add_argument("action", choices=["detect", "list", "show", "validate"])
     p.add_argument("target", nargs="?")
@@ -557,46 +623,57 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list the methods and their hyper-parameters")
     p.set_defaults(func=cmd_methods)
 
+
+def add_claims_commands(sub) -> None:
+    """claims, reproduce."""
     p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
-    p.add_argument("--quick", action="store_true", help="the quick setups (minutes) instead of the full ones")
-    p.add_argument("--profile", help="hardware profile (default: detected)")
+    add_quick_option(p, "the quick setups (minutes) instead of the full ones")
+    add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
-    p.add_argument("--json", help="write the records to this JSON file")
+    add_json_option(p, "write the records to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails, not only when one errors")
-    p.add_argument("--min-time", type=SECONDS, default=1.0, help="seconds of interleaved samples per speed ratio")
-    p.add_argument("--quiet", action="store_true")
+    add_min_time_option(p, 1.0, "seconds of interleaved samples per speed ratio")
+    add_quiet_option(p)
     p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
-    p.add_argument("--quick", action="store_true", help="small nets on digits (minutes)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--profile", help="hardware profile (default: detected)")
+    add_quick_option(p, "small nets on digits (minutes)")
+    add_out_option(p, "output directory")
+    add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--profiles", type=_csv_names, help="time and check the claims on each of these profiles (comma-separated)")
     p.add_argument("--cluster", metavar="ADDRESS", help='run on Ray: local:N (N workers), auto, HOST:PORT or ray://HOST:PORT (pip install -e ".[cluster]")')
-    p.add_argument("--train-threads", type=_number(int, 1, MAX_THREADS), help="CPUs (and torch threads) of each training task on the cluster (default 1)")
-    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--train-threads", type=THREADS, help="CPUs (and torch threads) of each training task on the cluster (default 1)")
+    add_force_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=cmd_reproduce)
 
+
+def add_cluster_commands(sub) -> None:
+    """cluster node, cluster estimate."""
     p = sub.add_parser("cluster", help="Ray cluster nodes for `reproduce --cluster`")
     cluster = p.add_subparsers(dest="cluster_command", required=True, parser_class=Parser)
     p = cluster.add_parser("node", help="start a Ray node (head or worker) that advertises hardware profiles for timing")
+    # not add_profile_option: a node advertises any number of profiles
     p.add_argument("--profile", action="append", default=[], help="a profile this machine matches (repeatable); timing of it runs here")
     p.add_argument("--head", action="store_true", help="start a new cluster with this node as its head")
     p.add_argument("--address", help="HOST:PORT of the head to join")
     p.add_argument("--port", type=_number(int, 1, 65535), default=6379, help="the head's port (default 6379)")
-    p.add_argument("--num-cpus", type=_number(int, 1, MAX_THREADS), help="CPUs the node offers (default: all)")
+    p.add_argument("--num-cpus", type=THREADS, help="CPUs the node offers (default: all)")
     p.add_argument("--block", action="store_true", help="stay in the foreground until the node stops")
     p.set_defaults(func=cmd_cluster_node)
+
     p = cluster.add_parser("estimate", help="how long a reproduce output's plan would take on N nodes, from its recorded training times")
     p.add_argument("dir", type=Path, help="a reproduce output (runs/*/manifest.json, reproduce.json)")
     p.add_argument("--nodes", type=_node_counts, default=(1, 2, 4, 8), help="node counts (default 1,2,4,8)")
-    p.add_argument("--cpus-per-node", type=_number(int, 1, MAX_THREADS), default=2, help="one-CPU training workers per node (default 2)")
+    p.add_argument("--cpus-per-node", type=THREADS, default=2, help="one-CPU training workers per node (default 2)")
     p.add_argument("--slowdown", type=_number(float, 0.01, 100), default=1.0,
                    help="training time with one thread over the recorded one (default 1: recorded with one thread)")
     p.add_argument("--other-seconds", type=_number(float, 0, 1e7), help="export, copy and timing seconds (default: from DIR/reproduce.json)")
     p.set_defaults(func=cmd_cluster_estimate)
 
+
+def add_results_commands(sub) -> None:
+    """report, asv-machine, history, compare-profiles: what was recorded, re-read without re-running it."""
     p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
     p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")
     p.add_argument("--compare", type=Path, metavar="DIR2", help="a second output to put side by side (e.g. another profile or commit)")
@@ -606,23 +683,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("profile", help="hardware profile name (dropbench profile list)")
     p.set_defaults(func=cmd_asv_machine)
 
-    def asv_results_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
-        p.add_argument("--results", help="asv results directory (default: the configuration's results_dir)")
-        p.add_argument("--json", help="also write the figures to this JSON file")
-
     p = sub.add_parser("history", help="which figures regressed at which commit, from the recorded asv results")
     p.add_argument("range", nargs="?", help="git commit range to look at, e.g. main..HEAD (default: every recorded commit)")
     p.add_argument("--machine", help="only this machine (hardware profile)")
-    asv_results_args(p)
+    add_asv_results_options(p)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side")
     p.add_argument("a", help="profile A (an asv machine name)")
     p.add_argument("b", help="profile B")
     p.add_argument("--html", help="also write the comparison as a self-contained HTML page")
-    asv_results_args(p)
+    add_asv_results_options(p)
     p.set_defaults(func=cmd_compare_profiles)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="dropbench", description="Benchmark harness for dropout-based network compaction.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_train_commands(sub)
+    add_timing_commands(sub)
+    add_listing_commands(sub)
+    add_claims_commands(sub)
+    add_cluster_commands(sub)
+    add_results_commands(sub)
     return parser
 
 

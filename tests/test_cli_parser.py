@@ -1,0 +1,56 @@
+"""The parser itself: options shared between commands, profile_from, and a start-up that imports no heavy module."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from dropbench.cli import build_parser, profile_from
+from dropbench.profiles import default_profile, load_profile
+
+# the smallest valid arguments of each command that takes one --profile (cluster node takes several)
+PROFILE_COMMANDS = {
+    "bench": ["bench", "run"],
+    "speedup": ["speedup", "a", "b"],
+    "calibrate": ["calibrate", "run"],
+    "train-speed": ["train-speed"],
+    "claims": ["claims"],
+    "reproduce": ["reproduce", "--out", "out"],
+}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def test_every_command_with_one_profile_accepts_it():
+    takes_profile = {name for name, p in _subcommands(build_parser()).items() if "--profile" in p._option_string_actions}
+    assert takes_profile == set(PROFILE_COMMANDS)
+    for argv in PROFILE_COMMANDS.values():
+        assert build_parser().parse_args(argv).profile is None
+        assert build_parser().parse_args([*argv, "--profile", "cpu-1thread"]).profile == "cpu-1thread"
+
+
+def test_profile_from():
+    assert profile_from(argparse.Namespace(profile=None)) == default_profile()
+    assert profile_from(argparse.Namespace(profile="cpu-1thread")) == load_profile("cpu-1thread")
+
+
+@pytest.mark.parametrize(
+    "argv, min_time",
+    [(["bench", "r"], 0.5), (["speedup", "a", "b"], 0.5), (["calibrate", "r"], 0.5), (["train-speed"], 2.0), (["claims"], 1.0)],
+)
+def test_shared_options_keep_each_commands_default(argv, min_time):
+    args = build_parser().parse_args(argv)
+    assert args.min_time == min_time
+    assert args.json is None
+
+
+def test_start_up_imports_no_heavy_module():
+    code = "import sys; from dropbench.cli import build_parser; build_parser(); print(sorted({'torch', 'numpy', 'dropbench.profiles'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
