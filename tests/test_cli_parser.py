@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from dropbench.cli import build_parser, profile_from
+from dropbench.cli.options import profile_from
+from dropbench.cli.parser import build_parser
 from dropbench.profiles import default_profile, load_profile
 
 # the smallest valid arguments of each command that takes one --profile (cluster node takes several)
@@ -51,6 +52,9 @@ def test_shared_options_keep_each_commands_default(argv, min_time):
 
 
 def test_start_up_imports_no_heavy_module():
-    code = "import sys; from dropbench.cli import build_parser; build_parser(); print(sorted({'torch', 'numpy', 'dropbench.profiles'} & set(sys.modules)))"
+    code = (
+        "import sys; from dropbench.cli.parser import build_parser; build_parser(); "
+        "print(sorted({'torch', 'numpy', 'dropbench.profiles'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

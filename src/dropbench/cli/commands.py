@@ -1,0 +1,376 @@
+"""The commands: each calls one library function with its parsed arguments and prints the result.
+
+The library is imported inside each command, so `dropbench --help` does not load torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..console import error, make_progress, one_line, stdout
+from ..errors import ConfigError
+from ..fsutil import atomic_write_json, check_output_dir
+
+from .options import key_values, profile_from
+
+if TYPE_CHECKING:  # annotations only: the library loads inside each command
+    from ..claims.record import ClaimRecord
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..runs import RunSpec, train_run
+    from ..train import TrainConfig
+
+    try:
+        config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            schedule=args.schedule,
+            seed=args.seed,
+            weight_decay=args.weight_decay,
+            grad_clip=args.grad_clip,
+        )
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    spec = RunSpec(Path(args.out).name, args.method, key_values(args.set), args.model, args.data, args.hidden, config)
+    with make_progress(args.quiet) as progress:
+        out = train_run(spec, Path(args.out), force=args.force, progress=progress)
+    from ..checkpoint import load_checkpoint
+
+    metrics = load_checkpoint(out).metrics
+    stdout.print(
+        f"[green]saved[/] {one_line(out)}: test accuracy {100 * metrics['accuracy']:.2f}%, {metrics['params']:,} params "
+        f"({metrics['nonzero_params']:,} non-zero), {metrics['flops']:,} FLOPs/sample"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..export import export_checkpoint
+
+    result = export_checkpoint(args.run, tolerance=args.tolerance)
+    stdout.print(f"[green]exported[/] {one_line(result.path)}: onnxruntime vs torch max |diff| = {result.max_abs_diff:.2e} on {result.inputs}")
+    return 0
+
+
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ..measure import format_seconds
+    from ..onnx_model import parse_shapes
+    from ..report.terminal import rich_table
+    from ..runtimes.bench import bench_checkpoint, load_model
+
+    profile = profile_from(args)
+    model = load_model(args.run, parse_shapes(args.shape))
+    results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
+    rows = [
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
+            r["runtime"], r["batch"], format_seconds(r["median_s"]), format_seconds(r["iqr_s"]), f"{r['samples_per_s']:,.0f}", r["samples"],
+            f"{r['compile_s']:.1f} s" if "compile_s" in r else "-", "; ".join(r["warnings"]),
+        ]
+        for r in results
+    ]
+    headers = ["runtime", "batch", "median", "IQR", "samples/s", "samples", "compile", "warnings"]
+    stdout.print(rich_table(one_line(f"{model.name} on {profile.name}"), headers, rows))
+    if args.json:
+        atomic_write_json(Path(args.json), {"checkpoint": str(model.path), "profile": profile.as_dict(), "measurements": results})
+    return 0
+
+
+def cmd_speedup(args: argparse.Namespace) -> int:
+    from ..onnx_model import parse_shapes
+    from ..report.terminal import rich_table
+    from ..runtimes.bench import load_pair
+    from ..speed import speedup_records
+
+    profile = profile_from(args)
+    baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
+    records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
+    rows = [
+        [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
+            r["runtime"],
+            r["batch"],
+            f"{r['speedup']:.2f}x",
+            f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]",
+            f"{r['flop_ratio']:.2f}x",
+            f"{r['realisation']:.2f}",
+            _compile_times(r),
+            "; ".join(r["warnings"]),
+        ]
+        for r in records
+    ]
+    title = one_line(f"{candidate.name} over {baseline.name} on {profile.name} ({args.rounds} timing rounds; interval over rounds)")
+    headers = ["runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "compile (base / cand.)", "warnings"]
+    stdout.print(rich_table(title, headers, rows))
+    if args.json:
+        atomic_write_json(Path(args.json), records)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from ..runtimes.bench import load_model
+    from ..speed import aa_calibration
+
+    profile = profile_from(args)
+    model = load_model(args.run)
+    with make_progress(args.quiet) as progress:
+        result = aa_calibration(model, profile, args.comparisons, args.runtime, args.batch_size, args.min_time, args.rounds, progress)
+    for i, r in enumerate(result["comparisons"], 1):
+        mark = "" if r["ci"][0] <= 1.0 <= r["ci"][1] else "  <- interval misses 1"
+        stdout.print(f"A/A {i:2d}: {r['ratio']:.4f}  95% CI [{r['ci'][0]:.4f}, {r['ci'][1]:.4f}]{mark}")
+    n = len(result["comparisons"])
+    stdout.print(
+        f"{model.name} against itself, {args.runtime} batch {args.batch_size}, {args.rounds} rounds x {args.min_time:g} s on {profile.name}: "
+        f"interval covers 1.0 in {result['covered']}/{n}; ratio within 1 +/- {result['tolerance']:g} in {result['within_tolerance']}/{n} "
+        f"(largest deviation {100 * result['max_deviation']:.1f}%)"
+    )
+    if args.json:
+        atomic_write_json(Path(args.json), result)
+    return 0
+
+
+def _compile_times(record: dict) -> str:
+    times = [record[side].get("compile_s") for side in ("baseline_timing", "candidate_timing")]
+    return "-" if None in times else f"{times[0]:.1f} / {times[1]:.1f} s"
+
+
+def cmd_train_speed(args: argparse.Namespace) -> int:
+    from ..report.terminal import rich_table
+    from ..runs import RunSpec
+    from ..speed import savings_over_dropout
+    from ..train import TrainConfig
+
+    profile = profile_from(args)
+    spec = RunSpec(args.method, args.method, key_values(args.set), args.model, args.data, args.hidden, TrainConfig(batch_size=args.batch_size))
+    records = savings_over_dropout(spec, args.p, profile, args.min_time)
+    rows = [[
+        f"{r['p']:g}", f"{1e3 * r['baseline_timing']['median_s']:.1f} ms", f"{1e3 * r['candidate_timing']['median_s']:.1f} ms",
+        f"{100 * r['time_saved']:.0f}%", f"[{100 * r['time_saved_ci'][0]:.0f}, {100 * r['time_saved_ci'][1]:.0f}]%",
+        f"{100 * r['flop_ideal']:.0f}%", f"{100 * (1 - (1 - r['p']) ** 2):.0f}%", f"{r['realisation']:.2f}", "; ".join(r["warnings"]),
+    ] for r in records]
+    title = f"training step of {args.method} vs dropout, {args.model} on {args.data}, batch {args.batch_size}, {profile.name} (interleaved, one run per p)"
+    headers = ["p", "dropout step", f"{args.method} step", "time saved", "95% CI", "FLOP ideal", "1-(1-p)^2", "realisation", "warnings"]
+    stdout.print(rich_table(title, headers, rows))
+    if args.json:
+        atomic_write_json(Path(args.json), records)
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from ..profiles import (
+        default_profile,
+        fingerprint,
+        list_profiles,
+        load_profile,
+        load_profile_file,
+    )
+    from ..report.terminal import rich_table
+
+    if args.action == "detect":
+        info = {**fingerprint(), "default_profile": default_profile().name}
+        stdout.print_json(json.dumps(info))
+    elif args.action == "list":
+        rows = [[p.name, p.device, p.threads, p.dtype, ",".join(map(str, p.batch_sizes)), p.unavailable_reason() or "yes"] for p in list_profiles()]
+        stdout.print(rich_table("hardware profiles", ["name", "device", "threads", "dtype", "batch sizes", "usable here"], rows))
+    elif args.action == "show":
+        if not args.target:
+            raise ConfigError("dropbench profile show NAME: which profile? (dropbench profile list)")
+        stdout.print_json(json.dumps(load_profile(args.target).as_dict()))
+    else:
+        if not args.target:
+            raise ConfigError("dropbench profile validate FILE: which file?")
+        profile = load_profile_file(Path(args.target))
+        stdout.print(f"[green]valid[/] profile {profile.name!r} ({profile.device}, {profile.threads} threads)")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from ..data import availability
+    from ..report.terminal import rich_table
+
+    rows = [[name, description, "yes" if reason is None else f"no: {reason}"] for name, description, reason in availability()]
+    stdout.print(rich_table("data sets", ["name", "description", "available"], rows))
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ..methods import METHODS
+    from ..report.terminal import rich_table
+
+    rows = [[m.name, m.summary, ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(m.Config)) or "-"] for m in METHODS.values()]
+    stdout.print(rich_table("methods (set parameters with --set KEY=VALUE)", ["name", "what", "parameters"], rows))
+    return 0
+
+
+VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow", "not-run": "dim", "error": "bold red"}
+
+
+def claims_table(records: list[ClaimRecord]):
+    from rich.table import Table
+
+    table = Table(title="claims")
+    for header in ("claim", "verdict", "measured", "95% CI", "bound", "explanation"):
+        table.add_column(header, overflow="fold")
+    for r in records:
+        style = VERDICT_STYLE[r.verdict]
+        measured = "-" if r.measured is None else f"{r.measured:.3g} {r.unit}"
+        ci = "-" if r.ci[0] is None else f"[{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
+        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, ci, f">= {r.bound:g}", r.explanation)
+    return table
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from ..claims import get_claims
+    from ..claims.context import ClaimContext
+    from ..claims.runner import check_claims
+    from ..plans import plan
+
+    profile = profile_from(args)
+    claims = get_claims(args.only)
+    context = ClaimContext(profile, plan(args.quick), "quick" if args.quick else "full", min_run_time=args.min_time)
+    with make_progress(args.quiet) as progress:
+        context.progress = progress
+        records = check_claims(claims, context)
+    stdout.print(claims_table(records))
+    if args.json:
+        atomic_write_json(Path(args.json), [r.as_dict() for r in records])
+    errors = [r.id for r in records if r.verdict == "error"]
+    failed = [r.id for r in records if r.verdict == "fails"]
+    for r in records:
+        if r.verdict == "error":
+            error(f"claim {r.id} could not be checked: {r.explanation}")
+    return 1 if errors or (args.strict and failed) else 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from ..profiles import default_profile, load_profile
+    from ..reproduce import reproduce
+
+    if args.profile and args.profiles:
+        raise ConfigError("give --profile NAME or --profiles A,B, not both")
+    if args.train_threads and not args.cluster:
+        raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
+    names = args.profiles or ([args.profile] if args.profile else [])
+    profiles = [load_profile(name) for name in names] if names else [default_profile()]
+    out = Path(args.out)
+    with make_progress(args.quiet) as progress:
+        if args.cluster:
+            from ..cluster import connect, parse_address
+
+            address = parse_address(args.cluster)
+            check_output_dir(out, args.force)  # before a cluster is started or joined
+            with connect(address, progress, args.train_threads or 1) as cluster:
+                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, executor=cluster)
+        else:
+            result = reproduce(out, args.quick, profiles, force=args.force, progress=progress)
+    runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
+    on = ", ".join(p.name for p in profiles)
+    stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, timed on {on}, report {report}")
+    return 0
+
+
+def cmd_cluster_estimate(args: argparse.Namespace) -> int:
+    from ..cluster.estimate import estimate
+    from ..report.terminal import rich_table
+
+    estimates = estimate(args.dir, list(args.nodes), args.cpus_per_node, args.slowdown, args.other_seconds)
+    minutes = lambda s: f"{s / 60:.1f} min"  # noqa: E731
+    rows = [[e.nodes, e.nodes * args.cpus_per_node, minutes(e.train_s), minutes(e.other_s), minutes(e.total_s),
+             f"{estimates[0].total_s / e.total_s:.2f}x"] for e in estimates]
+    title = one_line(f"{args.dir} on N nodes of {args.cpus_per_node} one-CPU workers (training x {args.slowdown:g})")
+    stdout.print(rich_table(title, ["nodes", "workers", "training", "export + timing", "total", f"vs {estimates[0].nodes} node(s)"], rows))
+    return 0
+
+
+def cmd_cluster_node(args: argparse.Namespace) -> int:
+    from ..cluster.node import start_node
+    from ..profiles import load_profile
+
+    profiles = [load_profile(name) for name in args.profile]
+    code = start_node(profiles, args.head, args.address, args.port, args.num_cpus, args.block)
+    if code == 0 and not args.block:
+        kind, advertised = "head" if args.head else "worker", ", ".join(args.profile) or "no profile"
+        stdout.print(f"[green]started[/] a Ray {kind} node advertising {advertised}; stop it with `ray stop`")
+    return 0 if code == 0 else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..outputs import rerender
+
+    path = rerender(args.dir, args.compare)
+    stdout.print(f"[green]wrote[/] {path}")
+    return 0
+
+
+def cmd_asv_machine(args: argparse.Namespace) -> int:
+    from ..suites import register_machine
+
+    path = register_machine(args.profile)
+    stdout.print(f"[green]registered[/] asv machine {args.profile!r} in {path}; run the suites with:")
+    stdout.print(f"  DROPBENCH_PROFILE={args.profile} asv run --machine {args.profile}", soft_wrap=True)
+    return 0
+
+
+def _asv_results(args: argparse.Namespace):
+    from ..history import load_project, load_results
+
+    project = load_project(Path(args.config))
+    return project, load_results(project, Path(args.results) if args.results else None)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ..history import (
+        REGRESSION_HEADERS,
+        for_machine,
+        in_range,
+        regression_rows,
+        regressions,
+    )
+    from ..report.terminal import rich_table
+
+    project, recorded = _asv_results(args)
+    if args.machine:
+        recorded = for_machine(recorded, args.machine)
+    if args.range:
+        recorded = in_range(recorded, args.range, project.root)
+    found = regressions(recorded, project.thresholds)
+    commits = len({r.commit for r in recorded})
+    title = f"regressions in {commits} recorded commits (the first bad commit and the last good one; every figure is lower-is-better)"
+    if found:
+        stdout.print(rich_table(title, REGRESSION_HEADERS, regression_rows(found)))
+    else:
+        stdout.print(f"[green]no regressions[/] in {commits} recorded commits")
+    if args.json:
+        atomic_write_json(Path(args.json), [r.as_dict() for r in found])
+    return 0
+
+
+def cmd_compare_profiles(args: argparse.Namespace) -> int:
+    from ..fsutil import atomic_write_text
+    from ..history import (
+        COMPARISON_HEADERS,
+        compare_profiles,
+        comparison_html,
+        comparison_rows,
+    )
+    from ..report.terminal import rich_table
+
+    _, recorded = _asv_results(args)
+    commit_a, commit_b, pairs = compare_profiles(recorded, args.a, args.b)
+    title = f"A = {args.a} ({commit_a[:8]}) vs B = {args.b} ({commit_b[:8]}); every figure is lower-is-better"
+    stdout.print(rich_table(title, COMPARISON_HEADERS, comparison_rows(pairs)))
+    if args.json:
+        atomic_write_json(Path(args.json), {"a": args.a, "b": args.b, "commit_a": commit_a, "commit_b": commit_b, "figures": [p.as_dict() for p in pairs]})
+    if args.html:
+        atomic_write_text(Path(args.html), comparison_html(args.a, args.b, commit_a, commit_b, pairs))
+    return 0

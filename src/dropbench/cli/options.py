@@ -1,0 +1,169 @@
+"""The command line's building blocks: a parser whose usage errors are one line, argument types
+with bounds, and the options several commands share, each declared once (as pytest-benchmark's
+option groups); a command passes its own help text or default where they genuinely differ."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, Sequence
+
+from ..errors import ConfigError, DropbenchError
+from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_THREADS, MAX_WIDTH
+
+if TYPE_CHECKING:  # annotations only: profiles loads inside profile_from
+    from ..profiles import Profile
+
+EXIT_USER_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise DropbenchError(f"{message} (see `{self.prog} --help`)")
+
+
+def bounded(kind: type, low: float, high: float):
+    """An argparse type: an int or a finite float within [low, high] (no NaN, no silent clipping)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"expected a value from {low:g} to {high:g}, got {text!r}")
+        return value
+
+    return parse
+
+
+def csv_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not values or len(values) > MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in values):
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_LAYERS} widths from 1 to {MAX_WIDTH}, got {text!r}")
+    return values
+
+
+def csv_rates(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated dropout rates, got {text!r}") from None
+    if not values or not all(0.0 <= v < 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected dropout rates in [0, 1), got {text!r}")
+    return values
+
+
+def node_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        counts = ()
+    if not counts or not all(1 <= n <= 100_000 for n in counts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated node counts from 1 to 100000, got {text!r}")
+    return counts
+
+
+def csv_names(text: str) -> list[str]:
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated profile names, got {text!r}")
+    return names
+
+
+def key_values(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def profile_from(args: argparse.Namespace) -> Profile:
+    """The hardware profile named by --profile (a name or a JSON file), or the one detected on this machine."""
+    from ..profiles import default_profile, load_profile
+
+    return load_profile(args.profile) if args.profile else default_profile()
+
+
+def runtime_list(text: str) -> list[str]:
+    from ..runtimes import parse_runtimes
+
+    return parse_runtimes(text)
+
+
+EPOCHS = bounded(int, 1, MAX_EPOCHS)
+BATCH = bounded(int, 1, MAX_BATCH)
+SECONDS = bounded(float, 0.001, MAX_SECONDS)
+ROUNDS = bounded(int, 2, 100)  # the interval of a speed ratio is taken over rounds: at least 2
+THREADS = bounded(int, 1, MAX_THREADS)
+
+# Options that several commands share, each declared once. A command adds them in the order its
+# --help lists them; where the help text or the default genuinely differs, the command passes it.
+
+
+def add_profile_option(p: argparse.ArgumentParser, help: str = "hardware profile name or JSON file (default: detected)") -> None:
+    """--profile: one hardware profile for the command's timing (read back with profile_from)."""
+    p.add_argument("--profile", help=help)
+
+
+def add_json_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--json", help=help)
+
+
+def add_quiet_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    p.add_argument("--quiet", action="store_true", help=help)
+
+
+def add_min_time_option(p: argparse.ArgumentParser, default: float, help: str) -> None:
+    p.add_argument("--min-time", type=SECONDS, default=default, help=help)
+
+
+def add_rounds_option(p: argparse.ArgumentParser, default: int, help: str) -> None:
+    p.add_argument("--rounds", type=ROUNDS, default=default, help=help)
+
+
+def add_batch_size_option(p: argparse.ArgumentParser, default: int) -> None:
+    """--batch-size N for the commands that use one batch size (bench and speedup take several: add_model_options)."""
+    p.add_argument("--batch-size", type=BATCH, default=default)
+
+
+def add_out_option(p: argparse.ArgumentParser, help: str) -> None:
+    """--out DIR (checked with --force by check_outputs before any work starts)."""
+    p.add_argument("--out", required=True, help=help)
+
+
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
+
+
+def add_quick_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--quick", action="store_true", help=help)
+
+
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter (repeatable)")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """What bench and speedup time, and where: --profile, --runtimes, --batch-size (repeatable), --shape."""
+    add_profile_option(p)
+    p.add_argument("--runtimes", "--runtime", dest="runtimes", action="extend", type=runtime_list,
+                   help="comma-separated: torch-eager, onnxruntime, torch-sparse, torch-compile (default: all that apply but torch-compile)")
+    p.add_argument("--batch-size", action="append", type=BATCH, help="override the profile's batch sizes (repeatable)")
+    p.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                   help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
+
+
+def add_asv_results_options(p: argparse.ArgumentParser) -> None:
+    """Where history and compare-profiles read the recorded asv results from."""
+    p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
+    p.add_argument("--results", help="asv results directory (default: the configuration's results_dir)")
+    add_json_option(p, "also write the figures to this JSON file")

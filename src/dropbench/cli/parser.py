@@ -1,0 +1,223 @@
+"""`build_parser`: each command family adds its subcommands, in the order --help lists them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..limits import MAX_SEED
+from .commands import (
+    cmd_asv_machine,
+    cmd_bench,
+    cmd_calibrate,
+    cmd_claims,
+    cmd_cluster_estimate,
+    cmd_cluster_node,
+    cmd_compare_profiles,
+    cmd_data,
+    cmd_export,
+    cmd_history,
+    cmd_methods,
+    cmd_profile,
+    cmd_report,
+    cmd_reproduce,
+    cmd_speedup,
+    cmd_train,
+    cmd_train_speed,
+)
+from .options import (
+    bounded,
+    EPOCHS,
+    Parser,
+    THREADS,
+    csv_ints,
+    csv_names,
+    csv_rates,
+    node_counts,
+    add_asv_results_options,
+    add_batch_size_option,
+    add_force_option,
+    add_json_option,
+    add_min_time_option,
+    add_model_options,
+    add_out_option,
+    add_profile_option,
+    add_quick_option,
+    add_quiet_option,
+    add_rounds_option,
+    add_set_option,
+)
+
+
+# Each command family adds its subcommands; build_parser adds the families in the order --help lists them.
+
+
+def add_train_commands(sub) -> None:
+    """train, export."""
+    p = sub.add_parser("train", help="train a method, compact it, write a checkpoint directory")
+    p.add_argument("--method", required=True, help="dense, dropout, magnitude, ... (dropbench methods)")
+    p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lenet5, lstm")
+    p.add_argument("--data", default="digits", help="digits, mnist-5k, mnist1d, pydoc-text, idx:DIR (dropbench data list)")
+    p.add_argument("--hidden", type=csv_ints, help="hidden widths, e.g. 1024,1024,1024 (model default otherwise)")
+    add_out_option(p, "checkpoint directory to write")
+    add_set_option(p)
+    p.add_argument("--epochs", type=EPOCHS, default=20)
+    add_batch_size_option(p, 64)
+    p.add_argument("--lr", type=bounded(float, 1e-12, 100.0), default=1e-3)
+    p.add_argument("--optimizer", default="adam", help="adam or sgd")
+    p.add_argument("--schedule", default="constant", help="constant, cosine or step")
+    p.add_argument("--weight-decay", type=bounded(float, 0.0, 100.0), default=0.0)
+    p.add_argument("--grad-clip", type=bounded(float, 0.0, 1e6), default=0.0, help="max gradient norm (0 = off)")
+    p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0)
+    add_force_option(p)
+    add_quiet_option(p, "no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="export a checkpoint to ONNX and check onnxruntime parity")
+    p.add_argument("run", type=Path)
+    p.add_argument("--tolerance", type=bounded(float, 0.0, 1.0), default=1e-4, help="largest allowed |onnxruntime - torch|")
+    p.set_defaults(func=cmd_export)
+
+
+def add_timing_commands(sub) -> None:
+    """bench, speedup, calibrate, train-speed."""
+    p = sub.add_parser("bench", help="time inference of a checkpoint or any ONNX file in each runtime")
+    p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
+    add_model_options(p)
+    add_min_time_option(p, 0.5, "seconds of samples per measurement")
+    add_json_option(p, "also write the figures to this JSON file")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("speedup", help="interleaved inference speedup of a compacted model over a baseline, beside the FLOP ratio")
+    p.add_argument("baseline", type=Path, help="a checkpoint directory or an ONNX file")
+    p.add_argument("candidate", type=Path, help="a checkpoint directory or an ONNX file (ONNX files are compared in onnxruntime)")
+    add_model_options(p)
+    add_min_time_option(p, 0.5, "seconds of interleaved samples per timing round")
+    add_rounds_option(p, 3, "timing rounds (fresh runners, alternating order); the interval is over rounds")
+    add_json_option(p, "also write the records to this JSON file")
+    p.set_defaults(func=cmd_speedup)
+
+    p = sub.add_parser("calibrate", help="A/A: time a checkpoint against itself N times; the intervals must cover 1.0")
+    p.add_argument("run", type=Path, help="a checkpoint directory or an ONNX file")
+    p.add_argument("--comparisons", type=bounded(int, 1, 1000), default=20)
+    p.add_argument("--runtime", default="onnxruntime", help="torch-eager or onnxruntime")
+    add_batch_size_option(p, 64)
+    add_rounds_option(p, 5, "timing rounds per comparison (fresh runners, alternating order)")
+    add_min_time_option(p, 0.5, "seconds of interleaved samples per round")
+    add_profile_option(p)
+    add_json_option(p, "also write the comparisons to this JSON file")
+    add_quiet_option(p, "no progress bar")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("train-speed", help="training-step time of a method vs standard dropout at the same rates (interleaved)")
+    p.add_argument("--method", default="approximate-random", help="a method with a dropout rate parameter p")
+    p.add_argument("--p", type=csv_rates, default=(0.3, 0.5, 0.7), help="dropout rates, e.g. 0.3,0.5,0.7")
+    p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lstm")
+    p.add_argument("--data", default="mnist-5k", help="data set (pydoc-text for the lstm)")
+    p.add_argument("--hidden", type=csv_ints, help="hidden widths, e.g. 2048,2048,2048")
+    add_batch_size_option(p, 128)
+    add_set_option(p)
+    add_profile_option(p)
+    add_min_time_option(p, 2.0, "seconds of interleaved samples per rate")
+    add_json_option(p, "also write the records to this JSON file")
+    p.set_defaults(func=cmd_train_speed)
+
+
+def add_listing_commands(sub) -> None:
+    """profile, data, methods: what this machine and this version offer."""
+    p = sub.add_parser("profile", help="hardware profiles: detect | list | show NAME | validate FILE")
+    p.add_argument("action", choices=["detect", "list", "show", "validate"])
+    p.add_argument("target", nargs="?")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("data", help="data sets: list")
+    p.add_argument("action", choices=["list"])
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("methods", help="list the methods and their hyper-parameters")
+    p.set_defaults(func=cmd_methods)
+
+
+def add_claims_commands(sub) -> None:
+    """claims, reproduce."""
+    p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
+    add_quick_option(p, "the quick setups (minutes) instead of the full ones")
+    add_profile_option(p, "hardware profile (default: detected)")
+    p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
+    add_json_option(p, "write the records to this JSON file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails, not only when one errors")
+    add_min_time_option(p, 1.0, "seconds of interleaved samples per speed ratio")
+    add_quiet_option(p)
+    p.set_defaults(func=cmd_claims)
+
+    p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
+    add_quick_option(p, "small nets on digits (minutes)")
+    add_out_option(p, "output directory")
+    add_profile_option(p, "hardware profile (default: detected)")
+    p.add_argument("--profiles", type=csv_names, help="time and check the claims on each of these profiles (comma-separated)")
+    p.add_argument("--cluster", metavar="ADDRESS", help='run on Ray: local:N (N workers), auto, HOST:PORT or ray://HOST:PORT (pip install -e ".[cluster]")')
+    p.add_argument("--train-threads", type=THREADS, help="CPUs (and torch threads) of each training task on the cluster (default 1)")
+    add_force_option(p)
+    add_quiet_option(p)
+    p.set_defaults(func=cmd_reproduce)
+
+
+def add_cluster_commands(sub) -> None:
+    """cluster node, cluster estimate."""
+    p = sub.add_parser("cluster", help="Ray cluster nodes for `reproduce --cluster`")
+    cluster = p.add_subparsers(dest="cluster_command", required=True, parser_class=Parser)
+    p = cluster.add_parser("node", help="start a Ray node (head or worker) that advertises hardware profiles for timing")
+    # not add_profile_option: a node advertises any number of profiles
+    p.add_argument("--profile", action="append", default=[], help="a profile this machine matches (repeatable); timing of it runs here")
+    p.add_argument("--head", action="store_true", help="start a new cluster with this node as its head")
+    p.add_argument("--address", help="HOST:PORT of the head to join")
+    p.add_argument("--port", type=bounded(int, 1, 65535), default=6379, help="the head's port (default 6379)")
+    p.add_argument("--num-cpus", type=THREADS, help="CPUs the node offers (default: all)")
+    p.add_argument("--block", action="store_true", help="stay in the foreground until the node stops")
+    p.set_defaults(func=cmd_cluster_node)
+
+    p = cluster.add_parser("estimate", help="how long a reproduce output's plan would take on N nodes, from its recorded training times")
+    p.add_argument("dir", type=Path, help="a reproduce output (runs/*/manifest.json, reproduce.json)")
+    p.add_argument("--nodes", type=node_counts, default=(1, 2, 4, 8), help="node counts (default 1,2,4,8)")
+    p.add_argument("--cpus-per-node", type=THREADS, default=2, help="one-CPU training workers per node (default 2)")
+    p.add_argument("--slowdown", type=bounded(float, 0.01, 100), default=1.0,
+                   help="training time with one thread over the recorded one (default 1: recorded with one thread)")
+    p.add_argument("--other-seconds", type=bounded(float, 0, 1e7), help="export, copy and timing seconds (default: from DIR/reproduce.json)")
+    p.set_defaults(func=cmd_cluster_estimate)
+
+
+def add_results_commands(sub) -> None:
+    """report, asv-machine, history, compare-profiles: what was recorded, re-read without re-running it."""
+    p = sub.add_parser("report", help="re-render DIR/report.html from a reproduce or claims output, without re-running anything")
+    p.add_argument("dir", type=Path, help="a reproduce output, or a directory holding claims.json")
+    p.add_argument("--compare", type=Path, metavar="DIR2", help="a second output to put side by side (e.g. another profile or commit)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("asv-machine", help="register the asv machine named after a hardware profile")
+    p.add_argument("profile", help="hardware profile name (dropbench profile list)")
+    p.set_defaults(func=cmd_asv_machine)
+
+    p = sub.add_parser("history", help="which figures regressed at which commit, from the recorded asv results")
+    p.add_argument("range", nargs="?", help="git commit range to look at, e.g. main..HEAD (default: every recorded commit)")
+    p.add_argument("--machine", help="only this machine (hardware profile)")
+    add_asv_results_options(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side")
+    p.add_argument("a", help="profile A (an asv machine name)")
+    p.add_argument("b", help="profile B")
+    p.add_argument("--html", help="also write the comparison as a self-contained HTML page")
+    add_asv_results_options(p)
+    p.set_defaults(func=cmd_compare_profiles)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="dropbench", description="Benchmark harness for dropout-based network compaction.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_train_commands(sub)
+    add_timing_commands(sub)
+    add_listing_commands(sub)
+    add_claims_commands(sub)
+    add_cluster_commands(sub)
+    add_results_commands(sub)
+    return parser
