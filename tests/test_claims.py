@@ -22,7 +22,8 @@ from dropbench.claims import (
     plan_names,
     verdict,
 )
-from dropbench.data import Dataset, Split, load_dataset
+from dropbench.data import load_dataset
+from dropbench.dataset import Dataset, Split
 from dropbench.runs import RunSpec
 from dropbench.errors import ConfigError
 from dropbench.profiles import fingerprint, load_profile

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
+from .dataset import Dataset
 from .errors import ConfigError
 from .models import build_model, lenet_feature_side
 

@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .data import Dataset, load_dataset
+from .data import load_dataset
+from .dataset import Dataset
 from .flops import theoretical_speedup
 from .measure import DEFAULT_ROUNDS, Comparison, compare
 from .methods import Method, StepState, get_method

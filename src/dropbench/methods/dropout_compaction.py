@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..pruning import remove_units, site_producers
 from .base import Compacted, Method, StepState, plain_model
 

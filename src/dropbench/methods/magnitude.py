@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..pruning import UNIT_CRITERIA, apply_masks, prune_units, unit_scores, weight_masks
 from .base import Compacted, Method, plain_model
 

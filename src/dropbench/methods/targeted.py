@@ -38,7 +38,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..checkpoint import Checkpoint
-from ..data import Dataset, load_dataset
+from ..data import load_dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import (
     PRUNING_FRACTIONS,

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import remove_unconnected_units, remove_unread_inputs
 from .base import Compacted, Method, StepState, plain_model
