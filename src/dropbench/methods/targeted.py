@@ -49,7 +49,8 @@ from ..pruning import (
     pruning_curve,
     smallest,
 )
-from .base import Compacted, Method, StepState, plain_model
+from ..train import StepState
+from .base import Compacted, Method, plain_model
 
 MODES = ("unit", "weight")
 

@@ -35,7 +35,8 @@ from torch import nn
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import remove_unconnected_units, remove_unread_inputs
-from .base import Compacted, Method, StepState, plain_model
+from ..train import StepState
+from .base import Compacted, Method, plain_model
 
 K1, K2, K3 = 0.63576, 1.87320, 1.48695
 LOG_ALPHA_LIMIT = 8.0
