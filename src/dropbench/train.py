@@ -30,10 +30,6 @@ class StepState:
     dataset_size: int  # training samples (or tokens): the N of a per-sample loss
 
     @property
-    def epoch_float(self) -> float:
-        return self.step / max(self.steps_per_epoch, 1)
-
-    @property
     def progress(self) -> float:
         """Fraction of training done, in [0, 1]."""
         return self.step / max(self.total_steps - 1, 1)
