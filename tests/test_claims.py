@@ -14,7 +14,8 @@ from dropbench.claims.base import Claim, Condition, Evidence, verdict
 from dropbench.claims.context import ClaimContext, plan_names
 from dropbench.claims.record import ClaimRecord
 from dropbench.claims.runner import check_claims
-from dropbench.data import Dataset, Split, load_dataset
+from dropbench.data import load_dataset
+from dropbench.dataset import Dataset, Split
 from dropbench.runs import RunSpec
 from dropbench.errors import ConfigError
 from dropbench.profiles import fingerprint, load_profile

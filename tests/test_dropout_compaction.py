@@ -3,10 +3,10 @@ from __future__ import annotations
 import torch
 
 from dropbench.data import load_dataset
-from dropbench.methods import StepState, get_method
+from dropbench.methods import get_method
 from dropbench.methods.dropout_compaction import RetentionGate, beta_prior, gates
 from dropbench.models import build_model, default_arch
-from dropbench.train import TrainConfig, fit
+from dropbench.train import StepState, TrainConfig, fit
 
 
 def trained(data, **params):

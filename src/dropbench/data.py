@@ -21,48 +21,13 @@ from typing import BinaryIO, Callable
 import numpy as np
 import torch
 
+from .data_files import HELP as FILE_HELP, load_user_file
+from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
 from .fsutil import open_regular
 from .limits import IDX_MAX_BYTES, IDX_MIN_TRAIN_IMAGES
 
-SPLIT_SEED = 0  # splits never depend on the training seed
 DEFAULT_DATA = "digits"
-
-
-@dataclass(frozen=True)
-class Split:
-    x: torch.Tensor
-    y: torch.Tensor | None  # None for a token stream (the targets are the next tokens)
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    kind: str  # "classification" or "language"
-    input_shape: tuple[int, ...]  # one sample, without the batch axis
-    num_classes: int  # classes, or vocabulary size for "language"
-    train: Split
-    val: Split
-    test: Split
-    vocab: str = ""  # the characters of the language set, index = token id
-
-    def split(self, name: str) -> Split:
-        if name not in ("train", "val", "test"):
-            raise DataError(f"unknown split {name!r}; use train, val or test")
-        return getattr(self, name)
-
-    def summary(self) -> dict:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input_shape": list(self.input_shape),
-            "num_classes": self.num_classes,
-            "sizes": {s: len(self.split(s)) for s in ("train", "val", "test")},
-            "split_seed": SPLIT_SEED,
-        }
 
 
 @dataclass(frozen=True)
@@ -150,8 +115,6 @@ def load_dataset(name: str) -> Dataset:
     if name.startswith("idx:"):
         return load_idx_dir(Path(name[4:]))
     if name.startswith(("npz:", "csv:")):
-        from .data_files import load_user_file  # it builds on this module
-
         return load_user_file(name)
     source = SOURCES.get(name)
     if source is None:
@@ -260,6 +223,4 @@ def availability() -> list[tuple[str, str, str | None]]:
     """(name, description, reason it is unavailable or None) for `dropbench data list`."""
     rows = [(s.name, s.description, s.unavailable_reason()) for s in SOURCES.values()]
     rows.append(("idx:DIR", IDX_HELP, None))
-    from .data_files import HELP
-
-    return rows + [(name, description, None) for name, description in HELP.items()]
+    return rows + [(name, description, None) for name, description in FILE_HELP.items()]

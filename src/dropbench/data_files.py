@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import SPLIT_SEED, Dataset, Split
+from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
 
 SHARES = {"train": 0.7, "val": 0.1, "test": 0.2}

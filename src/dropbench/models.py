@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
+from .dataset import Dataset
 from .errors import ConfigError
 
 Arch = dict[str, Any]

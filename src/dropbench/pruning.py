@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
+from .dataset import Dataset
 from .errors import ConfigError
 from .models import build_model, lenet_feature_side
+from .train import evaluate
 
 PRUNING_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.9)
 UNIT_CRITERIA = ("incoming", "group")
@@ -243,8 +244,6 @@ def pruning_curve(model: nn.Module, data: Dataset, mode: str, fractions: tuple[f
     mode "weight": the smallest-|w| fraction of each unit's incoming weights zeroed (prune_weights).
     Either way the input and output layers stay whole.
     """
-    from .train import evaluate  # train imports the methods, which import this module
-
     if mode not in ("unit", "weight"):
         raise ConfigError(f"pruning mode must be 'unit' or 'weight', got {mode!r}")
     prune = prune_inner_units if mode == "unit" else prune_weights

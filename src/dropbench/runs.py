@@ -22,7 +22,8 @@ import torch
 from . import __version__
 from .checkpoint import checkpoint_dirs, load_checkpoint, write_checkpoint
 from .console import warn
-from .data import DEFAULT_DATA, Dataset, load_dataset
+from .data import DEFAULT_DATA, load_dataset
+from .dataset import Dataset
 from .errors import CheckpointError, TrainingDiverged
 from .flops import count
 from .fsutil import check_output_dir, recover_interrupted, staged_dir, target_lock

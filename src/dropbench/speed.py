@@ -13,16 +13,17 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .data import Dataset, load_dataset
+from .data import load_dataset
+from .dataset import Dataset
 from .flops import theoretical_speedup
 from .measure import DEFAULT_ROUNDS, Comparison, compare
-from .methods import Method, StepState, get_method
+from .methods import Method, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
 from .runs import RunSpec
 from .runtimes import Model, RuntimeUnavailable, apply_threads, default_runtimes, device_sync
 from .runtimes.bench import compare_checkpoints, model_batch_sizes
-from .train import batches, make_optimizer, steps_per_epoch, train_step
+from .train import StepState, batches, make_optimizer, steps_per_epoch, train_step
 
 
 def baseline_runtime(candidate_runtime: str) -> str:

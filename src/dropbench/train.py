@@ -9,15 +9,38 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
+from .dataset import Dataset
 from .errors import TrainingDiverged
-from .methods.base import Method, StepState
+
+
+@dataclass(frozen=True)
+class StepState:
+    """Where training is, handed to `regularizer` and `on_step`."""
+
+    epoch: int  # 0-based
+    step: int  # global, 0-based
+    steps_per_epoch: int
+    total_steps: int
+    dataset_size: int  # training samples (or tokens): the N of a per-sample loss
+
+    @property
+    def progress(self) -> float:
+        """Fraction of training done, in [0, 1]."""
+        return self.step / max(self.total_steps - 1, 1)
+
+
+class StepHooks(Protocol):
+    """What the loop calls on a method each step; `methods.base.Method` implements it."""
+
+    def regularizer(self, module: nn.Module, state: StepState) -> torch.Tensor | None: ...
+
+    def on_step(self, module: nn.Module, state: StepState) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -98,7 +121,7 @@ def fit(
     module: nn.Module,
     data: Dataset,
     config: TrainConfig,
-    method: Method | None = None,
+    method: StepHooks | None = None,
     progress: Any = None,
     grad_masks: dict[str, torch.Tensor] | None = None,
     device: str = "cpu",
@@ -129,7 +152,7 @@ def _fit(
     module: nn.Module,
     data: Dataset,
     config: TrainConfig,
-    method: Method | None,
+    method: StepHooks | None,
     progress: Any,
     device: str,
     params: list[nn.Parameter],
@@ -172,7 +195,7 @@ def _fit(
 
 def train_step(
     module: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
-    method: Method | None, state: StepState, grad_clip: float = 0.0,
+    method: StepHooks | None, state: StepState, grad_clip: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward, loss (+ the method's regulariser), backward, optimiser step, the method's on_step.
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .approximate_random import ApproximateRandom
-from .base import Compacted, Method, StepState, plain_model
+from .base import Compacted, Method, plain_model
 from .dense import Dense
 from .dropout import Dropout
 from .dropout_compaction import DropoutCompaction
@@ -28,4 +28,4 @@ def get_method(name: str, params: dict[str, Any] | None = None) -> Method:
     return cls.from_params(params or {})
 
 
-__all__ = ["METHODS", "Compacted", "Method", "StepState", "get_method", "plain_model"]
+__all__ = ["METHODS", "Compacted", "Method", "get_method", "plain_model"]

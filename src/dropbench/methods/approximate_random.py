@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..models import run_lstm
 from .base import Compacted, Method, plain_model

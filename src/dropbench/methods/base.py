@@ -15,29 +15,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..models import build_model
-
-
-@dataclass(frozen=True)
-class StepState:
-    """Where training is, handed to `regularizer` and `on_step`."""
-
-    epoch: int  # 0-based
-    step: int  # global, 0-based
-    steps_per_epoch: int
-    total_steps: int
-    dataset_size: int  # training samples (or tokens): the N of a per-sample loss
-
-    @property
-    def epoch_float(self) -> float:
-        return self.step / max(self.steps_per_epoch, 1)
-
-    @property
-    def progress(self) -> float:
-        """Fraction of training done, in [0, 1]."""
-        return self.step / max(self.total_steps - 1, 1)
+from ..train import StepState
 
 
 @dataclass

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..pruning import remove_units, site_producers
-from .base import Compacted, Method, StepState, plain_model
+from ..train import StepState, evaluate
+from .base import Compacted, Method, plain_model
 
 PRIOR_EPS = 1e-6  # p is clamped to [eps, 1 - eps] inside the prior's logs
 THRESHOLD_SWEEP = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -114,8 +115,6 @@ class DropoutCompaction(Method):
         return self.config.strength * prior / state.dataset_size
 
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
-        from ..train import evaluate  # train imports the methods package
-
         retention = [g.retention().detach() for g in gates(module)]
         model = plain_model(module)
         total = sum(len(p) for p in retention)

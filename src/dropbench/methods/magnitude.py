@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..pruning import UNIT_CRITERIA, apply_masks, prune_units, unit_scores, weight_masks
+from ..train import TrainConfig, fit
 from .base import Compacted, Method, plain_model
 
 
@@ -52,11 +53,6 @@ class Magnitude(Method):
             apply_masks(model, masks)
             pruned = model
         if self.config.finetune_epochs:
-            from ..train import (  # train imports methods' types only; avoid a cycle
-                TrainConfig,
-                fit,
-            )
-
             fit(pruned, data, TrainConfig(epochs=self.config.finetune_epochs, lr=self.config.finetune_lr), grad_masks=masks)
             apply_masks(pruned, masks)
         return Compacted(pruned.eval(), metrics={"pruned_fraction": self.config.fraction})

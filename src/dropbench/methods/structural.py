@@ -23,9 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import remove_units
+from ..train import evaluate
 from .base import Compacted, Method, plain_model
 
 TARGETS = {"keep99": 0.99, "keep95": 0.95}  # variant name -> fraction of full-width val accuracy
@@ -92,8 +93,6 @@ class Structural(Method):
         return StructuralDropoutMLP(model, self.config)
 
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
-        from ..train import evaluate  # train imports the methods package
-
         model = plain_model(module)
         widest = max(model.hidden_sizes())
         grid = torch.linspace(min(self.config.lower_bound, widest), widest, self.config.sweep_points).round().int().unique().tolist()

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import (
     inner_sites,
@@ -46,7 +46,8 @@ from ..pruning import (
     pruning_curve,
     smallest,
 )
-from .base import Compacted, Method, StepState, plain_model
+from ..train import StepState
+from .base import Compacted, Method, plain_model
 
 MODES = ("unit", "weight")
 

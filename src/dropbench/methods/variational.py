@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Dataset
+from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import remove_unconnected_units, remove_unread_inputs
-from .base import Compacted, Method, StepState, plain_model
+from ..train import StepState
+from .base import Compacted, Method, plain_model
 
 K1, K2, K3 = 0.63576, 1.87320, 1.48695
 LOG_ALPHA_LIMIT = 8.0
