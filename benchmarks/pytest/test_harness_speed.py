@@ -1,5 +1,5 @@
 """How fast dropbench's harness itself is: loading a checkpoint, exporting it, a timer's own overhead,
-and a runner from the pytest plugin. Figures, not pass/fail thresholds (DESIGN.md §4)."""
+and a runner from the pytest plugin. Figures, not pass/fail thresholds (docs/design.md, "Measuring")."""
 
 from __future__ import annotations
 

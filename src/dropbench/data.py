@@ -1,4 +1,4 @@
-"""Data sets that work offline (DESIGN.md §5), with deterministic train / val / test splits.
+"""Data sets that work offline (docs/design.md, "Data"), with deterministic train / val / test splits.
 
 Every loader returns a `Dataset` of torch tensors. Classification sets hold images as
 [N, C, H, W] (or [N, D] for 1-D signals) float32 in [0, 1] and int64 labels; the language set

@@ -1,4 +1,4 @@
-"""Hardware profiles (hardware_profiles/NAME.json) and the machine fingerprint (DESIGN.md §6).
+"""Hardware profiles (hardware_profiles/NAME.json) and the machine fingerprint (docs/design.md, "Hardware profiles").
 
 A profile says how to run: device, threads, dtype, batch sizes, ONNX Runtime execution
 providers, optionally the machine's peak FLOP/s and memory bandwidth. The fingerprint says what

@@ -1,4 +1,4 @@
-"""The interface every method plugs into (DESIGN.md §3).
+"""The interface every method plugs into (docs/design.md, "How to add a method").
 
 A method may wrap or replace layers (`prepare`), add a regulariser to the loss (`regularizer`),
 act each step (`on_step`), and finally `compact` the trained module into plain models that load
