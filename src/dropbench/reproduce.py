@@ -33,6 +33,7 @@ from .fsutil import atomic_write_json, check_output_dir, staged_dir
 from .profiles import Profile, fingerprint
 from .report import write_report
 from .runs import RunSpec, cached_runs
+from .runtimes import profile_threads
 from .runtimes.bench import bench_checkpoint
 from .speed import speedup_records
 from .train import TrainConfig
@@ -173,40 +174,42 @@ def measure_profile(
 ) -> ProfileFigures:
     """Time every checkpoint under runs_dir (laid out as reproduce writes runs/) and check every claim on `profile`.
 
-    This is the timing stage: it must own the machine, so nothing else may run while it does."""
+    This is the timing stage: it must own the machine, so nothing else may run while it does. All
+    of it runs on the profile's torch threads, the claims' accuracy figures as much as the timings."""
     profile.require_available()
-    run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
-    checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
-    figures = ProfileFigures(profile.name)
-    task = progress.add_task(f"time on {profile.name}", total=len(specs) + 2, status="") if progress else None
+    with profile_threads(profile):
+        run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
+        checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
+        figures = ProfileFigures(profile.name)
+        task = progress.add_task(f"time on {profile.name}", total=len(specs) + 2, status="") if progress else None
 
-    def stage(text: str) -> None:
-        if progress:
-            progress.update(task, status=text)
+        def stage(text: str) -> None:
+            if progress:
+                progress.update(task, status=text)
 
-    def done() -> None:
-        if progress:
-            progress.advance(task)
+        def done() -> None:
+            if progress:
+                progress.advance(task)
 
-    for spec in specs:
-        stage(f"bench {spec.name}")
-        for checkpoint in checkpoints[spec.name]:
-            figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
+        for spec in specs:
+            stage(f"bench {spec.name}")
+            for checkpoint in checkpoints[spec.name]:
+                figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
+            done()
+        stage("speedups over the dense baselines, and the A/A calibration")
+        dense = checkpoints["dense"][0]
+        figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
+        for spec in specs:
+            base = baseline_for(spec, specs)
+            for checkpoint in checkpoints[spec.name] if base else []:
+                figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
         done()
-    stage("speedups over the dense baselines, and the A/A calibration")
-    dense = checkpoints["dense"][0]
-    figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
-    for spec in specs:
-        base = baseline_for(spec, specs)
-        for checkpoint in checkpoints[spec.name] if base else []:
-            figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
-    done()
-    stage("claims")
-    mode = "quick" if quick else "full"
-    context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
-    figures.claims = check_claims(get_claims(), context)
-    done()
-    return figures
+        stage("claims")
+        mode = "quick" if quick else "full"
+        context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
+        figures.claims = check_claims(get_claims(), context)
+        done()
+        return figures
 
 
 def reproduce(
