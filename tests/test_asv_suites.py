@@ -21,7 +21,7 @@ from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import list_profiles
 from dropbench.plans import baseline_for, plan
-from dropbench.runtimes import default_runtimes
+from dropbench.runtimes import default_runtimes, torch_threads
 from dropbench.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,8 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-o
 def cpu_profile(monkeypatch):
     monkeypatch.setenv("DROPBENCH_PROFILE", "cpu-2thread")
     monkeypatch.setattr(suites, "SPEEDUP_MIN_RUN_TIME", 0.02)
+    yield
+    suites.release_threads()  # what training_step / inference held for asv's timing: not for the next test
 
 
 def tiny_specs():
@@ -54,6 +56,17 @@ def test_grids_follow_the_registries():
     assert suites.checkpoint_names() == [s.name for s in plan(quick=True)]
     assert "dense" not in suites.compacted_names() and set(suites.compacted_names()) < set(suites.checkpoint_names())
     assert suites.batch_sizes() == sorted({b for p in list_profiles() for b in p.batch_sizes})
+
+
+def test_setups_hold_the_profiles_threads_for_the_timing_that_follows():
+    with torch_threads(1):
+        step = suites.training_step("dense", "mlp")
+        assert torch.get_num_threads() == 2  # asv times `step` after the setup has returned
+        step()
+        suites.training_step("dense", "lenet5")  # a setup run again holds the same threads
+        assert torch.get_num_threads() == 2
+        suites.release_threads()
+        assert torch.get_num_threads() == 1
 
 
 def test_training_cases_run_on_every_model():

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-import torch
 
 from dropbench.cluster import connect, parse_address
 from dropbench.errors import ClusterError
 from dropbench.plans import plan
 from dropbench.runs import RunSpec, train_run, valid_entry
+from dropbench.runtimes import torch_threads
 
 # When and how long a training took, and where: the only bytes two identical trainings differ in.
 VOLATILE = {"created": None, "fingerprint": None}
@@ -47,17 +47,13 @@ def test_the_smallest_quick_runs_fan_out_and_land_byte_identical_to_local_traini
     specs = smallest_quick_runs()
     assert len(specs) == 3 and all(len(spec.all_seeds()) == 2 for spec in specs)
     entries = cluster.train_all(specs)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # each task held one CPU and ran one torch thread
-    try:
+    with torch_threads(1):  # each task held one CPU and ran one torch thread
         for spec in specs:
             assert len(entries[spec.name]) == 2
             for one, entry in zip(spec.per_seed(), entries[spec.name]):
                 assert valid_entry(entry) and entry.name == f"{one.name}-{one.key()}"
                 local = train_run(one, tmp_path / entry.name)
                 assert comparable(entry) == comparable(local), entry.name
-    finally:
-        torch.set_num_threads(threads)
     again = cluster.train_all(specs)  # all cached now: nothing is submitted
     assert again == entries
 

@@ -86,6 +86,21 @@ def test_oversized_and_deeply_nested_manifests_are_refused_unread(tiny_copy):
         load_checkpoint(tiny_copy)
 
 
+def test_output_records_are_read_within_the_same_bounds(tmp_path, cli):
+    """`dropbench report` and `dropbench cluster estimate` read an output's records as the manifests are read."""
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "claims.json").write_text(deep)
+    assert_one_line_error(cli("report", tmp_path), "nests deeper than 32 levels")
+    with open(tmp_path / "claims.json", "r+b") as f:
+        f.truncate(200 << 20)  # sparse: 200 MB on paper, nothing on disk
+    assert_one_line_error(cli("report", tmp_path), "more than the 16,777,216 allowed")
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "runs" / "r" / MANIFEST).write_text(deep)
+    assert_one_line_error(cli("cluster", "estimate", tmp_path, "--other-seconds", "1"), "nests deeper than 32 levels")
+    (tmp_path / "runs" / "r" / MANIFEST).write_text(json.dumps({"train": {"seconds": "long"}}))
+    assert_one_line_error(cli("cluster", "estimate", tmp_path, "--other-seconds", "1"), "train.seconds is not a number of seconds")
+
+
 def test_idx_headers_and_gzip_bombs_are_bounded(tmp_path):
     labels = tmp_path / "labels-idx1-ubyte"
     labels.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", 2_000_000_000) + b"\x01" * 16)

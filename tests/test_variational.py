@@ -18,7 +18,7 @@ from dropbench.models import build_model
 from dropbench.profiles import load_profile
 from dropbench.pruning import remove_unconnected_units, remove_unread_inputs
 from dropbench.runtimes import make_runner
-from dropbench.train import evaluate
+from dropbench.train import evaluate, predict
 
 LENET_ARCH = {"kind": "lenet5", "input_shape": [1, 28, 28], "conv": [6, 8], "fc": [12], "classes": 10, "kernel": 5, "padding": 0}
 MLP_ARCH = {"kind": "mlp", "input_shape": [1, 8, 8], "widths": [64, 20, 16, 10]}
@@ -148,7 +148,15 @@ def test_trains_compacts_exports_and_runs_sparse(tmp_path):
     assert metrics["accuracy"] > 0.8
     digits = load_dataset("digits")
     assert evaluate(checkpoint.model, digits)["accuracy"] == pytest.approx(metrics["accuracy"])  # the manifest alone rebuilds it
-    assert structural.metrics["accuracy"] == pytest.approx(metrics["accuracy"])
+    # The structural variant computes the same function with other arithmetic (fewer terms per sum,
+    # silent units folded into biases): its logits agree up to rounding, and its accuracy with the
+    # sparse net's but for test examples whose top two logits lie within rounding of each other,
+    # where the CPU's rounding may pick either class.
+    sparse_logits, structural_logits = predict(checkpoint.model, digits.test.x), predict(structural.model, digits.test.x)
+    torch.testing.assert_close(structural_logits, sparse_logits, rtol=1e-5, atol=1e-5)
+    top2 = sparse_logits.topk(2).values
+    near_ties = int((top2[:, 0] - top2[:, 1] <= 1e-4).sum())
+    assert structural.metrics["accuracy"] == pytest.approx(metrics["accuracy"], abs=(near_ties + 0.5) / len(digits.test))
     assert structural.metrics["params"] < metrics["params"]
     profile = load_profile("cpu-1thread")
     dense, sparse = make_runner("torch-eager", checkpoint, 64, profile)(), make_runner("torch-sparse", checkpoint, 64, profile)()

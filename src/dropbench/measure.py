@@ -1,4 +1,4 @@
-"""Timers and memory: a `Measurement` carries its numbers and its own warnings.
+"""Timers: a `Measurement` carries its numbers and its own warnings.
 
 Speed is compared as a ratio measured in one run: `compare` times the two candidates in several
 independent rounds (fresh runners, warmed up, samples interleaved A B A B or B A B A), takes the
@@ -7,12 +7,9 @@ ratio of medians per round and an interval over rounds (DESIGN.md §4).
 
 from __future__ import annotations
 
-import resource
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
-
-import psutil
 
 from . import stats
 
@@ -176,18 +173,3 @@ def _interleave(
         ys.append(_sample(second, numbers[1], sync))
     return xs, ys
 
-
-def rss_bytes() -> int:
-    """Resident set size of this process now."""
-    return psutil.Process().memory_info().rss
-
-
-def peak_rss_bytes() -> int:
-    """Largest resident set size this process has had (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def cuda_peak_bytes() -> int | None:
-    import torch
-
-    return torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None

@@ -8,16 +8,17 @@ where it is rendered. With a second directory, the figures both share stand side
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import MANIFEST, checkpoint_dirs, read_manifest
 from .errors import ConfigError, ProfileError
-from .profiles import load_profile
 from .claims.record import ClaimRecord
+from .limits import RECORDS_MAX_BYTES
+from .profiles import load_profile
 from .report.document import write_report
 from .report.sections import comparison_section
+from .schemas import read_json
 
 FILES = ("claims.json", "bench.json", "speedups.json")
 
@@ -61,10 +62,7 @@ def rerender(directory: Path, compare: Path | None = None) -> Path:
 
 
 def _read_json(path: Path) -> list[dict[str, Any]]:
-    try:
-        records = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path} cannot be read as JSON ({e})") from None
+    records = read_json(path, ConfigError, RECORDS_MAX_BYTES, "record file", invalid="{path} cannot be read as JSON ({reason})")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ConfigError(f"{path} is not a list of records as dropbench writes it")
     return records

@@ -16,13 +16,13 @@ its one-line message.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
 from .errors import DropbenchError
 from .profiles import Profile, default_profile, fingerprint, load_profile
-from .runtimes import Runner, RuntimeUnavailable, apply_threads, make_runner, synced
+from .runtimes import Runner, RuntimeUnavailable, make_runner, profile_threads, synced
 from .runtimes.bench import load_model
 
 
@@ -56,14 +56,16 @@ def dropbench_profile(pytestconfig: pytest.Config) -> Profile:
 
 
 @pytest.fixture
-def dropbench_runner(request: pytest.FixtureRequest, dropbench_profile: Profile) -> Callable[..., Runner]:
-    """A factory: dropbench_runner(path, runtime="onnxruntime", batch=64, shape=None) -> a runner of one batch."""
+def dropbench_runner(request: pytest.FixtureRequest, dropbench_profile: Profile) -> Iterator[Callable[..., Runner]]:
+    """A factory: dropbench_runner(path, runtime="onnxruntime", batch=64, shape=None) -> a runner of one batch.
+
+    The profile's threads hold for the whole test (the runners it makes are built and then timed
+    in it, by `benchmark`); the previous thread count comes back after the test."""
     benchmark = request.getfixturevalue("benchmark") if "benchmark" in request.fixturenames else None
 
     def make(path: str | Path, runtime: str = "onnxruntime", batch: int = 64, shape: dict[str, tuple[int, ...]] | None = None) -> Runner:
         try:
             model = load_model(Path(path), shape)
-            apply_threads(dropbench_profile)
             runner = make_runner(runtime, model, batch, dropbench_profile)
         except RuntimeUnavailable as e:
             raise pytest.skip.Exception(str(e)) from None
@@ -75,4 +77,5 @@ def dropbench_runner(request: pytest.FixtureRequest, dropbench_profile: Profile)
             )
         return synced(runner, dropbench_profile)
 
-    return make
+    with profile_threads(dropbench_profile):
+        yield make

@@ -21,7 +21,7 @@ from .methods import Method, get_method
 from .models import build_model, default_arch
 from .profiles import Profile
 from .runs import RunSpec
-from .runtimes import Model, RuntimeUnavailable, apply_threads, default_runtimes, device_sync
+from .runtimes import Model, RuntimeUnavailable, default_runtimes, device_sync, profile_threads
 from .runtimes.bench import compare_checkpoints, model_batch_sizes
 from .train import StepState, batches, make_optimizer, steps_per_epoch, train_step
 
@@ -117,11 +117,11 @@ def train_step_runner(spec: RunSpec, device: str = "cpu") -> Callable[[], Any]:
 def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0, rounds: int = DEFAULT_ROUNDS) -> Comparison:
     """Training-step speedup of `candidate` over `baseline` (same batch), fresh modules every round."""
     profile.require_available()
-    apply_threads(profile)
-    return compare(
-        lambda: train_step_runner(baseline, profile.device), lambda: train_step_runner(candidate, profile.device),
-        (baseline.name, candidate.name), rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile),
-    )
+    with profile_threads(profile):  # every round builds its modules in compare, then times them
+        return compare(
+            lambda: train_step_runner(baseline, profile.device), lambda: train_step_runner(candidate, profile.device),
+            (baseline.name, candidate.name), rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile),
+        )
 
 
 def training_saving(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0, rounds: int = DEFAULT_ROUNDS) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from .export import ensure_exported
 from .plans import baseline_for
 from .profiles import Profile
 from .runs import RunSpec, cached_runs
+from .runtimes import profile_threads
 from .runtimes.bench import bench_checkpoint
 from .speed import speedup_records
 
@@ -83,8 +84,14 @@ def measure_profile(
 ) -> ProfileFigures:
     """Time every checkpoint under runs_dir (laid out as reproduce writes runs/) and check every claim on `profile`.
 
-    This is the timing stage: it must own the machine, so nothing else may run while it does."""
+    This is the timing stage: it must own the machine, so nothing else may run while it does. All
+    of it runs on the profile's torch threads, the claims' accuracy figures as much as the timings."""
     profile.require_available()
+    with profile_threads(profile):
+        return _measure(specs, runs_dir, profile, mode, progress, budget)
+
+
+def _measure(specs: list[RunSpec], runs_dir: Path, profile: Profile, mode: str, progress: Any, budget: TimingBudget) -> ProfileFigures:
     run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
     checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
     figures = ProfileFigures(profile.name)

@@ -20,6 +20,7 @@ compacted / dense rather than the speedup.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import math
@@ -43,7 +44,7 @@ from .methods import METHODS
 from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
 from .plans import baseline_for, plan
 from .runs import RunSpec, cached_runs
-from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, apply_threads, make_runner, synced
+from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
 from .speed import compare_training, speedup_record, train_step_runner
 
 DEVICES = ("cpu", "cuda")
@@ -127,6 +128,33 @@ def warm_up() -> None:
     importlib.import_module("onnxruntime")
 
 
+# --- threads held for asv's timing ---------------------------------------------------------------
+
+# asv times what a benchmark's setup returns later, in the same process (one per benchmark, forked
+# from the server warm_up leaves at one thread): training_step and inference hold the profile's
+# threads until release_threads(), which for asv is never. The tests release them after each test.
+_held_threads = contextlib.ExitStack()
+_holding = False
+
+
+def hold_threads(threads: int) -> None:
+    """torch's intra-op threads at `threads` from now until release_threads(). Holding the same
+    count again changes nothing (asv may re-run a setup between timed calls)."""
+    global _holding
+    if _holding and torch.get_num_threads() == threads:
+        return
+    release_threads()
+    _held_threads.enter_context(torch_threads(threads))
+    _holding = True
+
+
+def release_threads() -> None:
+    """Back to the thread count before hold_threads (nothing to do when none is held)."""
+    global _holding
+    _held_threads.close()
+    _holding = False
+
+
 # --- the active profile --------------------------------------------------------------------------
 
 
@@ -146,9 +174,10 @@ def usable_profile(device: str | None = None) -> Profile:
 
 
 def training_step(case: str, model: str) -> Callable[[], None]:
-    """One training step of a case on a model, on the active profile's device and threads."""
+    """One training step of a case on a model, on the active profile's device and threads (held
+    for the timing that follows: hold_threads)."""
     profile = usable_profile()
-    apply_threads(profile)
+    hold_threads(profile.threads)
     try:
         step = train_step_runner(training_spec(case, model), profile.device)
     except ConfigError as e:  # e.g. a method that does not support this model
@@ -188,19 +217,16 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
 def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path]]:
     """Every seed of each spec (trained unless cached, on the active profile's threads); run name -> directories."""
     specs = checkpoint_specs() if specs is None else specs
-    threads = torch.get_num_threads()
-    apply_threads(usable_profile())
-    try:
+    with profile_threads(usable_profile()):
         return {spec.name: cached_runs(spec) for spec in specs}
-    finally:
-        torch.set_num_threads(threads)
 
 
 def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, device: str) -> Runner:
-    """One inference batch of a prepared checkpoint in a runtime, on the active profile (compile time kept in `compile_s`)."""
+    """One inference batch of a prepared checkpoint in a runtime, on the active profile (compile time kept in `compile_s`);
+    the profile's threads are held for the timing that follows (hold_threads)."""
     profile = usable_profile(device)
     checkpoint = _checkpoint(checkpoints, name, runtime, batch, profile)
-    apply_threads(profile)
+    hold_threads(profile.threads)
     try:
         runner = make_runner(runtime, checkpoint, batch, profile)
     except RuntimeUnavailable as e:

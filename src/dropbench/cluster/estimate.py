@@ -8,12 +8,15 @@ timing runs alone on its own node whatever N is.
 from __future__ import annotations
 
 import heapq
-import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..checkpoint import MANIFEST
 from ..errors import ConfigError
+from ..limits import MANIFEST_MAX_BYTES, RECORDS_MAX_BYTES
+from ..schemas import read_json
 
 
 def makespan(durations: list[float], workers: int) -> float:
@@ -35,9 +38,20 @@ class Estimate:
         return self.train_s + self.other_s
 
 
+def recorded_seconds(path: Path, max_bytes: int, what: str, *keys: str) -> float:
+    """The seconds at `keys` in a JSON file a reproduce wrote, read through the bounded reader
+    (schemas.read_json); a file without them is one line of ConfigError."""
+    value: Any = read_json(path, ConfigError, max_bytes, what)
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{path}: {'.'.join(keys)} is not a number of seconds; it is not a {what} dropbench wrote")
+    return value
+
+
 def training_seconds(out: Path) -> list[float]:
     """Every training of a reproduce output (each seed directory's manifest)."""
-    seconds = [json.loads(path.read_text())["train"]["seconds"] for path in sorted(Path(out).glob(f"runs/*/{MANIFEST}"))]
+    seconds = [recorded_seconds(path, MANIFEST_MAX_BYTES, "checkpoint manifest", "train", "seconds") for path in sorted(Path(out).glob(f"runs/*/{MANIFEST}"))]
     if not seconds:
         raise ConfigError(f"{out} holds no runs/*/{MANIFEST}: point it at a reproduce output")
     return seconds
@@ -52,6 +66,5 @@ def estimate(out: Path, nodes: list[int], cpus_per_node: int, slowdown: float = 
         record = Path(out) / "reproduce.json"
         if not record.is_file():
             raise ConfigError(f"{record} is missing (an output of an older dropbench); give --other-seconds")
-        stages = json.loads(record.read_text())["stages"]
-        other_s = stages["export + copy"] + stages["time + claims"]
+        other_s = sum(recorded_seconds(record, RECORDS_MAX_BYTES, "reproduce record", "stages", stage) for stage in ("export + copy", "time + claims"))
     return [Estimate(n, makespan(seconds, n * cpus_per_node), other_s) for n in nodes]

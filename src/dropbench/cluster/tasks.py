@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from ..profiles import Profile
 from ..runs import RunSpec, cache_root, entry_name, train_run, valid_entry
+from ..runtimes import torch_threads
 from ..stages import ProfileFigures, TimingBudget, measure_profile
 from .transfer import pack_dir, unpack_entry
 
@@ -34,9 +34,8 @@ class TrainedSeed:
 
 def train_seed(spec: RunSpec, threads: int) -> TrainedSeed:
     """Train one seed of a run with `threads` torch threads (the CPUs the task holds) and return it packed."""
-    torch.set_num_threads(threads)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="dropbench-train-") as tmp:
+    with torch_threads(threads), tempfile.TemporaryDirectory(prefix="dropbench-train-") as tmp:
         out = Path(tmp) / spec.name
         train_run(spec, out)
         payload = pack_dir(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..profiles import Profile
 from . import onnxruntime, torch_compile, torch_eager, torch_sparse
-from .base import Model, Runner, Runtime, RuntimeUnavailable, apply_threads, device_sync, synced
+from .base import Model, Runner, Runtime, RuntimeUnavailable, device_sync, profile_threads, synced, torch_threads
 
 RUNTIMES: dict[str, Runtime] = {r.name: r for r in (torch_eager.RUNTIME, torch_sparse.RUNTIME, onnxruntime.RUNTIME, torch_compile.RUNTIME)}
 
@@ -55,6 +55,6 @@ def default_runtimes(model: Model) -> list[str]:
 
 
 __all__ = [
-    "RUNTIMES", "Model", "Runner", "Runtime", "RuntimeUnavailable", "apply_threads", "applicable_runtimes", "default_runtimes",
-    "device_sync", "get_runtime", "make_runner", "parse_runtimes", "synced",
+    "RUNTIMES", "Model", "Runner", "Runtime", "RuntimeUnavailable", "applicable_runtimes", "default_runtimes",
+    "device_sync", "get_runtime", "make_runner", "parse_runtimes", "profile_threads", "synced", "torch_threads",
 ]

@@ -8,8 +8,9 @@ threads, ORT's `intra_op_num_threads`, and ORT spinning off because torch shares
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Union
 
 import torch
 
@@ -50,8 +51,23 @@ class Runtime:
     by_default: bool  # timed by `bench` and `speedup` when no runtime is named
 
 
-def apply_threads(profile: Profile) -> None:
-    torch.set_num_threads(profile.threads)
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op threads at `threads` inside the block; the previous count comes back on
+    exit, also when the block raises (as torch.utils.benchmark's set_torch_threads). Inter-op
+    threads are left alone: torch lets a process set them only once."""
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def profile_threads(profile: Profile) -> ContextManager[None]:
+    """The profile's torch threads inside the block: build and time runners in it. (onnxruntime
+    takes its threads from the profile per session, in runtimes/onnxruntime.py.)"""
+    return torch_threads(profile.threads)
 
 
 def device_sync(profile: Profile) -> Callable[[], None]:

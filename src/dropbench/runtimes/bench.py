@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..measure import DEFAULT_ROUNDS, Comparison, Measurement, compare, timeit
 from ..onnx_model import OnnxModel, load_onnx_model
 from ..profiles import Profile
-from . import Runner, RuntimeUnavailable, apply_threads, default_runtimes, device_sync, make_runner
+from . import Runner, RuntimeUnavailable, default_runtimes, device_sync, make_runner, profile_threads
 from .base import Model
 
 
@@ -34,21 +34,21 @@ def bench_checkpoint(
 ) -> list[Measurement | Skipped]:
     """Inference latency of a checkpoint or ONNX file for each runtime x batch size of the profile."""
     profile.require_available()
-    apply_threads(profile)
     results: list[Measurement | Skipped] = []
-    for runtime in runtimes or default_runtimes(model):
-        for batch in batch_sizes or model_batch_sizes(model, profile):
-            meta = {"runtime": runtime, "batch": batch, "profile": profile.name, "checkpoint": model.name}
-            try:
-                runner = make_runner(runtime, model, batch, profile)
-            except RuntimeUnavailable as e:
-                results.append(Skipped(runtime, batch, str(e), meta))
-                continue
-            if runner.compile_s is not None:
-                meta["compile_s"] = runner.compile_s
-            m = timeit(runner, f"{runtime} b={batch}", min_run_time=min_run_time, sync=device_sync(profile), metadata=meta)
-            m.metadata["samples_per_s"] = batch / m.median
-            results.append(m)
+    with profile_threads(profile):
+        for runtime in runtimes or default_runtimes(model):
+            for batch in batch_sizes or model_batch_sizes(model, profile):
+                meta = {"runtime": runtime, "batch": batch, "profile": profile.name, "checkpoint": model.name}
+                try:
+                    runner = make_runner(runtime, model, batch, profile)
+                except RuntimeUnavailable as e:
+                    results.append(Skipped(runtime, batch, str(e), meta))
+                    continue
+                if runner.compile_s is not None:
+                    meta["compile_s"] = runner.compile_s
+                m = timeit(runner, f"{runtime} b={batch}", min_run_time=min_run_time, sync=device_sync(profile), metadata=meta)
+                m.metadata["samples_per_s"] = batch / m.median
+                results.append(m)
     return results
 
 
@@ -68,11 +68,11 @@ def compare_checkpoints(
     Every round builds fresh runners (measure.compare); an A/A comparison passes one model twice.
     """
     profile.require_available()
-    apply_threads(profile)
     other = candidate_runtime or runtime
     a, b = RunnerFactory(runtime, baseline, batch, profile), RunnerFactory(other, candidate, batch, profile)
     labels = (f"{baseline.name} {runtime} b={batch}", f"{candidate.name} {other} b={batch}")
-    comparison = compare(a, b, labels, rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile))
+    with profile_threads(profile):  # every round builds its runners in compare, then times them
+        comparison = compare(a, b, labels, rounds=rounds, min_run_time=min_run_time, sync=device_sync(profile))
     for measurement, factory in ((comparison.baseline, a), (comparison.candidate, b)):
         if factory.built[-1].compile_s is not None:
             measurement.metadata["compile_s"] = factory.built[-1].compile_s

@@ -1,6 +1,7 @@
 """Schemas (pydantic) for the JSON dropbench reads from others: checkpoint manifests and
 hardware profiles. Untrusted JSON is size- and depth-checked, then validated against its schema
-before any field is used; the first bad field becomes one line of error.
+before any field is used; the first bad field becomes one line of error. Every JSON file read
+from outside (manifests, profiles, the records of an output directory) goes through read_json.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from ..limits import JSON_MAX_DEPTH
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str) -> Any:
-    """Parse a JSON file of at most `max_bytes` and JSON_MAX_DEPTH levels of nesting."""
+INVALID_JSON = "{path} is not valid JSON ({reason}); the {what} is corrupted, restore or rewrite it"
+
+
+def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str, invalid: str = INVALID_JSON) -> Any:
+    """Parse a JSON file of at most `max_bytes` and JSON_MAX_DEPTH levels of nesting.
+
+    `invalid` is the message for a file that is not JSON ({path}, {reason} and {what} filled in)."""
     with open_regular(path, error, max_bytes) as f:
         text = f.read()
     too_deep = error(f"{path} nests deeper than {JSON_MAX_DEPTH} levels; it is not a {what} dropbench wrote")
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise error(f"{path} is not valid JSON ({e}); the {what} is corrupted, restore or rewrite it") from None
+        raise error(invalid.format(path=path, reason=e, what=what)) from None
     except RecursionError:
         raise too_deep from None
     if _depth(value) > JSON_MAX_DEPTH:
