@@ -40,10 +40,52 @@ def test_registry_covers_the_papers_and_resolves_in_both_plans():
 
 def test_verdict_rule():
     claim = dataclasses.replace(CLAIMS[0], bound=2.0)
-    assert verdict(claim, Evidence(2.5, (2.1, 3.0), "")) == "holds"
-    assert verdict(claim, Evidence(2.2, (1.5, 2.5), "")) == "inconclusive"
-    assert verdict(claim, Evidence(1.5, (1.0, 1.9), "")) == "fails"
-    assert verdict(claim, Evidence(2.5, (2.1, 3.0), "", [Condition("accuracy", False)])) == "fails"
+    assert verdict(claim, Evidence(2.5, (2.1, 3.0), "")) == ("holds", "")
+    assert verdict(claim, Evidence(2.2, (1.5, 2.5), ""))[0] == "inconclusive"
+    assert verdict(claim, Evidence(1.5, (1.0, 1.9), ""))[0] == "fails"
+    assert verdict(claim, Evidence(2.5, (2.1, 3.0), "", [Condition("accuracy", 2.0, (1.5, 2.5), 1.0)]))[0] == "fails"
+
+
+def drop(low: float, high: float) -> Condition:
+    """An accuracy drop of 0.5 points (its point estimate always within the 1-point margin), with an interval."""
+    return Condition("test accuracy within 1 point", 0.5, (low, high), 1.0)
+
+
+@pytest.mark.parametrize(("low", "high", "state", "expected"), [
+    (0.1, 0.9, "met", "holds"),  # the whole interval inside the margin: non-inferiority shown
+    (-0.4, 1.9, "undecided", "inconclusive"),  # the point passes, the interval straddles the margin
+    (1.2, 2.4, "violated", "fails"),  # the whole interval beyond the margin
+])
+def test_a_condition_is_decided_by_its_interval_not_its_point(low, high, state, expected):
+    claim = dataclasses.replace(CLAIMS[0], bound=2.0)
+    condition = drop(low, high)
+    assert condition.state == state
+    result, reason = verdict(claim, Evidence(2.5, (2.1, 3.0), "", [condition]))
+    assert result == expected
+    assert (reason == "") == (expected == "holds")
+    if expected == "inconclusive":
+        assert "(-0.4..1.9) straddles 1" in reason, reason
+        # the interval reaches 1.4 above the estimate, which is 0.5 below the margin: (1.4 / 0.5)^2 = 7.8x the evidence
+        assert "about 7.8x the evidence" in reason, reason
+
+
+def test_a_fraction_over_seeds_is_decided_by_its_interval():
+    """"< 50 % of hidden units kept" over seeds: met only when the seeds' interval lies below 50 %."""
+    from dropbench.claims.kubo import kept_condition
+
+    assert kept_condition([0.30, 0.35]).state == "met"
+    assert kept_condition([0.45, 0.56]).state == "undecided"
+    assert kept_condition([0.60, 0.70]).state == "violated"
+
+
+def test_an_inconclusive_record_says_which_interval_straddles_what():
+    claim = dataclasses.replace(CLAIMS[0], bound=2.0)
+    result, reason = verdict(claim, Evidence(2.2, (1.5, 2.5), "", [drop(0.1, 0.9), drop(-0.4, 1.9)]))
+    assert result == "inconclusive"
+    assert "measured value (1.5..2.5) straddles 2" in reason and reason.count("condition undecided") == 1, reason
+    condition = drop(-0.4, 1.9)
+    assert Condition.from_dict(json.loads(json.dumps(condition.as_dict()))) == condition
+    assert condition.as_dict()["state"] == "undecided"
 
 
 def tiny_plan():

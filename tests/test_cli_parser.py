@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import assert_one_line_error
 
 from dropbench.cli.options import profile_from
 from dropbench.cli.parser import build_parser
+from dropbench.plans import plan, reseeded
 from dropbench.profiles import default_profile, load_profile
 
 # the smallest valid arguments of each command that takes one --profile (cluster node takes several)
@@ -58,3 +60,31 @@ def test_start_up_imports_no_heavy_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [["claims"], ["reproduce", "--out", "out"]])
+def test_seeds_parse_as_a_list(command):
+    assert build_parser().parse_args([*command, "--seeds", "0,1,2,3,4"]).seeds == (0, 1, 2, 3, 4)
+    assert build_parser().parse_args(command).seeds is None
+
+
+@pytest.mark.parametrize(("seeds", "words"), [
+    ("0,1,1", "seeds must be distinct"),
+    ("-1,2", "seeds from 0 to"),
+    (",".join(map(str, range(101))), "1 to 100 seeds"),
+    ("a,b", "comma-separated seeds"),
+    ("", "1 to 100 seeds"),
+])
+def test_bad_seeds_are_one_line_errors(cli, tmp_path, seeds, words):
+    out = tmp_path / "out"
+    assert_one_line_error(cli("reproduce", "--quick", "--seeds", seeds, "--out", out), words)
+    assert not out.exists()  # nothing written
+
+
+def test_reseeded_gives_every_verdict_run_the_seeds_and_timed_runs_the_first():
+    specs = {s.name: s for s in reseeded(plan(quick=True), (3, 4, 5))}
+    assert specs["dense"].all_seeds() == (3, 4, 5) and specs["dropout-compaction-s1"].all_seeds() == (3, 4, 5)
+    assert specs["magnitude-unit"].all_seeds() == (3,)  # timed only
+    assert reseeded(plan(quick=True), None) == plan(quick=True)
+    # seed 3 of a 3-seed plan is the same training (cache entry) as seed 3 of any other plan
+    assert specs["dense"].per_seed()[0].key() == reseeded(plan(quick=True), (3,))[0].per_seed()[0].key()

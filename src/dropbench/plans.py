@@ -6,6 +6,9 @@ claims/), and take their paper's constants (song's rates, molchanov's KL weights
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Sequence
+
 from .claims import molchanov, song
 from .runs import RunSpec
 from .train import TrainConfig
@@ -73,3 +76,12 @@ def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:
         if other.method == "dense" and (other.model, other.data, other.hidden) == (spec.model, spec.data, spec.hidden):
             return None if other is spec else other
     return None
+
+
+def reseeded(specs: list[RunSpec], seeds: Sequence[int] | None) -> list[RunSpec]:
+    """The plan with `seeds` for every run a verdict reads (the runs with several seeds) and the first
+    of them for the runs that are only timed; None keeps the plan's own. Each seed is cached on its
+    own, so adding seeds trains only the new ones."""
+    if not seeds:
+        return specs
+    return [replace(spec, seeds=tuple(seeds) if len(spec.all_seeds()) > 1 else tuple(seeds[:1])) for spec in specs]

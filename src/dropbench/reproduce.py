@@ -24,13 +24,13 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .checkpoint import checkpoint_dirs, load_checkpoint
 from .claims.record import ClaimRecord
 from .execution import Executor, LocalExecutor
 from .fsutil import atomic_write_json, check_output_dir, staged_dir
-from .plans import plan
+from .plans import plan, reseeded
 from .profiles import Profile, fingerprint
 from .report.document import write_report
 from .stages import TimingBudget, export_timed, seed_dirs
@@ -49,16 +49,17 @@ class ReproduceResult:
 
 def reproduce(
     out: Path, quick: bool, profiles: Profile | list[Profile], force: bool = False, progress: Any = None,
-    executor: Executor | None = None, budget: TimingBudget | None = None,
+    executor: Executor | None = None, budget: TimingBudget | None = None, seeds: Sequence[int] | None = None,
 ) -> ReproduceResult:
     """Run the whole job into `out` (replaced atomically when it finishes) and time it on every profile.
 
     The executor runs the stages (default: here, one step after another; a connected
-    `cluster.Cluster` runs them as Ray tasks); `out` is written here either way."""
+    `cluster.Cluster` runs them as Ray tasks); `out` is written here either way. `seeds` replaces
+    the plan's seeds (plans.reseeded)."""
     profiles = [profiles] if isinstance(profiles, Profile) else list(profiles)
     executor = executor or LocalExecutor(progress)
     budget = budget or TimingBudget()
-    specs = plan(quick)
+    specs = reseeded(plan(quick), seeds)
     mode = "quick" if quick else "full"
     check_output_dir(out, force)
     executor.check(profiles)  # every profile can be timed, every task fits: before any work
@@ -81,7 +82,8 @@ def reproduce(
         result.seconds = time.perf_counter() - start
         result.stages["time + claims"] = result.seconds - sum(result.stages.values())
         atomic_write_json(tmp / "reproduce.json", {
-            "plan": mode, "profiles": [p.name for p in profiles], "cluster": str(executor.address) if executor.address else None,
+            "plan": mode, "seeds": sorted({s for spec in specs for s in spec.all_seeds()}), "profiles": [p.name for p in profiles],
+            "cluster": str(executor.address) if executor.address else None,
             "trainings": sum(len(spec.all_seeds()) for spec in specs), "seconds": result.seconds, "stages": result.stages,
         })
         atomic_write_json(tmp / "bench.json", result.bench)

@@ -30,16 +30,50 @@ class NotRunnable(Exception):
 
 @dataclass
 class Condition:
-    """A side condition of a claim (e.g. comparable accuracy); failing it fails the claim."""
+    """A side condition of a claim, decided by its 95 % interval against its margin.
+
+    The allowed side is at or below the margin (`at_most`, e.g. an accuracy drop of at most 1
+    point, < 50 % of the units kept) or at or above it. `met`: the whole interval lies on the
+    allowed side (non-inferiority shown); `violated`: wholly on the other side; `undecided`: it
+    straddles the margin. The point estimate never decides.
+    """
 
     text: str
-    ok: bool
+    estimate: float
+    ci: tuple[float, float]
+    margin: float
+    at_most: bool = True
 
-    def __post_init__(self):
-        self.ok = bool(self.ok)  # numpy comparisons give numpy bools, which JSON cannot hold
+    def __post_init__(self):  # numpy scalars in, plain floats out: JSON holds them
+        self.estimate, self.ci, self.margin = float(self.estimate), (float(self.ci[0]), float(self.ci[1])), float(self.margin)
+
+    @property
+    def state(self) -> str:
+        low, high = self.ci
+        allowed, other = (high <= self.margin, low > self.margin) if self.at_most else (low >= self.margin, high < self.margin)
+        return "met" if allowed else "violated" if other else "undecided"
+
+    def evidence_to_decide(self) -> float | None:
+        """How many times the evidence behind the interval (seeds, test examples or timing rounds)
+        would decide it at the observed spread, intervals narrowing as 1 / sqrt(evidence); None when
+        the estimate sits on the margin (no amount decides it)."""
+        distance = abs(self.estimate - self.margin)
+        toward_margin = self.ci[1] - self.estimate if self.estimate <= self.margin else self.estimate - self.ci[0]
+        return max(1.0, (toward_margin / distance) ** 2) if distance > 0 else None
+
+    def undecided_words(self, what: str) -> str:
+        """Why an undecided interval is undecided, and what would decide it."""
+        factor = self.evidence_to_decide()
+        more = f"about {factor:.1f}x the evidence behind it (seeds, test examples or timing rounds) would decide it at the observed spread" \
+            if factor else "its estimate sits on the margin: more evidence alone does not decide it"
+        return f"{what} ({self.ci[0]:.3g}..{self.ci[1]:.3g}) straddles {self.margin:g}; {more}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "ok": self.ok}
+        return {"text": self.text, "state": self.state, "estimate": self.estimate, "ci": list(self.ci), "margin": self.margin, "at_most": self.at_most}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Condition":
+        return cls(d["text"], d["estimate"], tuple(d["ci"]), d["margin"], d["at_most"])  # the state follows from them
 
 
 @dataclass
@@ -97,16 +131,27 @@ class Claim:
         return binding
 
 
-def verdict(claim: Claim, evidence: Evidence) -> str:
-    """holds: the interval clears the bound; fails: it lies below, or a side condition fails."""
-    if not all(c.ok for c in evidence.conditions):
-        return "fails"
-    low, high = evidence.ci
-    if low >= claim.bound:
-        return "holds"
-    if high < claim.bound:
-        return "fails"
-    return "inconclusive"
+def main_interval(claim: Claim, evidence: Evidence) -> Condition:
+    """The measured value's interval against the claim's bound, decided as a condition is."""
+    return Condition(claim.metric, evidence.measured, evidence.ci, claim.bound, at_most=False)
+
+
+def verdict(claim: Claim, evidence: Evidence) -> tuple[str, str]:
+    """(verdict, reason), decided by intervals, never by point estimates.
+
+    holds: the main interval clears the bound and every condition is met; fails: the main interval
+    lies wholly short of the bound, or a condition is violated; inconclusive otherwise. The reason
+    says which interval lies where (empty for holds)."""
+    main = main_interval(claim, evidence)
+    low, high = main.ci
+    if main.state == "violated":
+        return "fails", f"the 95% CI of the measured value ({low:.3g}..{high:.3g}) lies wholly below the bound {claim.bound:g}"
+    violated = [c for c in evidence.conditions if c.state == "violated"]
+    if violated:
+        return "fails", "; ".join(f"condition violated, its 95% CI wholly beyond the margin {c.margin:g}: {c.text}" for c in violated)
+    reasons = [main.undecided_words("the 95% CI of the measured value")] if main.state == "undecided" else []
+    reasons += [c.undecided_words(f"condition undecided ({c.text}): its 95% CI") for c in evidence.conditions if c.state == "undecided"]
+    return ("inconclusive", "; ".join(reasons)) if reasons else ("holds", "")
 
 
 @dataclass(frozen=True)

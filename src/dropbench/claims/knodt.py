@@ -18,8 +18,8 @@ from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import esc, figure, section
 from ..stats import two_level_bootstrap
-from .accuracy import COMPARABLE_POINTS, Hits, beats, best_within, gap_words, points_gap, verdict_words
-from .base import Claim, Condition, Control, Evidence, Paper
+from .accuracy import COMPARABLE_POINTS, Hits, accuracy_drop, beats, best_within, points_gap, verdict_words
+from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
 from .record import ClaimRecord
 
@@ -59,10 +59,7 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     beaten = beats(beyond_ci, (0.0, 0.0))
     index = widths.index(round(full * (1 - measured)))
     drop, drop_ci = points_gap(reference.test, curve.test[:, :, index])
-    condition = Condition(
-        f"at width {widths[index]} {gap_words(drop, drop_ci, 'the dense net at full width')}, limit {COMPARABLE_POINTS:g} below; "
-        f"one training per seed gives all {len(widths)} widths", drop <= COMPARABLE_POINTS,
-    )
+    condition = accuracy_drop(drop, drop_ci, "the dense net at full width", prefix=f"at width {widths[index]} ")
     control = Control(
         control_name, control_measured, control_ci, beaten,
         f"{control_name} (chosen on validation) can remove {100 * control_measured:.0f}% (95% CI {100 * control_ci[0]:.0f}..{100 * control_ci[1]:.0f}%); "

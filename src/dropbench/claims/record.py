@@ -56,6 +56,7 @@ class ClaimRecord:
     seeds: int | None = None
     control: Control | None = None
     verdict: str = "not-run"
+    reason: str = ""  # why the verdict is not `holds`: which interval lies where (or why not run)
     explanation: str = ""
     conditions: list[Condition] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -74,7 +75,7 @@ class ClaimRecord:
             "tolerance": self.tolerance, "applies_to": list(self.applies_to), "unit": self.unit, "profile": self.profile,
             "fingerprint": self.fingerprint, "setup": self.setup, "measured": self.measured, "ci": list(self.ci), "runs": self.runs,
             "seeds": self.seeds, "control": self.control.as_dict() if self.control else None, "verdict": self.verdict,
-            "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
+            "reason": self.reason, "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
             "selection": self.selection, "calibration": self.calibration.as_dict() if self.calibration else None,
         }
         if self.traceback is not None:
@@ -91,9 +92,9 @@ class ClaimRecord:
             return cls(
                 **{key: d[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",
                                            "fingerprint", "setup", "verdict", "explanation")},
-                measured=d.get("measured"), ci=tuple(d.get("ci", (None, None))), runs=d.get("runs", {}), seeds=d.get("seeds"),
+                measured=d.get("measured"), ci=tuple(d.get("ci", (None, None))), runs=d.get("runs", {}), seeds=d.get("seeds"), reason=d.get("reason", ""),
                 control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
-                conditions=[Condition(**c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
+                conditions=[Condition.from_dict(c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
                 calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
                 traceback=d.get("traceback"),
             )

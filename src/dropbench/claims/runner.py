@@ -50,11 +50,13 @@ def check_claim(claim: Claim, ctx: ClaimContext) -> ClaimRecord:
     except Exception as e:  # one claim's failure must not hide the others' verdicts
         record.verdict, record.explanation, record.traceback = "error", f"{type(e).__name__}: {e}", traceback.format_exc()
         return record
-    record.verdict = verdict(claim, evidence)
+    record.verdict, record.reason = verdict(claim, evidence)
     record.explanation = evidence.explanation
     if calibration is not None and not calibration.ok:
-        record.verdict = "inconclusive" if record.verdict == "holds" else record.verdict
-        record.explanation += f". Timing not calibrated: the A/A ratio was {calibration.ratio:.3f}, more than {AA_TOLERANCE:.0%} from 1"
+        off = f"the A/A ratio was {calibration.ratio:.3f}, more than {AA_TOLERANCE:.0%} from 1"
+        record.explanation += f". Timing not calibrated: {off}"
+        if record.verdict == "holds":
+            record.verdict, record.reason = "inconclusive", f"timing not calibrated: {off}"
     record.measured, record.ci, record.seeds = evidence.measured, tuple(evidence.ci), evidence.seeds
     record.conditions, record.details, record.control = evidence.conditions, evidence.details, evidence.control
     record.selection, record.calibration = evidence.selection, calibration

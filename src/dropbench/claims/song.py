@@ -17,7 +17,7 @@ from ..checkpoint import Checkpoint
 from ..runs import RunSpec
 from ..speed import training_saving
 from ..stats import two_level_bootstrap
-from .accuracy import Hits, beats, comparable, verdict_words
+from .accuracy import Hits, accuracy_drop, beats, points_gap, verdict_words
 from .base import Claim, Condition, Control, Evidence, NotRunnable, Paper
 from .context import ClaimContext
 
@@ -63,8 +63,7 @@ def at_batch(spec: RunSpec) -> RunSpec:
 def condition(p: float, dropout: list[Checkpoint], approximate: list[Checkpoint]) -> Condition:
     """Accuracy within 1 point of dropout (classification) or perplexity within 5 % (language), at rate p."""
     if approximate[0].manifest["data"]["kind"] != "language":
-        accuracy = comparable("dropout", Hits.of(dropout), Hits.of(approximate))
-        return Condition(f"p={p:g}: {accuracy.text}", accuracy.ok)
+        return accuracy_drop(*points_gap(Hits.of(dropout).test, Hits.of(approximate).test), "dropout", prefix=f"p={p:g}: ")
     ours, theirs = [c.metrics["perplexity"] for c in approximate], [c.metrics["perplexity"] for c in dropout]
     ratio = float(np.mean(ours) / np.mean(theirs))
     low, high = two_level_bootstrap(lambda a, b: a.mean() / b.mean(), [np.asarray(ours)[:, None], np.asarray(theirs)[:, None]])
@@ -72,7 +71,7 @@ def condition(p: float, dropout: list[Checkpoint], approximate: list[Checkpoint]
         f"p={p:g}: test perplexity {np.mean(ours):.2f} vs dropout {np.mean(theirs):.2f} ({100 * (ratio - 1):+.1f}%, 95% CI over seeds "
         f"{100 * (low - 1):+.1f}..{100 * (high - 1):+.1f}%, allowed +{100 * (PERPLEXITY_TOLERANCE - 1):.0f}%)"
     )
-    return Condition(text, ratio <= PERPLEXITY_TOLERANCE)
+    return Condition(text, ratio, (low, high), PERPLEXITY_TOLERANCE)
 
 
 def no_dropout_control(ctx: ClaimContext, dropout: RunSpec, worst: dict[str, Any]) -> Control:

@@ -216,6 +216,7 @@ VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow", "no
 
 
 def claims_table(records: list[ClaimRecord]):
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="claims")
@@ -225,7 +226,8 @@ def claims_table(records: list[ClaimRecord]):
         style = VERDICT_STYLE[r.verdict]
         measured = "-" if r.measured is None else f"{r.measured:.3g} {r.unit}"
         ci = "-" if r.ci[0] is None else f"[{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
-        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, ci, f">= {r.bound:g}", r.explanation)
+        why = f"[{style}]{escape(r.reason)}[/]\n" if r.reason else ""
+        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, ci, f">= {r.bound:g}", f"{why}{r.explanation}")
     return table
 
 
@@ -233,11 +235,11 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from ..claims import get_claims
     from ..claims.context import ClaimContext
     from ..claims.runner import check_claims
-    from ..plans import plan
+    from ..plans import plan, reseeded
 
     profile = profile_from(args)
     claims = get_claims(args.only)
-    context = ClaimContext(profile, plan(args.quick), "quick" if args.quick else "full", min_run_time=args.min_time)
+    context = ClaimContext(profile, reseeded(plan(args.quick), args.seeds), "quick" if args.quick else "full", min_run_time=args.min_time)
     with make_progress(args.quiet) as progress:
         context.progress = progress
         records = check_claims(claims, context)
@@ -270,9 +272,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             address = parse_address(args.cluster)
             check_output_dir(out, args.force)  # before a cluster is started or joined
             with connect(address, progress, args.train_threads or 1) as cluster:
-                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, executor=cluster)
+                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, executor=cluster, seeds=args.seeds)
         else:
-            result = reproduce(out, args.quick, profiles, force=args.force, progress=progress)
+            result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, seeds=args.seeds)
     runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
     on = ", ".join(p.name for p in profiles)
     stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, timed on {on}, report {report}")

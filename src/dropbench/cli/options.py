@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ConfigError, DropbenchError
-from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_THREADS, MAX_WIDTH
+from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
 
 if TYPE_CHECKING:  # annotations only: profiles loads inside profile_from
     from ..profiles import Profile
@@ -57,6 +57,27 @@ def csv_rates(text: str) -> tuple[float, ...]:
     if not values or not all(0.0 <= v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"expected dropout rates in [0, 1), got {text!r}")
     return values
+
+
+MAX_PLAN_SEEDS = 100  # trainings per run of a plan
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """--seeds 0,1,2: distinct seeds from 0 to MAX_SEED, at most MAX_PLAN_SEEDS."""
+    try:
+        seeds = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
+    if not seeds or len(seeds) > MAX_PLAN_SEEDS or not all(0 <= s <= MAX_SEED for s in seeds):
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_PLAN_SEEDS} seeds from 0 to {MAX_SEED}, got {text!r}")
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct, got {text!r}")
+    return seeds
+
+
+def add_seeds_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", type=seed_list, metavar="LIST",
+                   help="the seeds of every run a verdict reads, e.g. 0,1,2,3,4 (default: the plan's; each seed is cached on its own)")
 
 
 def node_counts(text: str) -> tuple[int, ...]:

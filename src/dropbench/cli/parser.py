@@ -45,6 +45,7 @@ from .options import (
     add_quick_option,
     add_quiet_option,
     add_rounds_option,
+    add_seeds_option,
     add_set_option,
 )
 
@@ -142,6 +143,7 @@ def add_claims_commands(sub) -> None:
     """claims, reproduce."""
     p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
     add_quick_option(p, "the quick setups (minutes) instead of the full ones")
+    add_seeds_option(p)
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
     add_json_option(p, "write the records to this JSON file")
@@ -152,6 +154,7 @@ def add_claims_commands(sub) -> None:
 
     p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
     add_quick_option(p, "small nets on digits (minutes)")
+    add_seeds_option(p)
     add_out_option(p, "output directory")
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--profiles", type=csv_names, help="time and check the claims on each of these profiles (comma-separated)")

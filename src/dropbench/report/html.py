@@ -15,6 +15,7 @@ th { background: #f4f4f4; } td.l, th.l { text-align: left; }
 .warn { color: #a60; font-size: .9em; } .muted { color: #777; } figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
 td.holds { color: #176b2c; font-weight: bold; } td.fails, td.error { color: #b00020; font-weight: bold; }
 td.inconclusive { color: #a60; font-weight: bold; } td.not-run { color: #777; }
+.met { color: #176b2c; } .violated { color: #b00020; } .undecided { color: #a60; }
 """
 
 

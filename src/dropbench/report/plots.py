@@ -75,3 +75,28 @@ def grouped_bars(
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7)
     return to_svg(fig)
+
+
+STATE_COLOURS = {"met": "#176b2c", "violated": "#b00020", "undecided": "#cc7a00"}
+
+
+def forest(rows: Sequence[tuple[str, float, tuple[float, float], float, str]], title: str) -> str:
+    """One row per interval (label, estimate, (low, high), threshold, state), each on its own x scale
+    (a claim's rows mix units): the interval as a bar coloured by its state, the estimate as a dot,
+    the bound or margin as a dashed line."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.0, 0.2 + 0.62 * len(rows)), squeeze=False)
+    for ax, (label, estimate, (low, high), threshold, state) in zip(axes[:, 0], rows):
+        colour = STATE_COLOURS[state]
+        ax.plot([low, high], [0, 0], color=colour, linewidth=5, solid_capstyle="butt")
+        ax.plot([estimate], [0], "o", color="black", markersize=4)
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1)
+        span = max(high, threshold) - min(low, threshold) or abs(threshold) or 1.0
+        ax.set_xlim(min(low, threshold) - 0.15 * span, max(high, threshold) + 0.15 * span)
+        ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(f"{label} — {state}", fontsize=7.5, loc="left", color=colour, pad=2)
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+    fig.suptitle(title, fontsize=9, x=0.01, ha="left")
+    fig.tight_layout()
+    return to_svg(fig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..claims.base import Condition
 from ..claims.record import ClaimRecord
 from ..measure import format_seconds
 from . import plots
@@ -55,7 +56,7 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
             f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td>',
             f"<td>{esc(number(c.measured))} {esc(c.unit)}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c.claimed)}</td>",
             f"<td>{esc(c.seeds or '-')}</td>", f'<td class="l">{esc(control.name if control else "-")}: {esc(beaten)}</td>',
-            f'<td class="l">{esc(c.claim)}<br><span class="muted">{esc(c.explanation)}</span></td>',
+            f'<td class="l">{esc(c.claim)}{reason_and_conditions(c)}<br><span class="muted">{esc(c.explanation)}</span></td>',
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = "".join(
@@ -64,6 +65,35 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
     )
     table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return section("Claims", table if claims else '<p class="muted">no claims checked</p>')
+
+
+def evidence_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
+    """A forest plot per checked claim: its measured interval against the claimed bound and each
+    condition's interval against its margin, coloured met / violated / undecided, so the verdict's
+    reason is seen at a glance."""
+    figures = []
+    for c in claims:
+        if not c.checked:
+            continue
+        main = Condition(c.metric, c.measured, c.ci, c.bound, at_most=False)
+        rows = [(f"measured: {c.metric} (bound {c.bound:g})", main.estimate, main.ci, main.margin, main.state)]
+        rows += [(short(condition.text), condition.estimate, condition.ci, condition.margin, condition.state) for condition in c.conditions]
+        title = f"{c.id}{' on ' + c.profile if show_profile else ''}: {c.verdict}"
+        figures.append(f"<figure>{plots.forest(rows, title)}</figure>")
+    caption = ('<p class="muted">Each bar is a 95 % interval, the dot its estimate, the dashed line the claimed bound or the '
+               'condition\'s margin. Green: met (the whole interval on the allowed side); red: violated (wholly on the other side); '
+               'orange: undecided (it straddles). A claim holds only when every bar is green.</p>')
+    return section("Verdicts at a glance", caption + "".join(figures)) if figures else ""
+
+
+def short(text: str, limit: int = 110) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reason_and_conditions(record: ClaimRecord) -> str:
+    """Why the verdict is what it is, then each condition with its state (met / violated / undecided)."""
+    reason = f'<br><b>{esc(record.reason)}</b>' if record.reason else ""
+    return reason + "".join(f'<br><span class="{c.state}">{c.state}</span>: {esc(c.text)}' for c in record.conditions)
 
 
 def curves_section(manifests: dict[str, dict]) -> str:
