@@ -77,7 +77,7 @@ def test_seeds_parse_as_a_list(command):
 ])
 def test_bad_seeds_are_one_line_errors(cli, tmp_path, seeds, words):
     out = tmp_path / "out"
-    assert_one_line_error(cli("reproduce", "--quick", "--seeds", seeds, "--out", out), words)
+    assert_one_line_error(cli("reproduce", "--quick", f"--seeds={seeds}", "--out", out), words)
     assert not out.exists()  # nothing written
 
 
