@@ -56,7 +56,7 @@ class ClaimRecord:
     seeds: int | None = None
     control: Control | None = None
     verdict: str = "not-run"
-    reason: str = ""  # why the verdict is not `holds`: which interval lies where (or why not run)
+    reason: str = ""  # why a checked claim does not hold: which interval lies where (empty when it holds or was not checked)
     explanation: str = ""
     conditions: list[Condition] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
