@@ -78,6 +78,16 @@ def test_a_fraction_over_seeds_is_decided_by_its_interval():
     assert kept_condition([0.60, 0.70]).state == "violated"
 
 
+def test_a_value_timed_on_a_shared_machine_neither_holds_nor_fails():
+    claim = dataclasses.replace(CLAIMS[0], bound=2.0)
+    shared = ["round 1 shared the machine: other processes used 0.95 cores while it was timed"]
+    for ci in ((2.1, 3.0), (1.0, 1.9)):  # clears the bound / lies wholly short of it: neither decides
+        result, reason = verdict(claim, Evidence(2.5, ci, "", [drop(0.1, 0.9)], contended=shared))
+        assert result == "inconclusive" and "timed while the machine was shared" in reason, reason
+    # a violated accuracy condition does not rest on the timing: it still fails
+    assert verdict(claim, Evidence(2.5, (2.1, 3.0), "", [drop(1.2, 2.4)], contended=shared))[0] == "fails"
+
+
 def test_an_inconclusive_record_says_which_interval_straddles_what():
     claim = dataclasses.replace(CLAIMS[0], bound=2.0)
     result, reason = verdict(claim, Evidence(2.2, (1.5, 2.5), "", [drop(0.1, 0.9), drop(-0.4, 1.9)]))

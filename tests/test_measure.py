@@ -1,7 +1,11 @@
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
-from dropbench.measure import Comparison, Measurement, compare, timeit
+from dropbench.measure import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, compare, timeit
 from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
 
@@ -73,3 +77,28 @@ def test_two_level_bootstrap_widens_with_seed_spread():
     alike = two_level_bootstrap(mean, [seeds_of([0.01, 0.01, 0.01])])
     apart = two_level_bootstrap(mean, [seeds_of([0.0, 0.1, 0.2])])
     assert apart[1] - apart[0] > alike[1] - alike[0]
+
+
+def test_a_timing_that_shared_the_machine_says_so():
+    """A process burning one core while two runners are compared: every round, and a timeit, are flagged."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # let it start
+        c = compare(lambda: lambda: sum(range(200)), lambda: lambda: sum(range(100)), rounds=2, min_run_time=0.3)
+        m = timeit(lambda: sum(range(200)), "busy", min_run_time=0.3)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert len(c.contention) == 2 and min(c.contention) > CONTENDED_CORES, c.contention
+    assert len(c.contended) == 2 and any("shared the machine" in w for w in c.warnings)
+    assert c.as_dict()["contention"] == c.contention
+    assert m.contention > CONTENDED_CORES and any("shared the machine" in w for w in m.warnings)
+
+
+def test_contention_counts_other_processes_not_this_one():
+    """This process keeping one core busy is not contention: it is what is timed."""
+    others = OtherProcesses()
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:
+        pass
+    assert others.cores() < 0.9  # the busy core is this process's own (the rest is the machine's background)

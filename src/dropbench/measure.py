@@ -2,7 +2,11 @@
 
 Speed is compared as a ratio measured in one run: `compare` times the two candidates in several
 independent rounds (fresh runners, warmed up, samples interleaved A B A B or B A B A), takes the
-ratio of medians per round and an interval over rounds (DESIGN.md §4).
+ratio of medians per round and an interval over rounds (docs/design.md, "Measuring").
+
+Timing owns the machine: every timed block also measures the CPU that other processes (and the
+hypervisor, as steal time) took meanwhile, in cores (`contention`); a block above
+CONTENDED_CORES shared the machine and says so in its warnings.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import psutil
+
 from . import stats
 
 NOISY_IQR_FRACTION = 0.10  # torch.utils.benchmark flags the same spread as high variance
@@ -18,6 +24,32 @@ MIN_SAMPLES = 5
 TARGET_SAMPLE_TIME = 0.01  # seconds per sample: far above timer resolution and call overhead
 MIN_ROUNDS = 3  # with 2 rounds the t-interval over rounds is very wide (t = 12.7)
 DEFAULT_ROUNDS = 3
+# other processes' CPU during a timed block, in cores, above which it shared the machine (an idle
+# machine shows about 0.01; Ray's idle daemons about 0.03; one busy process 1.0)
+CONTENDED_CORES = 0.15
+
+
+def contention_words(cores: float) -> str:
+    return f"shared the machine: other processes used {cores:.2f} cores while it was timed"
+
+
+class OtherProcesses:
+    """The CPU other processes (and steal time) take from the moment it is made: `cores()` says how
+    many cores, on average, they kept busy since."""
+
+    BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
+
+    def __init__(self) -> None:
+        self._own = psutil.Process()
+        self._start = self._now()
+
+    def _now(self) -> tuple[float, float, float]:
+        everything, own = psutil.cpu_times(), self._own.cpu_times()
+        return time.perf_counter(), sum(getattr(everything, name, 0.0) for name in self.BUSY), own.user + own.system
+
+    def cores(self) -> float:
+        (t0, busy0, own0), (t1, busy1, own1) = self._start, self._now()
+        return max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0) if t1 > t0 else 0.0
 
 
 @dataclass
@@ -28,6 +60,7 @@ class Measurement:
     times: list[float]
     number: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
+    contention: float = 0.0  # cores other processes kept busy while it was timed
 
     @property
     def median(self) -> float:
@@ -44,12 +77,14 @@ class Measurement:
             notes.append(f"only {len(self.times)} samples; the figure is rough")
         if self.median > 0 and self.iqr / self.median > NOISY_IQR_FRACTION:
             notes.append(f"noisy: IQR is {100 * self.iqr / self.median:.0f}% of the median")
+        if self.contention > CONTENDED_CORES:
+            notes.append(contention_words(self.contention))
         return notes
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "label": self.label, "median_s": self.median, "iqr_s": self.iqr, "samples": len(self.times),
-            "number": self.number, "warnings": self.warnings, **self.metadata,
+            "number": self.number, "contention": self.contention, "warnings": self.warnings, **self.metadata,
         }
 
     def __str__(self) -> str:
@@ -72,6 +107,12 @@ class Comparison:
     ci: tuple[float, float]
     rounds: list[float] = field(default_factory=list)  # per-round ratios
     confidence: float = 0.95
+    contention: list[float] = field(default_factory=list)  # per round: cores other processes kept busy
+
+    @property
+    def contended(self) -> list[str]:
+        """What shared the machine, one line per round that did (empty: it owned the machine)."""
+        return [f"round {i + 1} {contention_words(c)}" for i, c in enumerate(self.contention) if c > CONTENDED_CORES]
 
     @property
     def warnings(self) -> list[str]:
@@ -80,11 +121,11 @@ class Comparison:
             notes.append(f"only {len(self.rounds)} timing rounds: the interval is wide")
         if self.ci[0] <= 1.0 <= self.ci[1]:
             notes.append(f"the {int(100 * self.confidence)}% interval includes 1: no significant difference")
-        return notes
+        return notes + self.contended
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds,
+            "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds, "contention": self.contention,
             "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 
@@ -126,10 +167,11 @@ def timeit(
     """Time `fn` after warming up: samples until `min_run_time` seconds and at least MIN_SAMPLES."""
     number = _calibrate(fn, sync, warmup)
     times: list[float] = []
+    others = OtherProcesses()
     start = time.perf_counter()
     while len(times) < max_samples and (len(times) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
         times.append(_sample(fn, number, sync))
-    return Measurement(label, times, number, metadata or {})
+    return Measurement(label, times, number, metadata or {}, others.cores())
 
 
 def compare(
@@ -137,7 +179,7 @@ def compare(
     labels: tuple[str, str] = ("baseline", "candidate"), *, rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0,
     max_samples: int = 200, warmup: float = 0.05, sync: Callable[[], None] = _no_sync,
 ) -> Comparison:
-    """Speed ratio of two runners over independent rounds (DESIGN.md §4).
+    """Speed ratio of two runners over independent rounds (docs/design.md, "Measuring").
 
     Each round builds fresh runners from the factories (new copies, new allocations), warms
     both up and interleaves their samples for `min_run_time` seconds, A B A B in even rounds and
@@ -147,11 +189,13 @@ def compare(
         raise ValueError("rounds must be >= 2: the interval is taken over rounds")
     a: list[float] = []
     b: list[float] = []
-    ratios, numbers = [], (1, 1)
+    ratios, numbers, contention = [], (1, 1), []
     for r in range(rounds):
         first, second = (make_baseline(), make_candidate()) if r % 2 == 0 else (make_candidate(), make_baseline())
         n_first, n_second = _calibrate(first, sync, warmup), _calibrate(second, sync, warmup)
+        others = OtherProcesses()
         xs, ys = _interleave(first, second, (n_first, n_second), min_run_time, max_samples, sync)
+        contention.append(others.cores())
         if r % 2:
             xs, ys, n_first, n_second = ys, xs, n_second, n_first
         ratios.append(stats.median(xs) / stats.median(ys))
@@ -159,7 +203,7 @@ def compare(
         b += ys
         numbers = (n_first, n_second)
     ma, mb = Measurement(labels[0], a, numbers[0]), Measurement(labels[1], b, numbers[1])
-    return Comparison(ma, mb, stats.geometric_mean(ratios), stats.rounds_ci(ratios), ratios)
+    return Comparison(ma, mb, stats.geometric_mean(ratios), stats.rounds_ci(ratios), ratios, contention=contention)
 
 
 def _interleave(

@@ -106,6 +106,7 @@ class Evidence:
     control: Control | None = None
     selection: dict[str, Any] = field(default_factory=dict)  # what was chosen, each on the validation split
     seeds: int = 1  # the fewest trainings behind any accuracy figure of the check
+    contended: list[str] = field(default_factory=list)  # timing rounds of the measured value that shared the machine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,16 +141,20 @@ def verdict(claim: Claim, evidence: Evidence) -> tuple[str, str]:
     """(verdict, reason), decided by intervals, never by point estimates.
 
     holds: the main interval clears the bound and every condition is met; fails: the main interval
-    lies wholly short of the bound, or a condition is violated; inconclusive otherwise. The reason
-    says which interval lies where (empty for holds)."""
+    lies wholly short of the bound, or a condition is violated; inconclusive otherwise. A measured
+    value timed while the machine was shared (`contended`) neither holds nor fails on its own. The
+    reason says which interval lies where (empty for holds)."""
     main = main_interval(claim, evidence)
     low, high = main.ci
-    if main.state == "violated":
+    if main.state == "violated" and not evidence.contended:
         return "fails", f"the 95% CI of the measured value ({low:.3g}..{high:.3g}) lies wholly below the bound {claim.bound:g}"
     violated = [c for c in evidence.conditions if c.state == "violated"]
     if violated:
         return "fails", "; ".join(f"condition violated, its 95% CI wholly beyond the margin {c.margin:g}: {c.text}" for c in violated)
-    reasons = [main.undecided_words("the 95% CI of the measured value")] if main.state == "undecided" else []
+    if evidence.contended:  # a measured value timed while other work ran decides nothing
+        reasons = [f"the measured value was timed while the machine was shared ({'; '.join(evidence.contended)}): time it again on a quiet machine"]
+    else:
+        reasons = [main.undecided_words("the 95% CI of the measured value")] if main.state == "undecided" else []
     reasons += [c.undecided_words(f"condition undecided ({c.text}): its 95% CI") for c in evidence.conditions if c.state == "undecided"]
     return ("inconclusive", "; ".join(reasons)) if reasons else ("holds", "")
 

@@ -75,7 +75,8 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     }
     reference_runs = dense if reference == "dense" else dropout
     runs = {"baseline": [c.path for c in dense], "reference": [c.path for c in reference_runs], "candidate": [c.path for c in compact]}
-    return Evidence(result.speedup, result.ci, explanation, conditions, runs, details, control, selection, min(len(dense), len(dropout), len(compact)))
+    seeds = min(len(dense), len(dropout), len(compact))
+    return Evidence(result.speedup, result.ci, explanation, conditions, runs, details, control, selection, seeds, result.contended)
 
 
 def kept_condition(per_seed: list[float]) -> Condition:

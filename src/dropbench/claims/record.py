@@ -62,6 +62,7 @@ class ClaimRecord:
     details: dict[str, Any] = field(default_factory=dict)
     selection: dict[str, Any] = field(default_factory=dict)
     calibration: Calibration | None = None
+    contended: list[str] = field(default_factory=list)  # timing rounds of the measured value that shared the machine
     traceback: str | None = None  # verdict "error" only
 
     @property
@@ -77,6 +78,7 @@ class ClaimRecord:
             "seeds": self.seeds, "control": self.control.as_dict() if self.control else None, "verdict": self.verdict,
             "reason": self.reason, "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
             "selection": self.selection, "calibration": self.calibration.as_dict() if self.calibration else None,
+            "contended": self.contended,
         }
         if self.traceback is not None:
             d["traceback"] = self.traceback
@@ -96,7 +98,7 @@ class ClaimRecord:
                 control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
                 conditions=[Condition.from_dict(c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
                 calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
-                traceback=d.get("traceback"),
+                contended=d.get("contended", []), traceback=d.get("traceback"),
             )
         except (KeyError, TypeError, ValueError) as e:
             name = d.get("id", "?") if isinstance(d, dict) else "?"

@@ -59,7 +59,7 @@ def check_claim(claim: Claim, ctx: ClaimContext) -> ClaimRecord:
             record.verdict, record.reason = "inconclusive", f"timing not calibrated: {off}"
     record.measured, record.ci, record.seeds = evidence.measured, tuple(evidence.ci), evidence.seeds
     record.conditions, record.details, record.control = evidence.conditions, evidence.details, evidence.control
-    record.selection, record.calibration = evidence.selection, calibration
+    record.selection, record.calibration, record.contended = evidence.selection, calibration, evidence.contended
     record.runs = {role: _locations(ctx, paths) for role, paths in evidence.runs.items()}
     return record
 

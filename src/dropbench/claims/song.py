@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import Checkpoint
+from ..measure import CONTENDED_CORES, contention_words
 from ..runs import RunSpec
 from ..speed import training_saving
 from ..stats import two_level_bootstrap
@@ -46,14 +47,15 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
         seeds.append(min(len(base_runs), len(cand_runs)))
         conditions.append(condition(p, base_runs, cand_runs))
         timing = training_saving(at_batch(baseline), at_batch(candidate), ctx.profile, ctx.min_run_time, ctx.rounds)
-        rows.append({**{k: timing[k] for k in ("time_saved", "time_saved_ci", "flop_ideal", "realisation", "warnings", "rounds")}, "p": p})
+        rows.append({**{k: timing[k] for k in ("time_saved", "time_saved_ci", "flop_ideal", "realisation", "warnings", "rounds", "contention")}, "p": p})
     worst = min(rows, key=lambda r: r["time_saved"])
     control = no_dropout_control(ctx, ctx.spec(by_method["dropout"][rates[len(rates) // 2]]), worst)
     saved = ", ".join(f"p={r['p']:g}: {100 * r['time_saved']:.0f}% (FLOP ideal {100 * r['flop_ideal']:.0f}%)" for r in rows)
     explanation = f"training-step time saved over standard dropout, batch {BATCH}: {saved}; " + "; ".join(c.text for c in conditions)
     explanation += f". Control: {control.text}"
     details = {"rates": rows, "batch": BATCH}
-    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, details, control, {}, min(seeds))
+    contended = [f"p={r['p']:g}: {contention_words(c)}" for r in rows for c in r["contention"] if c > CONTENDED_CORES]
+    return Evidence(worst["time_saved"], tuple(worst["time_saved_ci"]), explanation, conditions, runs, details, control, {}, min(seeds), contended)
 
 
 def at_batch(spec: RunSpec) -> RunSpec:

@@ -16,4 +16,5 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     flop_ratio = baseline.metrics["flops"] / candidate.metrics["flops"]
     explanation = f"{candidate.name} runs {result.speedup:.2f}x faster than {baseline.name} (onnxruntime, batch {TIMING_BATCH}; FLOP ratio {flop_ratio:.2f}x)"
     runs = {"baseline": baseline.path, "candidate": candidate.path}
-    return Evidence(result.speedup, result.ci, explanation, [], runs, {"rounds": result.rounds, "flop_ratio": flop_ratio})
+    details = {"rounds": result.rounds, "flop_ratio": flop_ratio}
+    return Evidence(result.speedup, result.ci, explanation, [], runs, details, contended=result.contended)

@@ -1,7 +1,7 @@
 """What every runtime shares: the Runner it returns, its registry entry, threads and device sync.
 
 A runner is a zero-argument callable that runs one batch on inputs prepared once, so a timer
-measures inference and nothing else. Threads follow the profile (DESIGN.md §4): torch's intra-op
+measures inference and nothing else. Threads follow the profile (docs/design.md, "Measuring"): torch's intra-op
 threads, ORT's `intra_op_num_threads`, and ORT spinning off because torch shares the process.
 """
 
