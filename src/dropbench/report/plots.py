@@ -84,7 +84,7 @@ def forest(rows: Sequence[tuple[str, float, tuple[float, float], float, str]], t
     """One row per interval (label, estimate, (low, high), threshold, state), each on its own x scale
     (a claim's rows mix units): the interval as a bar coloured by its state, the estimate as a dot,
     the bound or margin as a dashed line."""
-    fig, axes = plt.subplots(len(rows), 1, figsize=(7.0, 0.2 + 0.62 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.0, 0.6 + 0.62 * len(rows)), squeeze=False)
     for ax, (label, estimate, (low, high), threshold, state) in zip(axes[:, 0], rows):
         colour = STATE_COLOURS[state]
         ax.plot([low, high], [0, 0], color=colour, linewidth=5, solid_capstyle="butt")
