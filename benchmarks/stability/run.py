@@ -1,0 +1,65 @@
+"""Do the verdicts come out the same when the same plan runs again? The quick plan's claims are
+checked several times, each in a fresh process with nothing else running: on disjoint seed lists
+and with one and two training threads. Prints, per claim, the verdict of every run, the hard
+flips (holds <-> fails), the soft flips (to or from inconclusive) and how often each speed
+estimate lies inside the other runs' intervals; writes OUT/stability.json.
+
+Every run trains its seeds (cached per seed and per thread count: OMP_NUM_THREADS sets torch's
+training threads, timing takes the profile's own), so a first run takes as long as the quick
+plan per seed list. Nothing else may run meanwhile.
+
+    .venv/bin/python benchmarks/stability/run.py --out results/stability [--seed-lists 0,1/2,3/4,5] [--threads 1,2]
+    .venv/bin/python benchmarks/stability/run.py --out results/stability --compare a/claims.json b/claims.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dropbench.claims.record import ClaimRecord
+from dropbench.claims.stability import compare_runs, table_rows
+from dropbench.errors import ConfigError
+from dropbench.fsutil import atomic_write_json
+from dropbench.limits import RECORDS_MAX_BYTES
+from dropbench.schemas import read_json
+
+
+def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
+    """`dropbench claims --quick` in a fresh process; its records go to OUT/claims-s<seeds>-t<threads>.json."""
+    path = out / f"claims-s{seeds.replace(',', '_')}-t{threads}.json"
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "DROPBENCH_CACHE": str(out / f"cache-t{threads}")}
+    command = [sys.executable, "-m", "dropbench", "claims", "--quick", "--seeds", seeds, "--profile", profile, "--json", str(path), "--quiet"]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    print(f"seeds {seeds}, {threads} training thread(s): {time.perf_counter() - start:.0f} s", flush=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed-lists", default="0,1/2,3/4,5", help="seed lists separated by '/' (default 0,1/2,3/4,5)")
+    parser.add_argument("--threads", default="1,2", help="training thread counts (default 1,2)")
+    parser.add_argument("--profile", default="cpu-2thread")
+    parser.add_argument("--compare", nargs="+", type=Path, help="compare these claims.json files instead of running anything")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.compare:
+        files = args.compare
+    else:
+        files = [check_claims(args.out, seeds, int(t), args.profile) for t in args.threads.split(",") for seeds in args.seed_lists.split("/")]
+    runs = {str(path): [ClaimRecord.from_dict(r) for r in read_json(path, ConfigError, RECORDS_MAX_BYTES, "claims file")] for path in files}
+    rows = compare_runs(runs)
+    print("runs: " + ", ".join(runs))
+    for row in [["claim", "verdicts", "hard flips", "soft flips", "timing estimates inside the others' intervals"], *table_rows(rows)]:
+        print(" | ".join(row))
+    atomic_write_json(args.out / "stability.json", {"runs": list(runs), "claims": [r.as_dict() for r in rows]})
+
+
+if __name__ == "__main__":
+    main()
