@@ -97,8 +97,13 @@ def test_a_timing_that_shared_the_machine_says_so():
 
 def test_contention_counts_other_processes_not_this_one():
     """This process keeping one core busy is not contention: it is what is timed."""
+    idle = OtherProcesses()
+    time.sleep(0.3)
+    background = idle.cores()  # what the rest of the machine does anyway
+    if background > 0.3:
+        pytest.skip(f"the machine is busy ({background:.2f} cores): no quiet baseline")
     others = OtherProcesses()
     end = time.perf_counter() + 0.5
     while time.perf_counter() < end:
         pass
-    assert others.cores() < 0.9  # the busy core is this process's own (the rest is the machine's background)
+    assert others.cores() < background + 0.6  # counting this process's own busy core would add about 1

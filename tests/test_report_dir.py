@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import pytest
 
@@ -16,7 +18,8 @@ from dropbench.runs import RunSpec
 def outputs(tmp_path_factory):
     """Two real reproduce outputs of a two-run plan, one per profile."""
     small = dict(hidden=(16,), train=TINY)
-    runs = [RunSpec("dense", "dense", **small), RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small)]
+    # magnitude-unit before dense: not the order of the names, which a re-render must not fall back to
+    runs = [RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small), RunSpec("dense", "dense", **small, seeds=(0, 1))]
     folder = tmp_path_factory.mktemp("outputs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reproduce_module, "plan", lambda quick: runs)
@@ -38,6 +41,26 @@ def test_report_re_renders_from_the_recorded_figures(outputs, cli, monkeypatch):
     page = (one / "report.html").read_text()
     assert "123.46x" in page and "magnitude-unit" in page and "Re-rendered from recorded figures, measured on profile cpu-1thread" in page
     assert "Side by side" not in page
+
+
+def figures(page: str) -> str:
+    """A page without what may differ between two renders of the same figures: its title line,
+    the line that says when it was made, and the SVG plots (matplotlib's ids are random)."""
+    page = re.sub(r"<svg.*?</svg>", "<svg/>", page, flags=re.S)
+    page = re.sub(r"<title>.*?</title>|<h1>.*?</h1>", "", page)
+    return re.sub(r'<p class="muted">(Finished in|Re-rendered from).*?</p>', "", page, count=1)
+
+
+def test_a_re_rendered_page_shows_the_figures_of_the_original(outputs, cli, tmp_path):
+    """The first seed (the one timed and shown), in the plan's order: not runs/dense.seed1, not sorted by name."""
+    _, two = outputs
+    copy = tmp_path / "copy"
+    shutil.copytree(two, copy)
+    assert (copy / "runs" / "dense.seed1").is_dir()
+    assert cli("report", copy).code == 0
+    original, again = ((d / "report.html").read_text() for d in (two, copy))
+    assert figures(again) == figures(original)
+    assert again.index(">magnitude-unit<") < again.index(">dense<")
 
 
 def test_compare_puts_two_outputs_side_by_side(outputs, cli):

@@ -11,6 +11,7 @@ CONTENDED_CORES shared the machine and says so in its warnings.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -35,12 +36,18 @@ def contention_words(cores: float) -> str:
 
 class OtherProcesses:
     """The CPU other processes (and steal time) take from the moment it is made: `cores()` says how
-    many cores, on average, they kept busy since."""
+    many cores, on average, they kept busy since.
+
+    The kernel counts CPU time in clock ticks (10 ms), per CPU and for this process: a difference
+    can be off by one tick per CPU and one for this process, so that much is not counted as
+    contention (over a 0.1 s round on 2 CPUs, 0.3 cores)."""
 
     BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
+    TICK = 1.0 / os.sysconf("SC_CLK_TCK")
 
     def __init__(self) -> None:
         self._own = psutil.Process()
+        self._resolution = ((psutil.cpu_count() or 1) + 1) * self.TICK
         self._start = self._now()
 
     def _now(self) -> tuple[float, float, float]:
@@ -49,7 +56,7 @@ class OtherProcesses:
 
     def cores(self) -> float:
         (t0, busy0, own0), (t1, busy1, own1) = self._start, self._now()
-        return max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0) if t1 > t0 else 0.0
+        return max(0.0, (busy1 - busy0) - (own1 - own0) - self._resolution) / (t1 - t0) if t1 > t0 else 0.0
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .profiles import load_profile
 from .report.document import write_report
 from .report.sections import comparison_section
 from .schemas import read_json
+from .stages import is_first_seed_dir
 
 FILES = ("claims.json", "bench.json", "speedups.json")
 
@@ -31,7 +32,7 @@ def load_output(directory: Path) -> dict[str, Any]:
     if not found:
         raise ConfigError(f"{directory} holds none of {', '.join(FILES)}: it is not a reproduce or claims output")
     manifests = {}
-    for run in sorted(p.parent for p in directory.glob(f"runs/*/{MANIFEST}")):
+    for run in _run_dirs(directory):
         for path in checkpoint_dirs(run):
             manifest = read_manifest(path)
             manifests[manifest.get("name", path.name)] = manifest
@@ -59,6 +60,17 @@ def rerender(directory: Path, compare: Path | None = None) -> Path:
         context["comparison"] = comparison_section(str(directory), context, str(compare), other)
     write_report(directory / "report.html", context)
     return directory / "report.html"
+
+
+def _run_dirs(directory: Path) -> list[Path]:
+    """The runs' first-seed directories (the seeds the report shows), in the plan's order where
+    reproduce.json records it, so a re-rendered page lists them as the original did."""
+    runs = sorted(p.parent for p in directory.glob(f"runs/*/{MANIFEST}") if is_first_seed_dir(p.parent.name))
+    record = directory / "reproduce.json"
+    recorded = read_json(record, ConfigError, RECORDS_MAX_BYTES, "reproduce record") if record.is_file() else {}
+    plan = recorded.get("runs") if isinstance(recorded, dict) else None
+    order = {name: i for i, name in enumerate(plan) if isinstance(name, str)} if isinstance(plan, list) else {}
+    return sorted(runs, key=lambda run: order.get(run.name, len(order)))
 
 
 def _read_json(path: Path) -> list[dict[str, Any]]:

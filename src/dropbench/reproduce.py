@@ -82,7 +82,8 @@ def reproduce(
         result.seconds = time.perf_counter() - start
         result.stages["time + claims"] = result.seconds - sum(result.stages.values())
         atomic_write_json(tmp / "reproduce.json", {
-            "plan": mode, "seeds": sorted({s for spec in specs for s in spec.all_seeds()}), "profiles": [p.name for p in profiles],
+            "plan": mode, "runs": [spec.name for spec in specs], "seeds": sorted({s for spec in specs for s in spec.all_seeds()}),
+            "profiles": [p.name for p in profiles],
             "cluster": str(executor.address) if executor.address else None,
             "trainings": sum(len(spec.all_seeds()) for spec in specs), "seconds": result.seconds, "stages": result.stages,
         })

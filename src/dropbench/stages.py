@@ -12,6 +12,7 @@ timed), runs/<run>.seed<N>/ the others.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,11 @@ class ProfileFigures:
 def seed_dir_name(spec: RunSpec, index: int) -> str:
     """runs/<name>/ holds the first seed (exported, timed); runs/<name>.seed<N>/ the others."""
     return spec.name if index == 0 else f"{spec.name}.seed{spec.all_seeds()[index]}"
+
+
+def is_first_seed_dir(name: str) -> bool:
+    """Whether runs/<name>/ holds a run's first seed (what the report shows), not runs/<run>.seed<N>/."""
+    return re.fullmatch(r".+\.seed\d+", name) is None
 
 
 def seed_dirs(spec: RunSpec, runs_dir: Path) -> list[Path]:

@@ -181,7 +181,8 @@ def bench_section(bench: list[dict], where: str = "") -> str:
 
 
 def fingerprint_section(profile: dict, fingerprint: dict, where: str = "") -> str:
-    rows = [[k, v] for k, v in {**{f"profile.{k}": v for k, v in profile.items()}, **fingerprint}.items()]
+    """The profile, then the machine's fingerprint by key (recorded files keep keys sorted: a re-render shows the same rows)."""
+    rows = [*([f"profile.{k}", v] for k, v in profile.items()), *([k, fingerprint[k]] for k in sorted(fingerprint))]
     return section(f"Hardware{where}", html_table(["key", "value"], rows, left=2))
 
 
