@@ -39,11 +39,16 @@ def bounded(kind: type, low: float, high: float):
     return parse
 
 
-def csv_ints(text: str) -> tuple[int, ...]:
+def int_list(text: str, what: str) -> tuple[int, ...]:
+    """Comma-separated integers (empty items ignored); anything else is an argument error naming `what`."""
     try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
+        return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+
+
+def csv_ints(text: str) -> tuple[int, ...]:
+    values = int_list(text, "positive integers")
     if not values or len(values) > MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in values):
         raise argparse.ArgumentTypeError(f"expected 1 to {MAX_LAYERS} widths from 1 to {MAX_WIDTH}, got {text!r}")
     return values
@@ -64,10 +69,7 @@ MAX_PLAN_SEEDS = 100  # trainings per run of a plan
 
 def seed_list(text: str) -> tuple[int, ...]:
     """--seeds 0,1,2: distinct seeds from 0 to MAX_SEED, at most MAX_PLAN_SEEDS."""
-    try:
-        seeds = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated seeds, got {text!r}") from None
+    seeds = int_list(text, "seeds")
     if not seeds or len(seeds) > MAX_PLAN_SEEDS or not all(0 <= s <= MAX_SEED for s in seeds):
         raise argparse.ArgumentTypeError(f"expected 1 to {MAX_PLAN_SEEDS} seeds from 0 to {MAX_SEED}, got {text!r}")
     if len(set(seeds)) < len(seeds):
