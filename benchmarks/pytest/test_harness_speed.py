@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dropbench.checkpoint import load_checkpoint
 from dropbench.export import export_model
-from dropbench.measure import timeit
+from dropbench.timing.measurement import timeit
 
 
 def test_checkpoint_load(benchmark, checkpoint_dir):

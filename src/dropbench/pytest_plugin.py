@@ -23,7 +23,7 @@ import pytest
 from .errors import DropbenchError
 from .profiles import Profile, default_profile, fingerprint, load_profile
 from .runtimes import Runner, RuntimeUnavailable, make_runner, profile_threads, synced
-from .runtimes.bench import load_model
+from .runtimes.loading import load_model
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

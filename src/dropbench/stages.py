@@ -27,8 +27,8 @@ from .plans import baseline_for
 from .profiles import Profile
 from .runs import RunSpec, cached_runs
 from .runtimes import profile_threads
-from .runtimes.bench import bench_checkpoint
-from .speed import speedup_records
+from .timing.latency import bench_checkpoint
+from .timing.inference import speedup_records
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ from .profiles import Profile, default_profile, fingerprint, list_profiles, load
 from .plans import baseline_for, plan
 from .runs import RunSpec, cached_runs
 from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
-from .speed import compare_training, speedup_record, train_step_runner
+from .timing.inference import speedup_record
+from .timing.training import compare_training, train_step_runner
 
 DEVICES = ("cpu", "cuda")
 RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)

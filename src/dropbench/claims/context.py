@@ -5,8 +5,8 @@ Rules every check follows (docs/design.md, "How a verdict is made"):
   pruning criterion, KL weight) reads the validation split; test figures are only reported.
 - Seeds: accuracy runs are trained with every seed of the plan; accuracy figures are means over
   seeds and examples with a two-level bootstrap interval (stats.two_level_bootstrap).
-- Timing: speed ratios come from independent rounds (measure.compare); every speed claim carries
-  the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
+- Timing: speed ratios come from independent rounds, each in a fresh process (timing.rounds);
+  every speed claim carries the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..errors import ConfigError
 from ..export import ensure_exported
-from ..measure import Comparison
+from ..timing.measurement import Comparison
 from ..profiles import Profile
 from ..runs import RunSpec, cached_run, cached_runs
-from ..runtimes.bench import compare_checkpoints
-from ..speed import AA_TOLERANCE
+from ..timing.inference import compare_checkpoints
+from ..timing.inference import AA_TOLERANCE
 from .base import Claim, NotRunnable, RunBinding
 from .record import Calibration
 

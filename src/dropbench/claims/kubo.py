@@ -17,7 +17,7 @@ from torch import nn
 from ..checkpoint import Checkpoint, load_checkpoint, write_checkpoint
 from ..export import ensure_exported
 from ..flops import count
-from ..measure import Comparison
+from ..timing.measurement import Comparison
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import figure, section

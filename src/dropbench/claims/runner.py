@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..profiles import fingerprint
-from ..speed import AA_TOLERANCE
+from ..timing.inference import AA_TOLERANCE
 from .base import Claim, NotRunnable, verdict
 from .context import ClaimContext
 from .record import ClaimRecord

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import Checkpoint
-from ..measure import CONTENDED_CORES, contention_words
+from ..timing.measurement import CONTENDED_CORES, contention_words
 from ..runs import RunSpec
-from ..speed import training_saving
+from ..timing.training import training_saving
 from ..stats import two_level_bootstrap
 from .accuracy import Hits, accuracy_drop, beats, points_gap, verdict_words
 from .base import Claim, Condition, Control, Evidence, NotRunnable, Paper

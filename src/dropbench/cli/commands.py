@@ -63,10 +63,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ..measure import format_seconds
+    from ..timing.measurement import format_seconds
     from ..onnx_model import parse_shapes
     from ..report.terminal import rich_table
-    from ..runtimes.bench import bench_checkpoint, load_model
+    from ..runtimes.loading import load_model
+    from ..timing.latency import bench_checkpoint
 
     profile = profile_from(args)
     model = load_model(args.run, parse_shapes(args.shape))
@@ -88,8 +89,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_speedup(args: argparse.Namespace) -> int:
     from ..onnx_model import parse_shapes
     from ..report.terminal import rich_table
-    from ..runtimes.bench import load_pair
-    from ..speed import speedup_records
+    from ..runtimes.loading import load_pair
+    from ..timing.inference import speedup_records
 
     profile = profile_from(args)
     baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
@@ -116,8 +117,8 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from ..runtimes.bench import load_model
-    from ..speed import aa_calibration
+    from ..runtimes.loading import load_model
+    from ..timing.inference import aa_calibration
 
     profile = profile_from(args)
     model = load_model(args.run)
@@ -145,7 +146,7 @@ def _compile_times(record: dict) -> str:
 def cmd_train_speed(args: argparse.Namespace) -> int:
     from ..report.terminal import rich_table
     from ..runs import RunSpec
-    from ..speed import savings_over_dropout
+    from ..timing.training import savings_over_dropout
     from ..train import TrainConfig
 
     profile = profile_from(args)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..claims.base import Condition
 from ..claims.record import ClaimRecord
-from ..measure import format_seconds
+from ..timing.measurement import format_seconds
 from . import plots
 from .html import esc, html_table, section
 

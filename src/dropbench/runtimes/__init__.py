@@ -7,8 +7,7 @@
 | onnxruntime | onnxruntime.py | a checkpoint's model.onnx or any ONNX file |
 | torch-compile | torch_compile.py | a checkpoint's module compiled by inductor (opt-in: compiling takes seconds) |
 
-bench.py times them (`bench_checkpoint`, `compare_checkpoints`) for the CLI, the asv suites and the
-pytest plugin alike.
+loading.py loads what they run (a checkpoint directory or an ONNX file); dropbench.timing times them.
 """
 
 from __future__ import annotations

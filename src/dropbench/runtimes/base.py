@@ -49,6 +49,14 @@ class Runtime:
     make: Callable[[Model, int, Profile], Runner]
     unsupported_reason: Callable[[Model], str | None]  # why it cannot run a model, None if it can
     by_default: bool  # timed by `bench` and `speedup` when no runtime is named
+    unavailable_reason: Callable[[str], str | None] = lambda device: None  # why it cannot run on a device here
+
+    def require_available(self, device: str) -> None:
+        """RuntimeUnavailable when it cannot run here. Checked in the calling process: a timing
+        round's process sees only what its server saw when it started."""
+        reason = self.unavailable_reason(device)
+        if reason:
+            raise RuntimeUnavailable(reason)
 
 
 @contextmanager
@@ -72,7 +80,11 @@ def profile_threads(profile: Profile) -> ContextManager[None]:
 
 def device_sync(profile: Profile) -> Callable[[], None]:
     """What a timer calls after each sample: CUDA work is asynchronous."""
-    return torch.cuda.synchronize if profile.device == "cuda" else (lambda: None)
+    return sync_for(profile.device)
+
+
+def sync_for(device: str) -> Callable[[], None]:
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
 def synced(run: Callable[[], Any], profile: Profile) -> Runner:

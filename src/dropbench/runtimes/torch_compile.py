@@ -34,9 +34,7 @@ def unavailable_reason(device: str) -> str | None:
 
 
 def make(checkpoint: Model, batch: int, profile: Profile) -> Runner:
-    reason = unavailable_reason(profile.device)
-    if reason:
-        raise RuntimeUnavailable(reason)
+    RUNTIME.require_available(profile.device)
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
     torch._dynamo.config.accumulated_recompile_limit = max(torch._dynamo.config.accumulated_recompile_limit, RECOMPILE_LIMIT)
     model, x = torch_inputs(checkpoint, batch, profile)
@@ -57,4 +55,4 @@ def make(checkpoint: Model, batch: int, profile: Profile) -> Runner:
     return Runner(run, compile_s=time.perf_counter() - start)
 
 
-RUNTIME = Runtime("torch-compile", make, needs_checkpoint, by_default=False)
+RUNTIME = Runtime("torch-compile", make, needs_checkpoint, by_default=False, unavailable_reason=unavailable_reason)

@@ -1,11 +1,17 @@
+import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dropbench.measure import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, compare, timeit
+from dropbench.timing.measurement import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, timeit
+from dropbench.timing.levels import Levels, variance_levels
+from dropbench.timing.rounds import Round, compare
+from dropbench.errors import ConfigError
 from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
 
@@ -37,7 +43,7 @@ def test_two_rounds_warn_and_one_round_is_refused():
     with pytest.raises(ValueError, match="at least 2 rounds"):
         rounds_ci([1.2])
     with pytest.raises(ValueError, match="rounds must be >= 2"):
-        compare(lambda: (lambda: None), lambda: (lambda: None), rounds=1)
+        compare(lambda: (lambda: None), lambda: (lambda: None), rounds=1, fresh_processes=False)
     m = Measurement("x", [1.0] * 6)
     assert any("only 2 timing rounds" in w for w in Comparison(m, m, 1.2, rounds_ci([1.1, 1.3]), [1.1, 1.3]).warnings)
 
@@ -58,7 +64,7 @@ def test_compare_builds_fresh_runners_each_round_and_alternates_order():
 
         return make
 
-    result = compare(factory("a"), factory("b"), ("a", "b"), rounds=4, min_run_time=0.01)
+    result = compare(factory("a"), factory("b"), ("a", "b"), rounds=4, min_run_time=0.01, fresh_processes=False)
     assert built == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert len(result.rounds) == 4 and len(result.baseline.times) == len(result.candidate.times) >= 4 * 5
     assert abs(result.speedup - geometric_mean(result.rounds)) < 1e-12
@@ -84,7 +90,7 @@ def test_a_timing_that_shared_the_machine_says_so():
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)  # let it start
-        c = compare(lambda: lambda: sum(range(200)), lambda: lambda: sum(range(100)), rounds=2, min_run_time=0.3)
+        c = compare(lambda: lambda: sum(range(200)), lambda: lambda: sum(range(100)), rounds=2, min_run_time=0.3, fresh_processes=False)
         m = timeit(lambda: sum(range(200)), "busy", min_run_time=0.3)
     finally:
         busy.kill()
@@ -107,3 +113,58 @@ def test_contention_counts_other_processes_not_this_one():
     while time.perf_counter() < end:
         pass
     assert others.cores() < background + 0.6  # counting this process's own busy core would add about 1
+
+
+@dataclass(frozen=True)
+class RecordingFactory:
+    """Builds a no-op runner and notes where it was built: process id and torch threads (picklable)."""
+
+    notes: Path
+
+    def __call__(self):
+        import torch
+
+        with self.notes.open("a") as f:
+            f.write(f"{os.getpid()} {torch.get_num_threads()}\n")
+        return lambda: None
+
+
+@dataclass(frozen=True)
+class FailingFactory:
+    def __call__(self):
+        raise ConfigError("this runner cannot be built")
+
+
+def test_each_round_runs_in_a_fresh_process_with_the_profile_threads(tmp_path):
+    notes = tmp_path / "built.txt"
+    c = compare(RecordingFactory(notes), RecordingFactory(notes), rounds=3, min_run_time=0.01, threads=1)
+    built = [line.split() for line in notes.read_text().splitlines()]
+    pids = [pid for pid, _ in built]
+    assert len(built) == 6 and {threads for _, threads in built} == {"1"}
+    assert pids[0] == pids[1] and pids[2] == pids[3] and len({pids[0], pids[2], pids[4]}) == 3  # both runners of a round share one
+    assert str(os.getpid()) not in pids
+    assert c.fresh_processes and c.as_dict()["fresh_processes"] and len(c.rounds) == 3
+
+
+def test_an_error_in_a_round_process_is_raised_here():
+    with pytest.raises(ConfigError, match="cannot be built"):
+        compare(FailingFactory(), FailingFactory(), rounds=2, min_run_time=0.01)
+
+
+def test_variance_levels_split_within_and_between_processes():
+    steady = Levels([[1.0, 1.02, 0.98], [1.0, 1.02, 0.98]], process_s=0.5, round_s=1.0)
+    assert steady.within > 0 and steady.between == 0 and steady.best_rounds_per_process == float("inf")
+    apart = Levels([[1.0, 1.01, 0.99], [1.3, 1.31, 1.29]], process_s=0.5, round_s=1.0)
+    assert apart.between > 10 * apart.within  # the processes differ far more than their rounds
+    assert apart.best_rounds_per_process < 1  # then a process per round is the better use of time
+    assert apart.as_dict()["between_sd_percent"] > 10
+
+
+def test_variance_levels_times_rounds_in_fresh_processes(tmp_path):
+    notes = tmp_path / "built.txt"
+    plan = Round(RecordingFactory(notes), RecordingFactory(notes), False, 0.01, 200, 0.0, 1, "cpu")
+    levels = variance_levels(plan, processes=2, rounds=2)
+    pids = [line.split()[0] for line in notes.read_text().splitlines()]
+    assert [len(r) for r in levels.ratios] == [2, 2] and len(set(pids)) == 2 and pids.count(pids[0]) == 4
+    with pytest.raises(ValueError, match="at least 2 processes"):
+        variance_levels(plan, processes=1)

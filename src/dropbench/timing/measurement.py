@@ -1,8 +1,6 @@
-"""Timers: a `Measurement` carries its numbers and its own warnings.
+"""What a timing is: a `Measurement` and a `Comparison` carry their numbers and their own warnings.
 
-Speed is compared as a ratio measured in one run: `compare` times the two candidates in several
-independent rounds (fresh runners, warmed up, samples interleaved A B A B or B A B A), takes the
-ratio of medians per round and an interval over rounds (docs/design.md, "Measuring").
+`timeit` times one runner in this process; comparisons over rounds are in `rounds.py`.
 
 Timing owns the machine: every timed block also measures the CPU that other processes (and the
 hypervisor, as steal time) took meanwhile, in cores (`contention`); a block above
@@ -18,13 +16,12 @@ from typing import Any, Callable
 
 import psutil
 
-from . import stats
+from .. import stats
 
 NOISY_IQR_FRACTION = 0.10  # torch.utils.benchmark flags the same spread as high variance
 MIN_SAMPLES = 5
 TARGET_SAMPLE_TIME = 0.01  # seconds per sample: far above timer resolution and call overhead
 MIN_ROUNDS = 3  # with 2 rounds the t-interval over rounds is very wide (t = 12.7)
-DEFAULT_ROUNDS = 3
 # other processes' CPU during a timed block, in cores, above which it shared the machine (an idle
 # machine shows about 0.01; Ray's idle daemons about 0.03; one busy process 1.0)
 CONTENDED_CORES = 0.15
@@ -103,9 +100,10 @@ class Measurement:
 class Comparison:
     """`speedup` = baseline time / candidate time: > 1 means the candidate is faster.
 
-    Measured in `rounds` independent timing rounds (fresh runners, alternating order); each
-    round's ratio is the ratio of its medians, `speedup` their geometric mean and `ci` a t-interval
-    over rounds (stats.rounds_ci). `baseline` / `candidate` pool every round's samples.
+    Measured in `rounds` independent timing rounds (fresh runners, alternating order, each in a
+    fresh process unless `fresh_processes` is off: rounds.compare); each round's ratio is the ratio
+    of its medians, `speedup` their geometric mean and `ci` a t-interval over rounds
+    (stats.rounds_ci). `baseline` / `candidate` pool every round's samples.
     """
 
     baseline: Measurement
@@ -115,6 +113,7 @@ class Comparison:
     rounds: list[float] = field(default_factory=list)  # per-round ratios
     confidence: float = 0.95
     contention: list[float] = field(default_factory=list)  # per round: cores other processes kept busy
+    fresh_processes: bool = False  # whether each round ran in a process of its own
 
     @property
     def contended(self) -> list[str]:
@@ -133,6 +132,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {
             "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds, "contention": self.contention,
+            "fresh_processes": self.fresh_processes,
             "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 
@@ -144,7 +144,7 @@ def format_seconds(s: float) -> str:
     return f"{s / 1e-9:.3g} ns"
 
 
-def _calibrate(fn: Callable[[], Any], sync: Callable[[], None], warmup: float) -> int:
+def calibrate(fn: Callable[[], Any], sync: Callable[[], None], warmup: float) -> int:
     """Warm up for `warmup` seconds (at least 3 calls); return calls per ~TARGET_SAMPLE_TIME sample."""
     calls, start = 0, time.perf_counter()
     while calls < 3 or time.perf_counter() - start < warmup:
@@ -155,7 +155,7 @@ def _calibrate(fn: Callable[[], Any], sync: Callable[[], None], warmup: float) -
     return max(1, int(TARGET_SAMPLE_TIME / max(per_call, 1e-9)))
 
 
-def _sample(fn: Callable[[], Any], number: int, sync: Callable[[], None]) -> float:
+def sample(fn: Callable[[], Any], number: int, sync: Callable[[], None]) -> float:
     start = time.perf_counter()
     for _ in range(number):
         fn()
@@ -163,64 +163,19 @@ def _sample(fn: Callable[[], Any], number: int, sync: Callable[[], None]) -> flo
     return (time.perf_counter() - start) / number
 
 
-def _no_sync() -> None:
+def no_sync() -> None:
     pass
 
 
 def timeit(
     fn: Callable[[], Any], label: str = "", *, min_run_time: float = 0.5, max_samples: int = 200,
-    warmup: float = 0.05, sync: Callable[[], None] = _no_sync, metadata: dict | None = None,
+    warmup: float = 0.05, sync: Callable[[], None] = no_sync, metadata: dict | None = None,
 ) -> Measurement:
     """Time `fn` after warming up: samples until `min_run_time` seconds and at least MIN_SAMPLES."""
-    number = _calibrate(fn, sync, warmup)
+    number = calibrate(fn, sync, warmup)
     times: list[float] = []
     others = OtherProcesses()
     start = time.perf_counter()
     while len(times) < max_samples and (len(times) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
-        times.append(_sample(fn, number, sync))
+        times.append(sample(fn, number, sync))
     return Measurement(label, times, number, metadata or {}, others.cores())
-
-
-def compare(
-    make_baseline: Callable[[], Callable[[], Any]], make_candidate: Callable[[], Callable[[], Any]],
-    labels: tuple[str, str] = ("baseline", "candidate"), *, rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0,
-    max_samples: int = 200, warmup: float = 0.05, sync: Callable[[], None] = _no_sync,
-) -> Comparison:
-    """Speed ratio of two runners over independent rounds (docs/design.md, "Measuring").
-
-    Each round builds fresh runners from the factories (new copies, new allocations), warms
-    both up and interleaves their samples for `min_run_time` seconds, A B A B in even rounds and
-    B A B A in odd ones, so neither placement nor order favours one side across rounds.
-    """
-    if rounds < 2:
-        raise ValueError("rounds must be >= 2: the interval is taken over rounds")
-    a: list[float] = []
-    b: list[float] = []
-    ratios, numbers, contention = [], (1, 1), []
-    for r in range(rounds):
-        first, second = (make_baseline(), make_candidate()) if r % 2 == 0 else (make_candidate(), make_baseline())
-        n_first, n_second = _calibrate(first, sync, warmup), _calibrate(second, sync, warmup)
-        others = OtherProcesses()
-        xs, ys = _interleave(first, second, (n_first, n_second), min_run_time, max_samples, sync)
-        contention.append(others.cores())
-        if r % 2:
-            xs, ys, n_first, n_second = ys, xs, n_second, n_first
-        ratios.append(stats.median(xs) / stats.median(ys))
-        a += xs
-        b += ys
-        numbers = (n_first, n_second)
-    ma, mb = Measurement(labels[0], a, numbers[0]), Measurement(labels[1], b, numbers[1])
-    return Comparison(ma, mb, stats.geometric_mean(ratios), stats.rounds_ci(ratios), ratios, contention=contention)
-
-
-def _interleave(
-    first: Callable[[], Any], second: Callable[[], Any], numbers: tuple[int, int], min_run_time: float, max_samples: int, sync: Callable[[], None],
-) -> tuple[list[float], list[float]]:
-    xs: list[float] = []
-    ys: list[float] = []
-    start = time.perf_counter()
-    while len(xs) < max_samples and (len(xs) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
-        xs.append(_sample(first, numbers[0], sync))
-        ys.append(_sample(second, numbers[1], sync))
-    return xs, ys
-

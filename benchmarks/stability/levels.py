@@ -1,0 +1,68 @@
+"""Variance between processes and within one, for the quick plan's kubo and song-LSTM timings.
+
+kubo: the dense net against a dropout-compaction net in onnxruntime at batch 64 (as the claim
+times it); song-LSTM: a standard-dropout training step against an approximate-random one at
+p = 0.5, batch 128. Each is timed in PROCESSES fresh processes of ROUNDS rounds each
+(dropbench.timing.levels); the script prints the standard deviation of the log ratio within a
+process and between processes, what a fresh process costs beside a round, and writes OUT.
+Trains the runs it needs on first use (the run cache); nothing else may run meanwhile.
+
+    .venv/bin/python benchmarks/stability/levels.py --out results/levels.json [--processes 6 --rounds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+from dropbench.claims.context import TIMING_BATCH
+from dropbench.claims.song import at_batch
+from dropbench.export import ensure_exported
+from dropbench.checkpoint import load_checkpoint
+from dropbench.fsutil import atomic_write_json
+from dropbench.plans import plan
+from dropbench.profiles import load_profile
+from dropbench.runs import cached_run
+from dropbench.timing.inference import RunnerFactory
+from dropbench.timing.levels import variance_levels
+from dropbench.timing.rounds import Round
+from dropbench.timing.training import TrainStepFactory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--profile", default="cpu-2thread")
+    parser.add_argument("--compaction-run", default="dropout-compaction-s2", help="the kubo sweep point to time (default dropout-compaction-s2)")
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
+    specs = {spec.name: spec for spec in plan(quick=True)}
+    dense, compact = (load_checkpoint(ensure_exported(cached_run(specs[name]))) for name in ("dense", args.compaction_run))
+    cases = {
+        f"kubo: dense / {compact.name}, onnxruntime, batch {TIMING_BATCH}": Round(
+            RunnerFactory("onnxruntime", dense, TIMING_BATCH, profile), RunnerFactory("onnxruntime", compact, TIMING_BATCH, profile),
+            False, 1.0, 200, 0.05, profile.threads, profile.device,
+        ),
+        "song-LSTM: lstm-dropout / lstm-approximate-random step, p=0.5, batch 128": Round(
+            TrainStepFactory(at_batch(specs["lstm-dropout"]), profile.device), TrainStepFactory(at_batch(specs["lstm-approximate-random"]), profile.device),
+            False, 2.0, 200, 0.05, profile.threads, profile.device,
+        ),
+    }
+    results = {}
+    for name, round_plan in cases.items():
+        levels = variance_levels(round_plan, args.processes, args.rounds)
+        results[name] = levels.as_dict()
+        print(
+            f"{name}: sd of the log ratio within a process {results[name]['within_sd_percent']:.2f} %, between processes "
+            f"{results[name]['between_sd_percent']:.2f} %; a fresh process costs {levels.process_s:.2f} s beside a {levels.round_s:.2f} s round",
+            flush=True,
+        )
+    atomic_write_json(args.out, {"cpu": platform.processor() or platform.machine(), "profile": profile.name, "processes": args.processes,
+                                 "rounds": args.rounds, "cases": results})
+
+
+if __name__ == "__main__":
+    main()

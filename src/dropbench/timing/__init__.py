@@ -1,0 +1,13 @@
+"""Timing, one idea per module; imports go down the table, never up.
+
+| module | what |
+|---|---|
+| measurement.py | `Measurement` / `Comparison` (numbers and warnings), contention, `timeit` in this process |
+| rounds.py | a speed ratio over timing rounds, each round in a fresh process (`compare`) |
+| latency.py | one model's latency per runtime x batch size (`bench_checkpoint`) |
+| inference.py | a compacted checkpoint's speedup over its baseline, the A/A calibration |
+| training.py | one method's training step against another's |
+| levels.py | variance between processes and within one (Kalibera and Jones), for the docs' figures |
+
+Statistics (intervals over rounds, bootstrap over seeds) are in the pure `dropbench.stats`.
+"""

@@ -1,0 +1,113 @@
+"""Inference speedups: a compacted checkpoint over its dense baseline, and the A/A calibration.
+
+The measured figure is a ratio over timing rounds in fresh processes (rounds.compare); the
+theoretical one is the FLOP ratio; realisation = measured / theoretical says how much of the
+saving a runtime actually delivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..flops import theoretical_speedup
+from ..profiles import Profile
+from ..runtimes import Model, Runner, RuntimeUnavailable, default_runtimes, get_runtime, make_runner
+from .latency import model_batch_sizes
+from .measurement import Comparison
+from .rounds import DEFAULT_ROUNDS, compare
+
+
+def baseline_runtime(candidate_runtime: str) -> str:
+    """The runtime the baseline runs in: its own, but torch eager against the sparse runner."""
+    return "torch-eager" if candidate_runtime == "torch-sparse" else candidate_runtime
+
+
+def speedup_record(
+    baseline: Model, candidate: Model, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
+    rounds: int = DEFAULT_ROUNDS,
+) -> dict[str, Any]:
+    """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
+    c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime, rounds)
+    flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
+    return {
+        **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
+        "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
+    }
+
+
+def speedup_records(
+    baseline: Model, candidate: Model, profile: Profile, min_run_time: float,
+    runtimes: list[str] | None = None, batch_sizes: list[int] | None = None, rounds: int = DEFAULT_ROUNDS,
+) -> list[dict[str, Any]]:
+    """`speedup_record` for every runtime (default: the candidate's default runtimes) x batch size
+    (default: the profile's); a runtime that cannot run here gives a record with the reason under `skipped`."""
+    records = []
+    for runtime in runtimes or default_runtimes(candidate):
+        for batch in batch_sizes or model_batch_sizes(candidate, profile):
+            try:
+                records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time, rounds))
+            except RuntimeUnavailable as e:
+                where = {"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "profile": profile.name}
+                records.append({**where, "skipped": str(e)})
+    return records
+
+
+@dataclass(frozen=True)
+class RunnerFactory:
+    """Builds a runner of `model` in `runtime`: picklable, so a round in a fresh process builds its own.
+
+    (A torch-compile runner is therefore compiled anew in every round; compiling is timed apart.)"""
+
+    runtime: str
+    model: Model
+    batch: int
+    profile: Profile
+
+    def __call__(self) -> Runner:
+        return make_runner(self.runtime, self.model, self.batch, self.profile)
+
+
+def compare_checkpoints(
+    baseline: Model, candidate: Model, profile: Profile, runtime: str, batch: int, min_run_time: float = 1.0,
+    candidate_runtime: str | None = None, rounds: int = DEFAULT_ROUNDS,
+) -> Comparison:
+    """Speedup of `candidate` over `baseline` in one runtime at one batch size, over `rounds` timing rounds.
+
+    `candidate_runtime` lets the candidate run elsewhere (e.g. torch-sparse against torch-eager).
+    Every round runs in a fresh process that builds both runners anew; an A/A comparison passes one model twice.
+    """
+    profile.require_available()
+    other = candidate_runtime or runtime
+    for name in {runtime, other}:
+        get_runtime(name).require_available(profile.device)
+    a, b = RunnerFactory(runtime, baseline, batch, profile), RunnerFactory(other, candidate, batch, profile)
+    labels = (f"{baseline.name} {runtime} b={batch}", f"{candidate.name} {other} b={batch}")
+    return compare(a, b, labels, rounds=rounds, min_run_time=min_run_time, threads=profile.threads, device=profile.device)
+
+
+AA_TOLERANCE = 0.03  # an A/A ratio further than this from 1 means the timing is not to be trusted
+
+
+def aa_calibration(
+    model: Model, profile: Profile, comparisons: int = 20, runtime: str = "onnxruntime", batch: int = 64,
+    min_run_time: float = 0.5, rounds: int = DEFAULT_ROUNDS, progress: Any = None,
+) -> dict[str, Any]:
+    """`comparisons` A/A comparisons of a model (checkpoint or ONNX file) against itself, each as a speedup is measured.
+
+    A calibrated interval covers 1.0 in about 95 % of them, and every ratio stays within
+    AA_TOLERANCE of 1; `covered` and `within_tolerance` count both.
+    """
+    task = progress.add_task("A/A", total=comparisons, status="") if progress else None
+    results = []
+    for _ in range(comparisons):
+        c = compare_checkpoints(model, model, profile, runtime, batch, min_run_time, rounds=rounds)
+        results.append({"ratio": c.speedup, "ci": list(c.ci), "rounds": c.rounds})
+        if task is not None:
+            progress.advance(task)
+    return {
+        "model": model.name, "profile": profile.name, "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
+        "comparisons": results, "covered": sum(r["ci"][0] <= 1.0 <= r["ci"][1] for r in results),
+        "within_tolerance": sum(abs(r["ratio"] - 1.0) <= AA_TOLERANCE for r in results), "tolerance": AA_TOLERANCE,
+        "max_deviation": max(abs(r["ratio"] - 1.0) for r in results),
+    }

@@ -1,0 +1,136 @@
+"""Speed ratios over timing rounds, each round in a fresh process (docs/design.md, "Measuring").
+
+A round builds both runners anew, warms them up and interleaves their samples for `min_run_time`
+seconds, A B A B in even rounds and B A B A in odd ones; its ratio is the ratio of its medians.
+Rounds inside one process share its allocator, thread pools and memory placement, so their spread
+misses what changes between invocations: the same comparison run twice gave song-LSTM savings of
+29.2 % [27.5, 30.8] and 43.4 % [41.2, 45.6]. So `compare` runs every round in a new process, as asv
+and pyperf spread their samples over processes. The processes fork from a server that imported
+torch, onnxruntime and the timing code once (multiprocessing's forkserver), so a round costs a fork
+and a model load, not an interpreter start; the runner factories must be picklable.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from .. import stats
+from ..runtimes.base import sync_for, torch_threads
+from .measurement import MIN_SAMPLES, Comparison, Measurement, OtherProcesses, calibrate, sample
+
+DEFAULT_ROUNDS = 3
+# imported once by the server the round processes fork from (a failed import is only slower)
+SERVER_PRELOAD = ["torch", "onnxruntime", "dropbench.timing.inference", "dropbench.timing.training"]
+
+RunnerFactory = Callable[[], Callable[[], Any]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Round:
+    """One timing round: picklable, so it can run in another process."""
+
+    baseline: RunnerFactory
+    candidate: RunnerFactory
+    swapped: bool  # build, warm up and sample the candidate first
+    min_run_time: float
+    max_samples: int
+    warmup: float
+    threads: int | None  # torch intra-op threads while runners are built and timed (None: leave as is)
+    device: str
+
+
+@dataclass
+class RoundResult:
+    baseline: list[float]  # per-call seconds of each sample
+    candidate: list[float]
+    numbers: tuple[int, int]  # calls per sample
+    contention: float  # cores other processes kept busy while it was timed
+    compile_s: tuple[float | None, float | None]  # one-time compilation of each runner (torch-compile)
+
+    @property
+    def ratio(self) -> float:
+        return stats.median(self.baseline) / stats.median(self.candidate)
+
+
+def time_round(plan: Round) -> RoundResult:
+    """Build both runners, warm them up and interleave their samples (in this process)."""
+    with torch_threads(plan.threads) if plan.threads else nullcontext():
+        sync = sync_for(plan.device)
+        order = [plan.candidate, plan.baseline] if plan.swapped else [plan.baseline, plan.candidate]
+        first, second = (make() for make in order)
+        numbers = calibrate(first, sync, plan.warmup), calibrate(second, sync, plan.warmup)
+        others = OtherProcesses()
+        xs: list[float] = []
+        ys: list[float] = []
+        start = time.perf_counter()
+        while len(xs) < plan.max_samples and (len(xs) < MIN_SAMPLES or time.perf_counter() - start < plan.min_run_time):
+            xs.append(sample(first, numbers[0], sync))
+            ys.append(sample(second, numbers[1], sync))
+        contention = others.cores()
+        compile_s = getattr(first, "compile_s", None), getattr(second, "compile_s", None)
+    if plan.swapped:
+        return RoundResult(ys, xs, numbers[::-1], contention, compile_s[::-1])
+    return RoundResult(xs, ys, numbers, contention, compile_s)
+
+
+def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a new process forked from the preloaded server; its exception is raised here."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(SERVER_PRELOAD)
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_and_send, args=(send, fn, args), daemon=True)
+    process.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"a timing process ended without a result (exit code {process.exitcode})") from None
+    finally:
+        receive.close()
+    process.join()
+    if not ok:
+        raise value
+    return value
+
+
+def _run_and_send(send: Any, fn: Callable[..., Any], args: tuple) -> None:
+    try:
+        result = (True, fn(*args))
+    except BaseException as e:  # raised again in the parent
+        result = (False, e)
+    try:
+        send.send(result)
+    except Exception as e:  # an exception or result that does not pickle
+        send.send((False, RuntimeError(f"{type(e).__name__}: {e}")))
+
+
+def compare(
+    make_baseline: RunnerFactory, make_candidate: RunnerFactory, labels: tuple[str, str] = ("baseline", "candidate"), *,
+    rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0, max_samples: int = 200, warmup: float = 0.05,
+    threads: int | None = None, device: str = "cpu", fresh_processes: bool = True,
+) -> Comparison:
+    """Speed ratio of two runners over independent rounds, each in a fresh process unless
+    `fresh_processes` is off (then the factories need not be picklable)."""
+    if rounds < 2:
+        raise ValueError("rounds must be >= 2: the interval is taken over rounds")
+    results = []
+    for r in range(rounds):
+        plan = Round(make_baseline, make_candidate, r % 2 == 1, min_run_time, max_samples, warmup, threads, device)
+        results.append(in_fresh_process(time_round, plan) if fresh_processes else time_round(plan))
+    ratios = [result.ratio for result in results]
+    last = results[-1]
+    baseline = Measurement(labels[0], [t for result in results for t in result.baseline], last.numbers[0], _compiled(last.compile_s[0]))
+    candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]))
+    contention = [result.contention for result in results]
+    ci = stats.rounds_ci(ratios)
+    return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, contention=contention, fresh_processes=fresh_processes)
+
+
+def _compiled(compile_s: float | None) -> dict[str, Any]:
+    return {} if compile_s is None else {"compile_s": compile_s}
