@@ -10,12 +10,36 @@ examples it is evaluated on; `two_level_bootstrap` resamples both.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
 
-BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_RESAMPLES = 2000  # at least; stricter levels take more, so each tail holds TAIL_RESAMPLES
+TAIL_RESAMPLES = 10
+_CONFIDENCE: ContextVar[float] = ContextVar("confidence", default=0.95)
+
+
+def current_confidence() -> float:
+    """The level intervals are computed at when none is named: 95 %, or what `at_confidence` set."""
+    return _CONFIDENCE.get()
+
+
+@contextmanager
+def at_confidence(level: float) -> Iterator[None]:
+    """Every interval computed inside the block at `level` (the adaptive mode's later looks are stricter)."""
+    token = _CONFIDENCE.set(level)
+    try:
+        yield
+    finally:
+        _CONFIDENCE.reset(token)
+
+
+def ci_label() -> str:
+    """'95% CI', or the level in force."""
+    return f"{100 * current_confidence():g}% CI"
 
 
 def median(xs: Sequence[float]) -> float:
@@ -31,7 +55,7 @@ def geometric_mean(ratios: Sequence[float]) -> float:
     return float(math.exp(np.mean(np.log(ratios))))
 
 
-def rounds_ci(ratios: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def rounds_ci(ratios: Sequence[float], confidence: float | None = None) -> tuple[float, float]:
     """Student-t interval of the geometric mean of per-round ratios (log scale, n - 1 degrees of freedom).
 
     One round has no between-round spread to measure: at least two are needed.
@@ -39,13 +63,14 @@ def rounds_ci(ratios: Sequence[float], confidence: float = 0.95) -> tuple[float,
     logs = np.log(np.asarray(ratios, dtype=float))
     if len(logs) < 2:
         raise ValueError("an interval over rounds needs at least 2 rounds")
+    confidence = confidence or current_confidence()
     half = scipy_stats.t.ppf(0.5 + confidence / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
     return float(math.exp(logs.mean() - half)), float(math.exp(logs.mean() + half))
 
 
 def two_level_bootstrap(
-    statistic: Callable[..., float], arms: Sequence[np.ndarray], confidence: float = 0.95,
-    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+    statistic: Callable[..., float], arms: Sequence[np.ndarray], confidence: float | None = None,
+    resamples: int | None = None, seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile interval of `statistic(*arms)` resampling seeds and examples.
 
@@ -54,6 +79,8 @@ def two_level_bootstrap(
     example indices shared by all arms (the same examples: paired), then recomputes the
     statistic. With one seed per arm this is the ordinary paired bootstrap over examples.
     """
+    confidence = confidence or current_confidence()
+    resamples = resamples or max(BOOTSTRAP_RESAMPLES, math.ceil(2 * TAIL_RESAMPLES / (1 - confidence)))
     arms = [np.asarray(a) for a in arms]
     n_examples = arms[0].shape[1]
     if any(a.shape[1] != n_examples for a in arms):

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..checkpoint import Checkpoint
 from ..data import load_dataset
-from ..stats import two_level_bootstrap
+from ..stats import ci_label, two_level_bootstrap
 from ..train import predict
 from .base import Condition, NotRunnable
 
@@ -92,7 +92,7 @@ def accuracy_drop(drop: float, ci: tuple[float, float], reference_label: str, pr
 
 def gap_words(drop: float, ci: tuple[float, float], reference_label: str) -> str:
     side = "below" if drop >= 0 else "above"
-    return f"test accuracy {abs(drop):.2f} points {side} {reference_label} (95% CI of the drop {ci[0]:+.2f}..{ci[1]:+.2f})"
+    return f"test accuracy {abs(drop):.2f} points {side} {reference_label} ({ci_label()} of the drop {ci[0]:+.2f}..{ci[1]:+.2f})"
 
 
 def seed_interval(values: list[float]) -> tuple[float, float]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
+from ..stats import ci_label
+
 if TYPE_CHECKING:  # annotations only: the context imports this module
     from .context import ClaimContext
     from .record import ClaimRecord
@@ -30,7 +32,7 @@ class NotRunnable(Exception):
 
 @dataclass
 class Condition:
-    """A side condition of a claim, decided by its 95 % interval against its margin.
+    """A side condition of a claim, decided by its interval (95 %, or the level in force) against its margin.
 
     The allowed side is at or below the margin (`at_most`, e.g. an accuracy drop of at most 1
     point, < 50 % of the units kept) or at or above it. `met`: the whole interval lies on the
@@ -147,15 +149,15 @@ def verdict(claim: Claim, evidence: Evidence) -> tuple[str, str]:
     main = main_interval(claim, evidence)
     low, high = main.ci
     if main.state == "violated" and not evidence.contended:
-        return "fails", f"the 95% CI of the measured value ({low:.3g}..{high:.3g}) lies wholly below the bound {claim.bound:g}"
+        return "fails", f"the {ci_label()} of the measured value ({low:.3g}..{high:.3g}) lies wholly below the bound {claim.bound:g}"
     violated = [c for c in evidence.conditions if c.state == "violated"]
     if violated:
-        return "fails", "; ".join(f"condition violated, its 95% CI wholly beyond the margin {c.margin:g}: {c.text}" for c in violated)
+        return "fails", "; ".join(f"condition violated, its {ci_label()} wholly beyond the margin {c.margin:g}: {c.text}" for c in violated)
     if evidence.contended:  # a measured value timed while other work ran decides nothing
         reasons = [f"the measured value was timed while the machine was shared ({'; '.join(evidence.contended)}): time it again on a quiet machine"]
     else:
-        reasons = [main.undecided_words("the 95% CI of the measured value")] if main.state == "undecided" else []
-    reasons += [c.undecided_words(f"condition undecided ({c.text}): its 95% CI") for c in evidence.conditions if c.state == "undecided"]
+        reasons = [main.undecided_words(f"the {ci_label()} of the measured value")] if main.state == "undecided" else []
+    reasons += [c.undecided_words(f"condition undecided ({c.text}): its {ci_label()}") for c in evidence.conditions if c.state == "undecided"]
     return ("inconclusive", "; ".join(reasons)) if reasons else ("holds", "")
 
 

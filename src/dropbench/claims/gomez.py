@@ -16,7 +16,7 @@ from ..methods.targeted import MODES
 from ..pruning import PRUNING_FRACTIONS, prune_weights, pruning_curve
 from ..report import plots
 from ..report.html import figure, section
-from ..stats import two_level_bootstrap
+from ..stats import ci_label, two_level_bootstrap
 from .accuracy import Hits, beats, best_on_val, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
@@ -53,7 +53,7 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     other = "magnitude" if rival == "dropout" else "dropout"
     control_text = (
         f"{rival} (better on validation than {other}) keeps {accuracy[rival]}% at {FRACTION:.0%} weight pruning: "
-        f"targeted dropout is {advantage:+.2f} points (95% CI {ci[0]:+.2f}..{ci[1]:+.2f}) from it, {verdict_words(beaten, 'targeted dropout')}"
+        f"targeted dropout is {advantage:+.2f} points ({ci_label()} {ci[0]:+.2f}..{ci[1]:+.2f}) from it, {verdict_words(beaten, 'targeted dropout')}"
     )
     control = Control(f"{rival} pruned to {FRACTION:.0%}", accuracy[rival], control_ci, beaten, control_text)
     explanation += f". Control: {control_text}"

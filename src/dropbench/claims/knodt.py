@@ -17,7 +17,7 @@ from ..methods.structural import narrow_to
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import esc, figure, section
-from ..stats import two_level_bootstrap
+from ..stats import ci_label, two_level_bootstrap
 from .accuracy import COMPARABLE_POINTS, Hits, accuracy_drop, beats, best_within, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
@@ -62,8 +62,8 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     condition = accuracy_drop(drop, drop_ci, "the dense net at full width", prefix=f"at width {widths[index]} ")
     control = Control(
         control_name, control_measured, control_ci, beaten,
-        f"{control_name} (chosen on validation) can remove {100 * control_measured:.0f}% (95% CI {100 * control_ci[0]:.0f}..{100 * control_ci[1]:.0f}%); "
-        f"structural dropout removes {100 * (measured - control_measured):+.0f} points of width beyond it (95% CI {100 * beyond_ci[0]:+.0f}.."
+        f"{control_name} (chosen on validation) can remove {100 * control_measured:.0f}% ({ci_label()} {100 * control_ci[0]:.0f}..{100 * control_ci[1]:.0f}%); "
+        f"structural dropout removes {100 * (measured - control_measured):+.0f} points of width beyond it ({ci_label()} {100 * beyond_ci[0]:+.0f}.."
         f"{100 * beyond_ci[1]:+.0f}): {verdict_words(beaten, 'structural dropout')}",
         {"beyond": measured - control_measured, "beyond_ci": list(beyond_ci)},
     )

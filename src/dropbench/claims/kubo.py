@@ -21,6 +21,7 @@ from ..timing.measurement import Comparison
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import figure, section
+from ..stats import ci_label
 from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, points_gap, seed_interval, val_accuracy, verdict_words
 from .base import Claim, Condition, Control, Evidence, Paper
 from .context import TIMING_BATCH, ClaimContext
@@ -83,7 +84,7 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
 def kept_condition(per_seed: list[float]) -> Condition:
     """< 50 % of the hidden units kept: the interval over seeds of the kept fraction, against 50 %."""
     mean, (low, high) = float(np.mean(per_seed)), seed_interval(per_seed)
-    text = f"{100 * mean:.1f}% of hidden units kept (mean of {len(per_seed)} seeds, 95% CI {100 * low:.1f}..{100 * high:.1f}%), limit < {KEPT_BELOW:.0%}"
+    text = f"{100 * mean:.1f}% of hidden units kept (mean of {len(per_seed)} seeds, {ci_label()} {100 * low:.1f}..{100 * high:.1f}%), limit < {KEPT_BELOW:.0%}"
     return Condition(text, mean, (low, high), KEPT_BELOW)
 
 
@@ -105,11 +106,11 @@ def magnitude_control(
         method = {"name": "magnitude", "params": {"mode": "unit", "criterion": criterion}}
         net = materialize(candidates[criterion][0], Path(tmp) / "control", dropout[0], "magnitude-unit control", method)
         timing = ctx.compare(timed_dense, net)
-    accuracy_text = f"test accuracy {gain:+.2f} points for dropout compaction (95% CI {gain_ci[0]:+.2f}..{gain_ci[1]:+.2f})"
+    accuracy_text = f"test accuracy {gain:+.2f} points for dropout compaction ({ci_label()} {gain_ci[0]:+.2f}..{gain_ci[1]:+.2f})"
     beaten = beats(gain_ci, (0.0, 0.0))
     text = (
         f"the dropout net pruned by unit magnitude ({criterion} norm, chosen on validation) to the same widths runs "
-        f"{timing.speedup:.2f}x faster than dense (95% CI {timing.ci[0]:.2f}..{timing.ci[1]:.2f}; method {method_timing.speedup:.2f}x); "
+        f"{timing.speedup:.2f}x faster than dense ({ci_label()} {timing.ci[0]:.2f}..{timing.ci[1]:.2f}; method {method_timing.speedup:.2f}x); "
         f"{accuracy_text}: {verdict_words(beaten, 'dropout compaction')} on accuracy at equal width"
     )
     details = {

@@ -63,7 +63,17 @@ class ClaimRecord:
     selection: dict[str, Any] = field(default_factory=dict)
     calibration: Calibration | None = None
     contended: list[str] = field(default_factory=list)  # timing rounds of the measured value that shared the machine
+    confidence: float = 0.95  # the level of every interval in it (stricter at the adaptive mode's later looks)
+    looks: int = 1  # how many times the adaptive mode checked it (1: checked once)
     traceback: str | None = None  # verdict "error" only
+
+    @property
+    def interval_words(self) -> str:
+        """'[low, high]', the level added when it is not 95 % (a later look of the adaptive mode)."""
+        if self.ci[0] is None:
+            return "-"
+        level = "" if self.confidence == 0.95 else f" ({100 * self.confidence:g} %)"
+        return f"[{self.ci[0]:.3g}, {self.ci[1]:.3g}]{level}"
 
     @property
     def checked(self) -> bool:
@@ -78,7 +88,7 @@ class ClaimRecord:
             "seeds": self.seeds, "control": self.control.as_dict() if self.control else None, "verdict": self.verdict,
             "reason": self.reason, "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
             "selection": self.selection, "calibration": self.calibration.as_dict() if self.calibration else None,
-            "contended": self.contended,
+            "contended": self.contended, "confidence": self.confidence, "looks": self.looks,
         }
         if self.traceback is not None:
             d["traceback"] = self.traceback
@@ -98,7 +108,8 @@ class ClaimRecord:
                 control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
                 conditions=[Condition.from_dict(c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
                 calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
-                contended=d.get("contended", []), traceback=d.get("traceback"),
+                contended=d.get("contended", []), confidence=float(d.get("confidence", 0.95)), looks=int(d.get("looks", 1)),
+                traceback=d.get("traceback"),
             )
         except (KeyError, TypeError, ValueError) as e:
             name = d.get("id", "?") if isinstance(d, dict) else "?"

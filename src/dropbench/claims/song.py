@@ -17,7 +17,7 @@ from ..checkpoint import Checkpoint
 from ..timing.measurement import CONTENDED_CORES, contention_words
 from ..runs import RunSpec
 from ..timing.training import training_saving
-from ..stats import two_level_bootstrap
+from ..stats import ci_label, two_level_bootstrap
 from .accuracy import Hits, accuracy_drop, beats, points_gap, verdict_words
 from .base import Claim, Condition, Control, Evidence, NotRunnable, Paper
 from .context import ClaimContext
@@ -70,7 +70,7 @@ def condition(p: float, dropout: list[Checkpoint], approximate: list[Checkpoint]
     ratio = float(np.mean(ours) / np.mean(theirs))
     low, high = two_level_bootstrap(lambda a, b: a.mean() / b.mean(), [np.asarray(ours)[:, None], np.asarray(theirs)[:, None]])
     text = (
-        f"p={p:g}: test perplexity {np.mean(ours):.2f} vs dropout {np.mean(theirs):.2f} ({100 * (ratio - 1):+.1f}%, 95% CI over seeds "
+        f"p={p:g}: test perplexity {np.mean(ours):.2f} vs dropout {np.mean(theirs):.2f} ({100 * (ratio - 1):+.1f}%, {ci_label()} over seeds "
         f"{100 * (low - 1):+.1f}..{100 * (high - 1):+.1f}%, allowed +{100 * (PERPLEXITY_TOLERANCE - 1):.0f}%)"
     )
     return Condition(text, ratio, (low, high), PERPLEXITY_TOLERANCE)
@@ -82,7 +82,7 @@ def no_dropout_control(ctx: ClaimContext, dropout: RunSpec, worst: dict[str, Any
     timing = training_saving(at_batch(dropout), at_batch(plain), ctx.profile, ctx.min_run_time, ctx.rounds)
     beaten = beats(tuple(worst["time_saved_ci"]), tuple(timing["time_saved_ci"]))
     text = (
-        f"training without dropout saves {100 * timing['time_saved']:.0f}% (95% CI {100 * timing['time_saved_ci'][0]:.0f}.."
+        f"training without dropout saves {100 * timing['time_saved']:.0f}% ({ci_label()} {100 * timing['time_saved_ci'][0]:.0f}.."
         f"{100 * timing['time_saved_ci'][1]:.0f}%) of the p={dropout.params['p']:g} dropout step; approximate random dropout's "
         f"smallest saving is {100 * worst['time_saved']:.0f}%: {verdict_words(beaten, 'approximate random dropout')}"
     )

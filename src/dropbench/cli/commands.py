@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..console import error, make_progress, one_line, stdout
+from ..console import console, error, make_progress, one_line, stdout
 from ..errors import ConfigError
 from ..fsutil import atomic_write_json, check_output_dir
 
@@ -221,29 +221,38 @@ def claims_table(records: list[ClaimRecord]):
     from rich.table import Table
 
     table = Table(title="claims")
-    for header in ("claim", "verdict", "measured", "95% CI", "bound", "explanation"):
+    for header in ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "explanation"):
         table.add_column(header, overflow="fold")
     for r in records:
         style = VERDICT_STYLE[r.verdict]
         measured = "-" if r.measured is None else f"{r.measured:.3g} {r.unit}"
-        ci = "-" if r.ci[0] is None else f"[{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
         why = f"[{style}]{escape(r.reason)}[/]\n" if r.reason else ""
-        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, ci, f">= {r.bound:g}", f"{why}{r.explanation}")
+        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, r.interval_words, f">= {r.bound:g}", f"{why}{r.explanation}")
     return table
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
+    import functools
+
     from ..claims import get_claims
+    from ..claims.adaptive import check_until_decided
     from ..claims.context import ClaimContext
     from ..claims.runner import check_claims
     from ..plans import plan, reseeded
 
+    if args.until_decided and args.budget is None:
+        raise ConfigError("--until-decided needs --budget MINUTES: how long it may keep adding seeds")
+    if args.budget is not None and not args.until_decided:
+        raise ConfigError("--budget applies to --until-decided only; add --until-decided or drop --budget")
     profile = profile_from(args)
     claims = get_claims(args.only)
-    context = ClaimContext(profile, reseeded(plan(args.quick), args.seeds), "quick" if args.quick else "full", min_run_time=args.min_time)
+    specs, mode = reseeded(plan(args.quick), args.seeds), "quick" if args.quick else "full"
     with make_progress(args.quiet) as progress:
-        context.progress = progress
-        records = check_claims(claims, context)
+        make_context = functools.partial(ClaimContext, profile, mode=mode, progress=progress, min_run_time=args.min_time)
+        if args.until_decided:
+            records = check_until_decided(claims, specs, make_context, 60 * args.budget, log=lambda line: console.print(one_line(line)))
+        else:
+            records = check_claims(claims, make_context(specs))
     stdout.print(claims_table(records))
     if args.json:
         atomic_write_json(Path(args.json), [r.as_dict() for r in records])

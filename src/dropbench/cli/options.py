@@ -82,6 +82,15 @@ def add_seeds_option(p: argparse.ArgumentParser) -> None:
                    help="the seeds of every run a verdict reads, e.g. 0,1,2,3,4 (default: the plan's; each seed is cached on its own)")
 
 
+BUDGET_MINUTES = bounded(float, 1, 7 * 24 * 60)  # a look needs a minute at least; a week is surely a typo
+
+
+def add_until_decided_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--until-decided", action="store_true",
+                   help="add seeds to the runs of inconclusive claims and check them again until decided (needs --budget; docs/claims.md)")
+    p.add_argument("--budget", type=BUDGET_MINUTES, metavar="MINUTES", help="wall-time budget of --until-decided, in minutes")
+
+
 def node_counts(text: str) -> tuple[int, ...]:
     try:
         counts = tuple(int(v) for v in text.split(",") if v.strip())

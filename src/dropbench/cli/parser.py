@@ -46,6 +46,7 @@ from .options import (
     add_quiet_option,
     add_rounds_option,
     add_seeds_option,
+    add_until_decided_options,
     add_set_option,
 )
 
@@ -144,6 +145,7 @@ def add_claims_commands(sub) -> None:
     p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
     add_quick_option(p, "the quick setups (minutes) instead of the full ones")
     add_seeds_option(p)
+    add_until_decided_options(p)
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
     add_json_option(p, "write the records to this JSON file")

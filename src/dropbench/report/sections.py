@@ -48,7 +48,7 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
 
     rows = []
     for c in claims:
-        interval = "-" if c.ci[0] is None else f"[{number(c.ci[0])}, {number(c.ci[1])}]"
+        interval = c.interval_words
         control = c.control
         beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}[control.beaten] if control else "-"
         cells = [
@@ -61,7 +61,7 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
         rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = "".join(
         f'<th class="l">{h}</th>' if h in ("claim", "verdict", "control", "paper says / we saw") else f"<th>{h}</th>"
-        for h in ("claim", "verdict", "measured", "95% CI", "claimed", "seeds", "control", "paper says / we saw")
+        for h in ("claim", "verdict", "measured", "CI (95 % unless marked)", "claimed", "seeds", "control", "paper says / we saw")
     )
     table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return section("Claims", table if claims else '<p class="muted">no claims checked</p>')

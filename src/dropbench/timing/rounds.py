@@ -128,8 +128,8 @@ def compare(
     baseline = Measurement(labels[0], [t for result in results for t in result.baseline], last.numbers[0], _compiled(last.compile_s[0]))
     candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]))
     contention = [result.contention for result in results]
-    ci = stats.rounds_ci(ratios)
-    return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, contention=contention, fresh_processes=fresh_processes)
+    ci, confidence = stats.rounds_ci(ratios), stats.current_confidence()
+    return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, confidence, contention, fresh_processes)
 
 
 def _compiled(compile_s: float | None) -> dict[str, Any]:
