@@ -98,7 +98,7 @@ def test_output_records_are_read_within_the_same_bounds(tmp_path, cli):
     (tmp_path / "runs" / "r" / MANIFEST).write_text(deep)
     assert_one_line_error(cli("cluster", "estimate", tmp_path, "--other-seconds", "1"), "nests deeper than 32 levels")
     (tmp_path / "runs" / "r" / MANIFEST).write_text(json.dumps({"train": {"seconds": "long"}}))
-    assert_one_line_error(cli("cluster", "estimate", tmp_path, "--other-seconds", "1"), "train.seconds is not a number of seconds")
+    assert_one_line_error(cli("cluster", "estimate", tmp_path, "--other-seconds", "1"), "field 'train.seconds': Input should be a valid number")
 
 
 def test_idx_headers_and_gzip_bombs_are_bounded(tmp_path):

@@ -34,9 +34,12 @@ DIR_MODE = 0o777 & ~_umask()
 def staged_file(path: Path) -> Iterator[Path]:
     """Yield a temporary file beside `path`; on success it replaces `path` in one rename.
 
-    On any error the temporary file is removed and `path` is left untouched.
+    On any error the temporary file is removed and `path` is left untouched. A symbolic link at
+    `path` is replaced by the file (its target is never written); a directory there is refused.
     """
     path = Path(path)
+    if path.is_dir() and not path.is_symlink():  # a symlink itself is replaced, never followed
+        raise DropbenchError(f"{path} is a directory; dropbench writes a file there and never replaces a directory: move it away")
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
