@@ -24,12 +24,14 @@ from .checkpoint import checkpoint_dirs, load_checkpoint, write_checkpoint
 from .console import warn
 from .data import DEFAULT_DATA, load_dataset
 from .dataset import Dataset
-from .errors import CheckpointError, TrainingDiverged
+from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .flops import count
 from .fsutil import check_output_dir, recover_interrupted, staged_dir, target_lock
 from .methods import Compacted, get_method
 from .models import build_model, default_arch
 from .profiles import fingerprint
+from .schemas import validate
+from .schemas.manifest import ArchOnly
 from .train import TrainConfig, evaluate, fit
 
 
@@ -106,6 +108,8 @@ def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = Non
     data = load_dataset(spec.data)
     method = get_method(spec.method, spec.params)  # bad names fail before any work
     arch = default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)
+    # the checkpoint's schema, before the work: data or widths it would refuse never train
+    validate(ArchOnly, {"arch": json.loads(json.dumps(arch))}, f"the {spec.model} for {spec.data}", ConfigError)
     check_output_dir(out, force)
     torch.manual_seed(spec.train.seed)
     module = method.prepare(build_model(arch))

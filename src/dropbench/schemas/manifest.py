@@ -85,11 +85,20 @@ class Metrics(Strict):
     flops: Count
 
 
+Arch = Annotated[Union[MLPArch, LeNet5Arch, LSTMArch], Field(discriminator="kind")]
+
+
+class ArchOnly(Strict):
+    """An architecture checked alone, before training, as the manifest written after it will be."""
+
+    arch: Arch
+
+
 class Manifest(Strict):
     format: Literal["dropbench-checkpoint"]
     format_version: Annotated[int, Field(ge=1, le=1)]  # an int, never a bool (strict): `true` is no version
     name: Annotated[str, StringConstraints(max_length=256)] = ""
-    arch: Annotated[Union[MLPArch, LeNet5Arch, LSTMArch], Field(discriminator="kind")]
+    arch: Arch
     method: Method
     metrics: Metrics
     files: Annotated[dict[FileName, FileRecord], Field(max_length=16)]
