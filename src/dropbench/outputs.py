@@ -99,5 +99,5 @@ def _read_list(path: Path) -> list[Any]:
 
 
 def _checked(record: Any, schema: type[BaseModel], source: str) -> dict[str, Any]:
-    """`record` once its schema accepts it, as the fields it gave (the report tells a skipped record by its key)."""
-    return validate(schema, record, source, ConfigError).model_dump(exclude_unset=True)
+    """`record` once its schema accepts it, defaults filled in, None left out (the report tells a skipped record by its key)."""
+    return validate(schema, record, source, ConfigError).model_dump(exclude_none=True)
