@@ -73,7 +73,7 @@ def test_seeds_parse_as_a_list(command):
     ("-1,2", "seeds from 0 to"),
     (",".join(map(str, range(101))), "1 to 100 seeds"),
     ("a,b", "comma-separated seeds"),
-    ("", "1 to 100 seeds"),
+    ("", "expected a value, got ''"),  # empty: an error, never the default
 ])
 def test_bad_seeds_are_one_line_errors(cli, tmp_path, seeds, words):
     out = tmp_path / "out"

@@ -4,7 +4,9 @@ fixed per settings profile (conftest.py: "ci" by default)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import shutil
 import struct
@@ -16,10 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import CliResult, assert_one_line_error, run_limited
+from test_hostile_outputs import BENCH, CLAIM, SPEEDUP
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dropbench.checkpoint import MANIFEST, load_checkpoint
+from dropbench.cli import main
 from dropbench.data import read_idx
 from dropbench.errors import CheckpointError, DataError, ProfileError
 from dropbench.limits import MAX_BATCH, MAX_THREADS
@@ -140,3 +144,54 @@ def test_any_train_numbers_end_in_one_error_line_under_a_memory_limit(tmp_path_f
     argv += [f"{flag}={value}" for flag, value in flags.items()]
     result = run_limited(argv, timeout=60)
     assert_one_line_error(CliResult(result.returncode, result.stdout, result.stderr))
+
+
+RESULT_FILES = {
+    "claims.json": [CLAIM, {**CLAIM, "verdict": "not-run", "measured": None, "ci": [None, None]}],
+    "bench.json": [BENCH, {**BENCH, "skipped": "no GPU"}],
+    "speedups.json": [SPEEDUP, {**SPEEDUP, "candidate": "dense"}],
+    "reproduce.json": {"runs": ["dense"], "stages": {"export + copy": 1.0, "time + claims": 2.0}},
+    f"runs/r/{MANIFEST}": {"train": {"seconds": 5.0}},
+}
+
+
+def _cli(*args: Any) -> CliResult:
+    """`dropbench ARGS` in-process (hypothesis examples cannot share the function-scoped capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@given(data=st.data())
+def test_any_result_record_reports_compares_and_estimates_or_gives_one_error_line(tmp_path_factory, data):
+    """One file of a result folder rewritten at any key (a value of any JSON shape, or the key
+    deleted, or the whole file): report, report --compare and cluster estimate end in success or
+    one `error:` line. The run's manifest lives in its own folder: the report would refuse it as a
+    checkpoint manifest whatever the fuzzing does."""
+    name = data.draw(st.sampled_from(sorted(RESULT_FILES)), label="file")
+    records = json.loads(json.dumps(RESULT_FILES[name]))
+    path = data.draw(st.sampled_from(_paths(records)), label="path")
+    if not path:
+        records = data.draw(JSON, label="file value")
+    else:
+        parent = records
+        for step in path[:-1]:
+            parent = parent[step]
+        if isinstance(parent, dict) and data.draw(st.booleans(), label="delete"):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(JSON, label="value")
+    root = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp(), prefix="fuzz-records-"))
+    for folder, files in (("good", RESULT_FILES), ("out", {**RESULT_FILES, name: records})):
+        for file, content in files.items():
+            (root / folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (root / folder / file).write_text(json.dumps(content))
+    for folder in ("good", "report"):  # what the report reads: no run directory
+        shutil.copytree(root / ("good" if folder == "good" else "out"), root / f"{folder}-report", ignore=shutil.ignore_patterns("runs"))
+    report_dir = root / "report-report"
+    for args in (["report", report_dir], ["report", root / "good-report", "--compare", report_dir], ["cluster", "estimate", root / "out"]):
+        result = _cli(*args)
+        if result.code != 0:
+            assert_one_line_error(result)
+    shutil.rmtree(root)

@@ -126,7 +126,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a dropbench checkpoint manifest (no \"format\": \"{FORMAT}\")")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version != FORMAT_VERSION:  # true == 1 in Python, but is no version
         raise CheckpointError(f"{path} has format version {version!r}; this dropbench reads version {FORMAT_VERSION}, retrain or convert it")
     validate(Manifest, manifest, str(path), CheckpointError)
     return manifest

@@ -34,9 +34,12 @@ DIR_MODE = 0o777 & ~_umask()
 def staged_file(path: Path) -> Iterator[Path]:
     """Yield a temporary file beside `path`; on success it replaces `path` in one rename.
 
-    On any error the temporary file is removed and `path` is left untouched.
+    On any error the temporary file is removed and `path` is left untouched. A symbolic link at
+    `path` is replaced by the file (its target is never written); a directory there is refused.
     """
     path = Path(path)
+    if path.is_dir() and not path.is_symlink():  # a symlink itself is replaced, never followed
+        raise DropbenchError(f"{path} is a directory; dropbench writes a file there and never replaces a directory: move it away")
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -114,9 +117,41 @@ def is_dropbench_output(path: Path) -> bool:
 
 
 def _protected(resolved: Path) -> bool:
-    """/, the home directory, the working directory and its ancestors: never replaced."""
-    cwd = Path.cwd().resolve()
-    return resolved in (Path("/"), Path.home().resolve(), cwd) or resolved in cwd.parents
+    """/, the home directory, the working directory and their ancestors: never replaced, never a cache."""
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    return resolved in (Path("/"), home, cwd) or resolved in cwd.parents or resolved in home.parents
+
+
+KERNEL_FILE_SYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def own_directory(path: Path, what: str, marker: str, adoptable: re.Pattern) -> Path:
+    """`path` as a directory of dropbench's own (the run cache): created with `marker` in it, or
+    one that has it. Refused in one line naming `what`: /, the home directory, the working
+    directory or their parents, a kernel file system, anything but a directory, a symlink loop,
+    a directory of other files. A directory whose every entry matches `adoptable` (written
+    before markers were) gets the marker."""
+    path = Path(path).expanduser()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        raise DropbenchError(f"{what}: {path} is a symbolic link loop; point it at a directory of its own") from None
+    if _protected(resolved) or any(resolved == base or base in resolved.parents for base in KERNEL_FILE_SYSTEMS):
+        raise DropbenchError(f"{what}: {path} is /, the home directory, the working directory, one of their parents or a kernel "
+                             "file system; point it at a directory of its own, e.g. ~/.cache/dropbench/runs")
+    if (path.exists() or path.is_symlink()) and not path.is_dir():
+        raise DropbenchError(f"{what}: {path} exists and is not a directory; point it at a directory of its own")
+    if path.is_dir() and not (path / marker).is_file():
+        stray = next((entry.name for entry in path.iterdir() if not adoptable.match(entry.name)), None)
+        if stray is not None:
+            raise DropbenchError(f"{what}: {path} holds {stray!r} and no {marker}, so it is not dropbench's; "
+                                 "point it at a new or empty directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / marker).touch()
+    except OSError as e:
+        raise DropbenchError(f"{what}: cannot create {path} ({e.strerror}); point it at a directory you can write") from None
+    return path
 
 
 def check_writable(path: Path, flag: str) -> None:

@@ -8,46 +8,52 @@ where it is rendered. With a second directory, the figures both share stand side
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from .checkpoint import MANIFEST, checkpoint_dirs, read_manifest
-from .errors import ConfigError, ProfileError
 from .claims.record import ClaimRecord
+from .errors import ConfigError, ProfileError
 from .limits import RECORDS_MAX_BYTES
-from .profiles import load_profile
+from .profiles import find_profile
 from .report.document import write_report
 from .report.sections import comparison_section
-from .schemas import read_json
+from .schemas import read_json, read_record, validate
+from .schemas.records import Bench, Reproduce, ShownRun, Speedup
 from .stages import is_first_seed_dir
 
 FILES = ("claims.json", "bench.json", "speedups.json")
+SCHEMAS: dict[str, type[BaseModel]] = {"bench": Bench, "speedups": Speedup}
 
 
 def load_output(directory: Path) -> dict[str, Any]:
-    """The report context of an output directory (what `reproduce` hands to write_report)."""
+    """The report context of an output directory (what `reproduce` hands to write_report).
+
+    Nothing in it is trusted: every file goes through the bounded reader and its schema, and no
+    path a record holds is opened (a profile is looked up by its plain name, as --profile is)."""
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a directory; point `dropbench report` at a reproduce or claims output")
-    found = {name.removesuffix(".json"): _read_json(directory / name) for name in FILES if (directory / name).is_file()}
+    found = {name.removesuffix(".json"): _read_list(directory / name) for name in FILES if os.path.lexists(directory / name)}
     if not found:
         raise ConfigError(f"{directory} holds none of {', '.join(FILES)}: it is not a reproduce or claims output")
+    claims = [ClaimRecord.from_dict(r, f"{directory / 'claims.json'}: record {i}") for i, r in enumerate(found.get("claims", []))]
+    timed = {name: [_checked(r, SCHEMAS[name], f"{directory / name}.json: record {i}") for i, r in enumerate(found.get(name, []))]
+             for name in SCHEMAS}
     manifests = {}
     for run in _run_dirs(directory):
         for path in checkpoint_dirs(run):
             manifest = read_manifest(path)
+            validate(ShownRun, manifest, str(path / MANIFEST), ConfigError)
             manifests[manifest.get("name", path.name)] = manifest
-    records = [*found.get("claims", []), *found.get("bench", []), *found.get("speedups", [])]
-    profiles = []
-    for name in dict.fromkeys(r["profile"] for r in records if "profile" in r) or ["unknown"]:
-        try:
-            profiles.append(load_profile(name).as_dict())
-        except ProfileError:
-            profiles.append({"name": name})
-    claims = [ClaimRecord.from_dict(r) for r in found.get("claims", [])]
+    names = [c.profile for c in claims] + [r["profile"] for records in timed.values() for r in records if "profile" in r]
+    profiles = [_profile(name) for name in dict.fromkeys(names)] or [{"name": "unknown"}]
     fingerprint = next((c.fingerprint for c in claims if c.fingerprint), {})
     return {
         "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "manifests": manifests,
-        "bench": found.get("bench", []), "speedups": found.get("speedups", []), "claims": claims, "seconds": None,
+        "bench": timed["bench"], "speedups": timed["speedups"], "claims": claims, "seconds": None,
     }
 
 
@@ -62,19 +68,36 @@ def rerender(directory: Path, compare: Path | None = None) -> Path:
     return directory / "report.html"
 
 
+def _profile(name: str) -> dict[str, Any]:
+    """The profile a record names, from the profile directories (as `--profile NAME`); its bare name if none is known."""
+    try:
+        profile = find_profile(name)
+    except ProfileError:
+        profile = None
+    return profile.as_dict() if profile else {"name": name}
+
+
 def _run_dirs(directory: Path) -> list[Path]:
     """The runs' first-seed directories (the seeds the report shows), in the plan's order where
-    reproduce.json records it, so a re-rendered page lists them as the original did."""
+    reproduce.json records it, so a re-rendered page lists them as the original did. A run
+    directory that is a symbolic link leads outside the output: refused."""
     runs = sorted(p.parent for p in directory.glob(f"runs/*/{MANIFEST}") if is_first_seed_dir(p.parent.name))
+    linked = next((run for run in runs if run.is_symlink()), None)
+    if linked:
+        raise ConfigError(f"{linked} is a symbolic link, which dropbench never follows in an output; replace it with the run's directory")
     record = directory / "reproduce.json"
-    recorded = read_json(record, ConfigError, RECORDS_MAX_BYTES, "reproduce record") if record.is_file() else {}
-    plan = recorded.get("runs") if isinstance(recorded, dict) else None
-    order = {name: i for i, name in enumerate(plan) if isinstance(name, str)} if isinstance(plan, list) else {}
+    plan = read_record(record, Reproduce, ConfigError, RECORDS_MAX_BYTES, "reproduce record").runs if os.path.lexists(record) else []
+    order = {name: i for i, name in enumerate(plan)}
     return sorted(runs, key=lambda run: order.get(run.name, len(order)))
 
 
-def _read_json(path: Path) -> list[dict[str, Any]]:
+def _read_list(path: Path) -> list[Any]:
     records = read_json(path, ConfigError, RECORDS_MAX_BYTES, "record file", invalid="{path} cannot be read as JSON ({reason})")
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+    if not isinstance(records, list):
         raise ConfigError(f"{path} is not a list of records as dropbench writes it")
     return records
+
+
+def _checked(record: Any, schema: type[BaseModel], source: str) -> dict[str, Any]:
+    """`record` once its schema accepts it, defaults filled in, None left out (the report tells a skipped record by its key)."""
+    return validate(schema, record, source, ConfigError).model_dump(exclude_none=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -93,6 +94,15 @@ def load_profile(name_or_path: str) -> Profile:
             return load_profile_file(d / f"{name_or_path}.json")
     known = ", ".join(p.name for p in list_profiles()) or "none found"
     raise ProfileError(f"unknown profile {name_or_path!r}; known profiles: {known}")
+
+
+def find_profile(name: str) -> Profile | None:
+    """The profile of that plain name in the profile directories, None if there is none. A name
+    from a record is never a path: anything but a plain name finds nothing."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        return None
+    path = next((d / f"{name}.json" for d in profile_dirs() if (d / f"{name}.json").exists()), None)
+    return load_profile_file(path) if path else None
 
 
 def load_profile_file(path: Path) -> Profile:

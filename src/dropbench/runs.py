@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -24,12 +25,14 @@ from .checkpoint import checkpoint_dirs, load_checkpoint, write_checkpoint
 from .console import warn
 from .data import DEFAULT_DATA, load_dataset
 from .dataset import Dataset
-from .errors import CheckpointError, TrainingDiverged
+from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .flops import count
-from .fsutil import check_output_dir, recover_interrupted, staged_dir, target_lock
+from .fsutil import check_output_dir, own_directory, recover_interrupted, staged_dir, target_lock
 from .methods import Compacted, get_method
 from .models import build_model, default_arch
 from .profiles import fingerprint
+from .schemas import validate
+from .schemas.manifest import ArchOnly
 from .train import TrainConfig, evaluate, fit
 
 
@@ -106,6 +109,8 @@ def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = Non
     data = load_dataset(spec.data)
     method = get_method(spec.method, spec.params)  # bad names fail before any work
     arch = default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)
+    # the checkpoint's schema, before the work: data or widths it would refuse never train
+    validate(ArchOnly, {"arch": json.loads(json.dumps(arch))}, f"the {spec.model} for {spec.data}", ConfigError)
     check_output_dir(out, force)
     torch.manual_seed(spec.train.seed)
     module = method.prepare(build_model(arch))
@@ -137,11 +142,21 @@ def train_run(spec: RunSpec, out: Path, force: bool = False, progress: Any = Non
 
 
 CACHE_ENV = "DROPBENCH_CACHE"
+CACHE_MARKER = ".dropbench-cache"
+# what a cache holds: entries (NAME-<16 hex>), a killed writer's leftovers, the marker
+CACHE_ENTRY = re.compile(r"^(.+-[0-9a-f]{16}|\..+\.(partial|tmp|old)|\.dropbench-cache)$")
 
 
 def cache_root() -> Path:
-    """Where trained checkpoints are cached: $DROPBENCH_CACHE or ~/.cache/dropbench/runs."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dropbench" / "runs")
+    """Where trained checkpoints are cached: $DROPBENCH_CACHE or ~/.cache/dropbench/runs, a
+    directory of its own (fsutil.own_directory), created with its marker."""
+    configured = os.environ.get(CACHE_ENV)
+    return cache_directory(Path(configured) if configured else Path.home() / ".cache" / "dropbench" / "runs")
+
+
+def cache_directory(root: Path) -> Path:
+    """`root` checked and claimed as the run cache; the error names $DROPBENCH_CACHE."""
+    return own_directory(root, f"{CACHE_ENV} (the run cache)", CACHE_MARKER, CACHE_ENTRY)
 
 
 def cached_runs(spec: RunSpec, root: Path | None = None, progress: Any = None) -> list[Path]:
@@ -171,8 +186,7 @@ def entry_name(spec: RunSpec) -> str:
 
 def cache_entry(spec: RunSpec, root: Path | None = None) -> Path:
     """Where the cache keeps `spec`'s first seed (the root is created, and cleaned of killed writers' leftovers)."""
-    root = Path(root or cache_root())
-    root.mkdir(parents=True, exist_ok=True)
+    root = cache_directory(root) if root else cache_root()
     recover_interrupted(root)
     return root / entry_name(spec)
 

@@ -1,9 +1,9 @@
 """A checked claim as a typed record: what claims.json holds, and what the report, the asv suites
 and the CLI read (never raw keys).
 
-`as_dict` writes the JSON form; `from_dict` reads it back and refuses a record with a missing or
-mistyped field with one ConfigError line. `details` stays a plain dict: its keys are the paper
-module's own, read only by that module's report section.
+`as_dict` writes the JSON form; `from_dict` reads it back through its schema (schemas.records.Claim)
+and refuses a record with a missing or mistyped field with one ConfigError line. `details` stays a
+plain dict: its keys are the paper module's own, read only by that module's report section.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..schemas import validate
+from ..schemas.records import Claim
 from .base import Condition, Control
-
-VERDICTS = ("holds", "fails", "inconclusive", "not-run", "error")
 
 
 @dataclass
@@ -95,22 +95,16 @@ class ClaimRecord:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ClaimRecord":
-        """A record as claims.json holds it; ConfigError (one line) when it is not one."""
-        try:
-            if not isinstance(d, dict) or d.get("verdict") not in VERDICTS:
-                raise TypeError("not a claim record")
-            control, calibration = d.get("control"), d.get("calibration")
-            return cls(
-                **{key: d[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",
-                                           "fingerprint", "setup", "verdict", "explanation")},
-                measured=d.get("measured"), ci=tuple(d.get("ci", (None, None))), runs=d.get("runs", {}), seeds=d.get("seeds"), reason=d.get("reason", ""),
-                control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
-                conditions=[Condition.from_dict(c) for c in d.get("conditions", [])], details=d.get("details", {}), selection=d.get("selection", {}),
-                calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
-                contended=d.get("contended", []), confidence=float(d.get("confidence", 0.95)), looks=int(d.get("looks", 1)),
-                traceback=d.get("traceback"),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            name = d.get("id", "?") if isinstance(d, dict) else "?"
-            raise ConfigError(f"claim record {name!r} is not one dropbench writes ({type(e).__name__}: {e})") from None
+    def from_dict(cls, d: Any, source: str = "claim record") -> "ClaimRecord":
+        """A record as claims.json holds it, checked against its schema (schemas.records.Claim) first:
+        a missing or mistyped field is one ConfigError line naming `source` and the field."""
+        r = validate(Claim, d, source, ConfigError).model_dump()
+        control, calibration = r["control"], r["calibration"]
+        return cls(
+            **{key: r[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",
+                                       "fingerprint", "setup", "verdict", "explanation", "measured", "runs", "seeds", "reason", "details",
+                                       "selection", "contended", "confidence", "looks", "traceback")},
+            ci=tuple(r["ci"]), control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
+            conditions=[Condition.from_dict(c) for c in r["conditions"]],
+            calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
+        )

@@ -23,6 +23,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise DropbenchError(f"{message} (see `{self.prog} --help`)")
 
+    def _get_value(self, action: argparse.Action, arg_string: str):
+        """An empty or blank value (`--cluster ""`) is an error, never the default: every value
+        passes here (the subcommand's own parser checks the arguments it is handed)."""
+        if action.nargs != argparse.PARSER and not arg_string.strip():
+            raise argparse.ArgumentError(action, f"expected a value, got {arg_string!r}; give one or leave the option out")
+        return super()._get_value(action, arg_string)
+
 
 def bounded(kind: type, low: float, high: float):
     """An argparse type: an int or a finite float within [low, high] (no NaN, no silent clipping)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..limits import MAX_SEED
+from ..limits import MAX_RECORDED_SECONDS, MAX_SEED
 from .commands import (
     cmd_asv_machine,
     cmd_bench,
@@ -187,7 +187,7 @@ def add_cluster_commands(sub) -> None:
     p.add_argument("--cpus-per-node", type=THREADS, default=2, help="one-CPU training workers per node (default 2)")
     p.add_argument("--slowdown", type=bounded(float, 0.01, 100), default=1.0,
                    help="training time with one thread over the recorded one (default 1: recorded with one thread)")
-    p.add_argument("--other-seconds", type=bounded(float, 0, 1e7), help="export, copy and timing seconds (default: from DIR/reproduce.json)")
+    p.add_argument("--other-seconds", type=bounded(float, 0, MAX_RECORDED_SECONDS), help="export, copy and timing seconds (default: from DIR/reproduce.json)")
     p.set_defaults(func=cmd_cluster_estimate)
 
 

@@ -8,15 +8,17 @@ timing runs alone on its own node whatever N is.
 from __future__ import annotations
 
 import heapq
-import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..checkpoint import MANIFEST
 from ..errors import ConfigError
 from ..limits import MANIFEST_MAX_BYTES, RECORDS_MAX_BYTES
-from ..schemas import read_json
+from ..schemas import read_record
+from ..schemas.records import Reproduce, TrainedRun
+
+OTHER_STAGES = ("export + copy", "time + claims")  # the stages whose seconds do not shrink with more nodes
 
 
 def makespan(durations: list[float], workers: int) -> float:
@@ -38,23 +40,26 @@ class Estimate:
         return self.train_s + self.other_s
 
 
-def recorded_seconds(path: Path, max_bytes: int, what: str, *keys: str) -> float:
-    """The seconds at `keys` in a JSON file a reproduce wrote, read through the bounded reader
-    (schemas.read_json); a file without them is one line of ConfigError."""
-    value: Any = read_json(path, ConfigError, max_bytes, what)
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{path}: {'.'.join(keys)} is not a number of seconds; it is not a {what} dropbench wrote")
-    return value
-
-
 def training_seconds(out: Path) -> list[float]:
-    """Every training of a reproduce output (each seed directory's manifest)."""
-    seconds = [recorded_seconds(path, MANIFEST_MAX_BYTES, "checkpoint manifest", "train", "seconds") for path in sorted(Path(out).glob(f"runs/*/{MANIFEST}"))]
+    """Every training of a reproduce output (each seed directory's manifest), read through the
+    bounded reader and its schema (schemas.records.TrainedRun): bounded, finite, non-negative seconds."""
+    seconds = [read_record(path, TrainedRun, ConfigError, MANIFEST_MAX_BYTES, "checkpoint manifest").train.seconds
+               for path in sorted(Path(out).glob(f"runs/*/{MANIFEST}"))]
     if not seconds:
         raise ConfigError(f"{out} holds no runs/*/{MANIFEST}: point it at a reproduce output")
     return seconds
+
+
+def other_seconds(out: Path) -> float:
+    """The export + copy and timing seconds a reproduce.json records."""
+    path = Path(out) / "reproduce.json"
+    if not os.path.lexists(path):
+        raise ConfigError(f"{path} is missing (an output of an older dropbench); give --other-seconds")
+    stages = read_record(path, Reproduce, ConfigError, RECORDS_MAX_BYTES, "reproduce record").stages
+    missing = [stage for stage in OTHER_STAGES if stage not in stages]
+    if missing:
+        raise ConfigError(f"{path}: stages records no {missing[0]!r} seconds; give --other-seconds")
+    return sum(stages[stage] for stage in OTHER_STAGES)
 
 
 def estimate(out: Path, nodes: list[int], cpus_per_node: int, slowdown: float = 1.0, other_s: float | None = None) -> list[Estimate]:
@@ -63,8 +68,5 @@ def estimate(out: Path, nodes: list[int], cpus_per_node: int, slowdown: float = 
     timing seconds its reproduce.json records."""
     seconds = [s * slowdown for s in training_seconds(out)]
     if other_s is None:
-        record = Path(out) / "reproduce.json"
-        if not record.is_file():
-            raise ConfigError(f"{record} is missing (an output of an older dropbench); give --other-seconds")
-        other_s = sum(recorded_seconds(record, RECORDS_MAX_BYTES, "reproduce record", "stages", stage) for stage in ("export + copy", "time + claims"))
+        other_s = other_seconds(out)
     return [Estimate(n, makespan(seconds, n * cpus_per_node), other_s) for n in nodes]

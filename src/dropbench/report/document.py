@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..claims import PAPERS
 from ..claims.record import ClaimRecord
+from ..errors import ConfigError
 from ..fsutil import atomic_write_text
 from .html import esc, page
 from .sections import (
@@ -30,12 +31,19 @@ from .sections import (
 
 
 def paper_sections(manifests: dict[str, dict], claims: list[ClaimRecord]) -> list[str]:
-    """Each registered paper's own section, from its claims' records (every profile's)."""
+    """Each registered paper's own section, from its claims' records (every profile's).
+
+    A claim's `details` are the paper module's own (no common schema): records from a folder
+    dropbench did not write may not hold what the module reads, which is one line of ConfigError."""
     sections = []
     for paper in PAPERS:
         ids = {claim.id for claim in paper.claims}
         if paper.section:
-            sections.append(paper.section(manifests, [c for c in claims if c.id in ids]))
+            try:
+                sections.append(paper.section(manifests, [c for c in claims if c.id in ids]))
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
+                raise ConfigError(f"the records of {paper.name}'s claims are not as dropbench writes them "
+                                  f"({type(e).__name__} in its details or its runs' curves); re-run its claims") from None
     return sections
 
 

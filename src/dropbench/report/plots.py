@@ -1,4 +1,5 @@
-"""Figures for the HTML report: matplotlib drawn to inline SVG (no files, no network)."""
+"""Figures for the HTML report: matplotlib drawn to inline SVG (no files, no network). Every label
+from a record goes through `plain`: drawn as written, never as mathtext."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "path", "figure.dpi": 100, "font.size": 9})
+
+
+def plain(text: str) -> str:
+    """A label drawn as written: every `$` escaped, so a name from a record is never parsed as mathtext
+    (whose parser raises on what it cannot read). Axis ticks keep their own mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def to_svg(fig) -> str:
@@ -28,12 +35,12 @@ def scatter_by_group(points: Iterable[tuple[str, str, float, float]], xlabel: st
     for group, label, x, y in points:
         groups.setdefault(group, []).append((label, x, y))
     for group, members in groups.items():
-        ax.scatter([m[1] for m in members], [m[2] for m in members], label=group, s=28)
+        ax.scatter([m[1] for m in members], [m[2] for m in members], label=plain(group), s=28)
         for label, x, y in members:
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+            ax.annotate(plain(label), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
     if logx:
         ax.set_xscale("log")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=plain(title))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     return to_svg(fig)
@@ -44,10 +51,10 @@ def lines(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel:
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for name, pts in series.items():
         pts = sorted(pts)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=plain(name))
     if hline is not None:
         ax.axhline(hline, color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=plain(title))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return to_svg(fig)
@@ -65,13 +72,15 @@ def grouped_bars(
     fig, ax = plt.subplots(figsize=(max(6.0, (0.3 + 0.25 * len(series)) * len(labels) + 2), 4.0))
     width = 0.8 / (len(series) + 1)
     for i, (name, (values, errors)) in enumerate(series.items()):
-        yerr = [[v - e[0] for v, e in zip(values, errors)], [e[1] - v for v, e in zip(values, errors)]]
-        ax.bar([x + (i - len(series) / 2) * width for x in range(len(labels))], values, width=width, yerr=yerr, capsize=2, label=f"{name} (95% CI)")
+        # an interval that does not contain its value (a hand-edited record) draws no bar on that side
+        yerr = [[max(v - e[0], 0) for v, e in zip(values, errors)], [max(e[1] - v, 0) for v, e in zip(values, errors)]]
+        ax.bar([x + (i - len(series) / 2) * width for x in range(len(labels))], values, width=width, yerr=yerr, capsize=2,
+               label=plain(f"{name} (95% CI)"))
     ax.bar([x + len(series) / 2 * width for x in range(len(labels))], theoretical, width=width, alpha=0.5, color="grey", label="FLOP ratio")
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_yscale("log")  # ratios from 1x to 100x+ share one figure
-    ax.set_xticks(list(range(len(labels))), labels, rotation=35, ha="right", fontsize=7)
-    ax.set(ylabel="speedup over dense (x, log)", title=title)
+    ax.set_xticks(list(range(len(labels))), [plain(label) for label in labels], rotation=35, ha="right", fontsize=7)
+    ax.set(ylabel="speedup over dense (x, log)", title=plain(title))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7)
     return to_svg(fig)
@@ -94,9 +103,9 @@ def forest(rows: Sequence[tuple[str, float, tuple[float, float], float, str]], t
         ax.set_xlim(min(low, threshold) - 0.15 * span, max(high, threshold) + 0.15 * span)
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(f"{label} — {state}", fontsize=7.5, loc="left", color=colour, pad=2)
+        ax.set_title(plain(f"{label} — {state}"), fontsize=7.5, loc="left", color=colour, pad=2)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-    fig.suptitle(title, fontsize=9, x=0.01, ha="left")
+    fig.suptitle(plain(title), fontsize=9, x=0.01, ha="left")
     fig.tight_layout()
     return to_svg(fig)

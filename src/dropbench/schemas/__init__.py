@@ -53,6 +53,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def read_record(path: Path, schema: type[Model], error: type[DropbenchError], max_bytes: int, what: str) -> Model:
+    """One JSON object of a file dropbench did not just write: bounded, then checked against `schema`."""
+    return validate(schema, read_json(path, error, max_bytes, what), str(path), error)
+
+
 def validate(schema: type[Model], raw: Any, source: str, error: type[DropbenchError]) -> Model:
     """`raw` checked against `schema`; the error names the first bad field and what it must be."""
     if not isinstance(raw, dict):

@@ -7,9 +7,10 @@ fingerprint, ...) may hold any JSON; the reader bounds their size and depth.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..limits import MAX_LAYERS, MAX_WIDTH
 
@@ -42,6 +43,18 @@ class MLPArch(Strict):
     widths: Annotated[list[Width], Field(min_length=2, max_length=MAX_LAYERS)]
     input_index: Annotated[list[Count], Field(max_length=MAX_WIDTH)] | None = None
 
+    @model_validator(mode="after")
+    def _inputs_fit(self) -> "MLPArch":
+        """The first layer reads what the input gives: every feature, or the kept ones (`input_index`), each inside it."""
+        features = math.prod(self.input_shape)
+        if self.input_index is None and self.widths[0] != features:
+            raise ValueError(f"the first layer reads {self.widths[0]} inputs, the input_shape {self.input_shape} gives {features}")
+        if self.input_index is not None and len(self.input_index) != self.widths[0]:
+            raise ValueError(f"input_index keeps {len(self.input_index)} inputs, the first layer reads {self.widths[0]}")
+        if self.input_index and max(self.input_index) >= features:
+            raise ValueError(f"input_index {max(self.input_index)} lies past the {features} inputs of input_shape {self.input_shape}")
+        return self
+
 
 class LeNet5Arch(Strict):
     kind: Literal["lenet5"]
@@ -72,11 +85,20 @@ class Metrics(Strict):
     flops: Count
 
 
+Arch = Annotated[Union[MLPArch, LeNet5Arch, LSTMArch], Field(discriminator="kind")]
+
+
+class ArchOnly(Strict):
+    """An architecture checked alone, before training, as the manifest written after it will be."""
+
+    arch: Arch
+
+
 class Manifest(Strict):
     format: Literal["dropbench-checkpoint"]
-    format_version: Literal[1]
+    format_version: Annotated[int, Field(ge=1, le=1)]  # an int, never a bool (strict): `true` is no version
     name: Annotated[str, StringConstraints(max_length=256)] = ""
-    arch: Annotated[Union[MLPArch, LeNet5Arch, LSTMArch], Field(discriminator="kind")]
+    arch: Arch
     method: Method
     metrics: Metrics
     files: Annotated[dict[FileName, FileRecord], Field(max_length=16)]
