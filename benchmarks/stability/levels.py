@@ -13,7 +13,6 @@ Trains the runs it needs on first use (the run cache); nothing else may run mean
 from __future__ import annotations
 
 import argparse
-import platform
 from pathlib import Path
 
 from dropbench.claims.context import TIMING_BATCH
@@ -22,7 +21,7 @@ from dropbench.export import ensure_exported
 from dropbench.checkpoint import load_checkpoint
 from dropbench.fsutil import atomic_write_json
 from dropbench.plans import plan
-from dropbench.profiles import load_profile
+from dropbench.profiles import fingerprint, load_profile
 from dropbench.runs import cached_run
 from dropbench.timing.inference import RunnerFactory
 from dropbench.timing.levels import variance_levels
@@ -60,7 +59,7 @@ def main() -> None:
             f"{results[name]['between_sd_percent']:.2f} %; a fresh process costs {levels.process_s:.2f} s beside a {levels.round_s:.2f} s round",
             flush=True,
         )
-    atomic_write_json(args.out, {"cpu": platform.processor() or platform.machine(), "profile": profile.name, "processes": args.processes,
+    atomic_write_json(args.out, {"cpu": fingerprint()["cpu"], "profile": profile.name, "processes": args.processes,
                                  "rounds": args.rounds, "cases": results})
 
 
