@@ -168,3 +168,12 @@ def test_variance_levels_times_rounds_in_fresh_processes(tmp_path):
     assert [len(r) for r in levels.ratios] == [2, 2] and len(set(pids)) == 2 and pids.count(pids[0]) == 4
     with pytest.raises(ValueError, match="at least 2 processes"):
         variance_levels(plan, processes=1)
+
+
+def test_a_script_without_a_main_guard_can_time_in_fresh_processes(tmp_path):
+    """multiprocessing would run the script again in every round's process (and fail without a guard)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from dropbench.timing.rounds import in_fresh_process\nprint('ran')\nprint(in_fresh_process(len, [1, 2, 3]))\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ran", "3"]  # the script ran once, here
