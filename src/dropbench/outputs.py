@@ -51,8 +51,10 @@ def load_output(directory: Path) -> dict[str, Any]:
     names = [c.profile for c in claims] + [r["profile"] for records in timed.values() for r in records if "profile" in r]
     profiles = [_profile(name) for name in dict.fromkeys(names)] or [{"name": "unknown"}]
     fingerprint = next((c.fingerprint for c in claims if c.fingerprint), {})
+    provenance = _reproduce_record(directory).provenance or next((c.provenance for c in claims if c.provenance), {})
     return {
-        "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "manifests": manifests,
+        "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "provenance": provenance,
+        "manifests": manifests,
         "bench": timed["bench"], "speedups": timed["speedups"], "claims": claims, "seconds": None,
     }
 
@@ -85,10 +87,15 @@ def _run_dirs(directory: Path) -> list[Path]:
     linked = next((run for run in runs if run.is_symlink()), None)
     if linked:
         raise ConfigError(f"{linked} is a symbolic link, which dropbench never follows in an output; replace it with the run's directory")
-    record = directory / "reproduce.json"
-    plan = read_record(record, Reproduce, ConfigError, RECORDS_MAX_BYTES, "reproduce record").runs if os.path.lexists(record) else []
+    plan = _reproduce_record(directory).runs
     order = {name: i for i, name in enumerate(plan)}
     return sorted(runs, key=lambda run: order.get(run.name, len(order)))
+
+
+def _reproduce_record(directory: Path) -> Reproduce:
+    """DIR/reproduce.json through its schema; an empty one for a claims output, which has none."""
+    record = directory / "reproduce.json"
+    return read_record(record, Reproduce, ConfigError, RECORDS_MAX_BYTES, "reproduce record") if os.path.lexists(record) else Reproduce()
 
 
 def _read_list(path: Path) -> list[Any]:

@@ -49,9 +49,7 @@ class Profile:
         if self.threads > OVERSUBSCRIPTION * cores:
             return f"profile {self.name!r} asks for {self.threads} threads, over {OVERSUBSCRIPTION}x the {cores} cores here; use a profile for this machine"
         if self.device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
+            if not cuda_available():
                 return f"profile {self.name!r} needs CUDA, but this machine has none; use a CPU profile (dropbench profile list)"
         if "CUDAExecutionProvider" in self.ort_providers:
             import onnxruntime as ort
@@ -163,6 +161,16 @@ def fingerprint() -> dict[str, Any]:
         props = torch.cuda.get_device_properties(0)
         info.update(gpu=props.name, gpu_memory_gb=round(props.total_memory / 2**30, 1), cuda=torch.version.cuda, driver=_nvidia_driver())
     return info
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device. Without an NVIDIA driver (Linux's /proc/driver/nvidia,
+    WSL's /dev/dxg) the answer is no without loading torch: `dropbench profile list` stays fast."""
+    if not (Path("/proc/driver/nvidia").exists() or Path("/dev/dxg").exists()):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _cpu_model() -> str:

@@ -15,7 +15,8 @@ staging directory, renamed into place at the end):
                          rounds), and the A/A calibration: the dense checkpoint against itself
     DIR/claims.json      every claim's verdict (dropbench claims), one record per profile
     DIR/report.html      self-contained report, the profiles side by side
-    DIR/reproduce.json   the plan, profiles, cluster, and the wall seconds of each stage
+    DIR/reproduce.json   the plan, profiles, cluster, the wall seconds of each stage, and the provenance
+                         (commit, version, command line, libraries, machine: provenance.py)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .execution import Executor, LocalExecutor
 from .fsutil import atomic_write_json, check_output_dir, staged_dir
 from .plans import plan, reseeded
 from .profiles import Profile, fingerprint
+from .provenance import provenance
 from .report.document import write_report
 from .stages import TimingBudget, export_timed, seed_dirs
 
@@ -86,6 +88,7 @@ def reproduce(
             "profiles": [p.name for p in profiles],
             "cluster": str(executor.address) if executor.address else None,
             "trainings": sum(len(spec.all_seeds()) for spec in specs), "seconds": result.seconds, "stages": result.stages,
+            "provenance": provenance().as_dict(),
         })
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
@@ -93,7 +96,7 @@ def reproduce(
         manifests = {c.name: c.manifest for spec in specs for c in map(load_checkpoint, checkpoint_dirs(tmp / "runs" / spec.name))}
         write_report(tmp / "report.html", {
             "title": f"dropbench reproduce{' --quick' if quick else ''}", "profiles": [p.as_dict() for p in profiles],
-            "fingerprint": fingerprint(), "manifests": manifests,
+            "fingerprint": fingerprint(), "provenance": provenance().as_dict(), "manifests": manifests,
             "bench": result.bench, "speedups": result.speedups, "claims": result.claims, "seconds": result.seconds,
         })
     return result

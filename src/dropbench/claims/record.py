@@ -50,6 +50,7 @@ class ClaimRecord:
     profile: str
     fingerprint: dict[str, Any]
     setup: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)  # commit, version, command, libraries (provenance.py)
     measured: float | None = None
     ci: tuple[float | None, float | None] = (None, None)
     runs: dict[str, str | list[str]] = field(default_factory=dict)  # role -> checkpoint directory (or one per seed)
@@ -84,7 +85,8 @@ class ClaimRecord:
         d = {
             "id": self.id, "paper": self.paper, "claim": self.claim, "metric": self.metric, "claimed": self.claimed, "bound": self.bound,
             "tolerance": self.tolerance, "applies_to": list(self.applies_to), "unit": self.unit, "profile": self.profile,
-            "fingerprint": self.fingerprint, "setup": self.setup, "measured": self.measured, "ci": list(self.ci), "runs": self.runs,
+            "fingerprint": self.fingerprint, "provenance": self.provenance, "setup": self.setup, "measured": self.measured,
+            "ci": list(self.ci), "runs": self.runs,
             "seeds": self.seeds, "control": self.control.as_dict() if self.control else None, "verdict": self.verdict,
             "reason": self.reason, "explanation": self.explanation, "conditions": [c.as_dict() for c in self.conditions], "details": self.details,
             "selection": self.selection, "calibration": self.calibration.as_dict() if self.calibration else None,
@@ -102,7 +104,7 @@ class ClaimRecord:
         control, calibration = r["control"], r["calibration"]
         return cls(
             **{key: r[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",
-                                       "fingerprint", "setup", "verdict", "explanation", "measured", "runs", "seeds", "reason", "details",
+                                       "fingerprint", "provenance", "setup", "verdict", "explanation", "measured", "runs", "seeds", "reason", "details",
                                        "selection", "contended", "confidence", "looks", "traceback")},
             ci=tuple(r["ci"]), control=Control(**{**control, "ci": tuple(control["ci"])}) if control else None,
             conditions=[Condition.from_dict(c) for c in r["conditions"]],

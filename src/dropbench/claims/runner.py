@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..profiles import fingerprint
+from ..provenance import provenance
 from ..stats import current_confidence
 from ..timing.inference import AA_TOLERANCE
 from .base import Claim, NotRunnable, verdict
@@ -35,7 +36,8 @@ def check_claim(claim: Claim, ctx: ClaimContext) -> ClaimRecord:
     record = ClaimRecord(
         id=claim.id, paper=claim.paper, claim=claim.claim, metric=claim.metric, claimed=claim.claimed, bound=claim.bound,
         tolerance=claim.tolerance, applies_to=list(claim.devices), unit=claim.unit, profile=ctx.profile.name,
-        fingerprint=fingerprint(), setup=ctx.setup(claim), confidence=current_confidence(),
+        fingerprint=fingerprint(), provenance=provenance().as_dict(machine=False), setup=ctx.setup(claim),
+        confidence=current_confidence(),
     )
     missing = ctx.missing_runs(claim)
     reason = ctx.profile.unavailable_reason()

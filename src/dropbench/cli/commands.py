@@ -71,6 +71,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     profile = profile_from(args)
     model = load_model(args.run, parse_shapes(args.shape))
+    say_left_out(args, model)
     results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
     rows = [
         [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
@@ -82,7 +83,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     headers = ["runtime", "batch", "median", "IQR", "samples/s", "samples", "compile", "warnings"]
     stdout.print(rich_table(one_line(f"{model.name} on {profile.name}"), headers, rows))
     if args.json:
-        atomic_write_json(Path(args.json), {"checkpoint": str(model.path), "profile": profile.as_dict(), "measurements": results})
+        from ..provenance import provenance
+
+        atomic_write_json(Path(args.json), {"checkpoint": str(model.path), "profile": profile.as_dict(),
+                                            "provenance": provenance().as_dict(), "measurements": results})
     return 0
 
 
@@ -94,6 +98,7 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
     profile = profile_from(args)
     baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
+    say_left_out(args, baseline, candidate)
     records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
     rows = [
         [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
@@ -114,6 +119,15 @@ def cmd_speedup(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_json(Path(args.json), records)
     return 0
+
+
+def say_left_out(args: argparse.Namespace, *models) -> None:
+    """With no --runtimes, one line naming each default runtime that cannot run the models, and why."""
+    from ..runtimes import left_out
+
+    reasons = left_out(*models) if not args.runtimes else {}
+    if reasons:
+        console.print(one_line("not timed: " + "; ".join(f"{runtime} ({reason})" for runtime, reason in reasons.items())), soft_wrap=True)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -198,7 +212,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from ..report.terminal import rich_table
 
     rows = [[name, description, "yes" if reason is None else f"no: {reason}"] for name, description, reason in availability()]
-    stdout.print(rich_table("data sets", ["name", "description", "available"], rows))
+    stdout.print(rich_table("data sets", ["name", "description", "available here (or why not)"], rows))
     return 0
 
 

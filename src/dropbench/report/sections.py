@@ -180,6 +180,19 @@ def bench_section(bench: list[dict], where: str = "") -> str:
     return section(f"Inference latency{where}", html_table(headers, rows, left=2))
 
 
+def provenance_header(provenance: dict) -> str:
+    """Under the title: the commit (and whether the tree was dirty), dropbench's version, the
+    command line and the library versions the figures were taken with (provenance.py)."""
+    if not provenance:
+        return '<p class="muted">Provenance: not recorded (written by a dropbench that did not record it).</p>'
+    dirty = {True: " (uncommitted changes)", False: "", None: " (tree state unknown)"}.get(provenance.get("dirty"), "")
+    libraries = ", ".join(f"{name} {version}" for name, version in sorted(dict(provenance.get("libraries") or {}).items()))
+    return (
+        f'<p class="muted">dropbench {esc(provenance.get("dropbench", "?"))} at commit {esc(provenance.get("commit", "unknown"))}{dirty}, '
+        f'{esc(provenance.get("created", ""))}: <code>{esc(provenance.get("command", ""))}</code><br>{esc(libraries)}</p>'
+    )
+
+
 def fingerprint_section(profile: dict, fingerprint: dict, where: str = "") -> str:
     """The profile, then the machine's fingerprint by key (recorded files keep keys sorted: a re-render shows the same rows)."""
     rows = [*([f"profile.{k}", v] for k, v in profile.items()), *([k, fingerprint[k]] for k in sorted(fingerprint))]

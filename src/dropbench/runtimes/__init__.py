@@ -53,7 +53,18 @@ def default_runtimes(model: Model) -> list[str]:
     return [name for name in applicable_runtimes(model) if RUNTIMES[name].by_default]
 
 
+def left_out(*models: Model) -> dict[str, str]:
+    """The runtimes timed by default that cannot run one of `models`, each with its reason: the
+    commands say why a runtime is missing instead of dropping it silently."""
+    reasons = {}
+    for name, runtime in RUNTIMES.items():
+        reason = next((r for r in map(runtime.unsupported_reason, models) if r), None)
+        if runtime.by_default and reason:
+            reasons[name] = reason
+    return reasons
+
+
 __all__ = [
     "RUNTIMES", "Model", "Runner", "Runtime", "RuntimeUnavailable", "applicable_runtimes", "default_runtimes",
-    "device_sync", "get_runtime", "make_runner", "parse_runtimes", "profile_threads", "synced", "torch_threads",
+    "device_sync", "get_runtime", "left_out", "make_runner", "parse_runtimes", "profile_threads", "synced", "torch_threads",
 ]

@@ -73,6 +73,7 @@ class Claim(Strict):
     profile: ProfileName
     fingerprint: dict[str, Any]
     setup: dict[str, Any]
+    provenance: dict[str, Any] = {}  # shown in the report's header; older records have none
     verdict: Literal[VERDICTS]
     explanation: Text
     measured: Optional[Figure] = None
@@ -146,6 +147,7 @@ class Reproduce(Strict):
 
     runs: Annotated[list[Name], Field(max_length=10_000)] = []
     stages: dict[Name, Seconds] = {}
+    provenance: dict[str, Any] = {}  # shown in the report's header; older records have none
 
 
 Row = dict[Name, Scalar]
