@@ -71,8 +71,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     profile = profile_from(args)
     model = load_model(args.run, parse_shapes(args.shape))
-    say_left_out(args, model)
     results = [r.as_dict() for r in bench_checkpoint(model, profile, args.runtimes, args.batch_size, args.min_time)]
+    say_left_out(args, model)
     rows = [
         [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
             r["runtime"], r["batch"], format_seconds(r["median_s"]), format_seconds(r["iqr_s"]), f"{r['samples_per_s']:,.0f}", r["samples"],
@@ -98,8 +98,8 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
     profile = profile_from(args)
     baseline, candidate = load_pair(args.baseline, args.candidate, parse_shapes(args.shape))
-    say_left_out(args, baseline, candidate)
     records = speedup_records(baseline, candidate, profile, args.min_time, args.runtimes, args.batch_size, args.rounds)
+    say_left_out(args, baseline, candidate)
     rows = [
         [r["runtime"], r["batch"], *(["-"] * 5), f"skipped: {r['skipped']}"] if "skipped" in r else [
             r["runtime"],
@@ -122,10 +122,13 @@ def cmd_speedup(args: argparse.Namespace) -> int:
 
 
 def say_left_out(args: argparse.Namespace, *models) -> None:
-    """With no --runtimes, one line naming each default runtime that cannot run the models, and why."""
+    """With no --runtimes, one line naming each default runtime that cannot run the checkpoints, and
+    why (an ONNX file runs in onnxruntime alone, which needs no saying)."""
+    from ..checkpoint import Checkpoint
     from ..runtimes import left_out
 
-    reasons = left_out(*models) if not args.runtimes else {}
+    checkpoints = all(isinstance(m, Checkpoint) for m in models)
+    reasons = left_out(*models) if checkpoints and not args.runtimes else {}
     if reasons:
         console.print(one_line("not timed: " + "; ".join(f"{runtime} ({reason})" for runtime, reason in reasons.items())), soft_wrap=True)
 
