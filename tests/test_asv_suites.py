@@ -16,7 +16,7 @@ import torch
 from dropbench import suites
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
-from dropbench.errors import ProfileError
+from dropbench.errors import ConfigError, ProfileError
 from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import list_profiles
@@ -186,3 +186,12 @@ def applies(case: str, model: str) -> bool:
     except suites.NotApplicable:
         return False
     return True
+
+
+def test_asv_runs_can_be_narrowed_for_a_smoke(monkeypatch):
+    monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense, dropout-compaction-s1")
+    assert suites.checkpoint_names() == ["dense", "dropout-compaction-s1"] and suites.compacted_names() == ["dropout-compaction-s1"]
+    assert len(suites.training_cases()) > 2  # training steps need no checkpoint: every case stays
+    monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense,nope")
+    with pytest.raises(ConfigError, match="nope: not runs of the quick plan"):
+        suites.checkpoint_names()
