@@ -113,7 +113,7 @@ def test_a_path_in_a_record_is_never_opened(tmp_path, cli):
 def test_records_of_the_wrong_shape_are_one_line(tmp_path, cli, file, change, field):
     base = {"claims": CLAIM, "bench": BENCH, "speedups": SPEEDUP}[file]
     out = write_output(tmp_path / "out", **{file: [{**base, **change}]})
-    assert_one_line_error(cli("report", out), f"{file}.json: record 0", field)
+    assert_one_line_error(cli("report", out), f"{file}.json: record 0", field, "run the command that writes it again")
     assert_one_line_error(cli("report", write_output(tmp_path / "good"), "--compare", out), field)
 
 

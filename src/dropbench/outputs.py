@@ -21,7 +21,7 @@ from .limits import RECORDS_MAX_BYTES
 from .profiles import find_profile
 from .report.document import write_report
 from .report.sections import comparison_section
-from .schemas import read_json, read_record, validate
+from .schemas import NOT_AS_WRITTEN, read_json, read_record, validate
 from .schemas.records import Bench, Reproduce, ShownRun, Speedup
 from .stages import is_first_seed_dir
 
@@ -46,7 +46,7 @@ def load_output(directory: Path) -> dict[str, Any]:
     for run in _run_dirs(directory):
         for path in checkpoint_dirs(run):
             manifest = read_manifest(path)
-            validate(ShownRun, manifest, str(path / MANIFEST), ConfigError)
+            validate(ShownRun, manifest, str(path / MANIFEST), ConfigError, NOT_AS_WRITTEN)
             manifests[manifest.get("name", path.name)] = manifest
     names = [c.profile for c in claims] + [r["profile"] for records in timed.values() for r in records if "profile" in r]
     profiles = [_profile(name) for name in dict.fromkeys(names)] or [{"name": "unknown"}]
@@ -107,4 +107,4 @@ def _read_list(path: Path) -> list[Any]:
 
 def _checked(record: Any, schema: type[BaseModel], source: str) -> dict[str, Any]:
     """`record` once its schema accepts it, defaults filled in, None left out (the report tells a skipped record by its key)."""
-    return validate(schema, record, source, ConfigError).model_dump(exclude_none=True)
+    return validate(schema, record, source, ConfigError, NOT_AS_WRITTEN).model_dump(exclude_none=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..schemas import validate
+from ..schemas import NOT_AS_WRITTEN, validate
 from ..schemas.records import Claim
 from .base import Condition, Control
 
@@ -100,7 +100,7 @@ class ClaimRecord:
     def from_dict(cls, d: Any, source: str = "claim record") -> "ClaimRecord":
         """A record as claims.json holds it, checked against its schema (schemas.records.Claim) first:
         a missing or mistyped field is one ConfigError line naming `source` and the field."""
-        r = validate(Claim, d, source, ConfigError).model_dump()
+        r = validate(Claim, d, source, ConfigError, NOT_AS_WRITTEN).model_dump()
         control, calibration = r["control"], r["calibration"]
         return cls(
             **{key: r[key] for key in ("id", "paper", "claim", "metric", "claimed", "bound", "tolerance", "applies_to", "unit", "profile",

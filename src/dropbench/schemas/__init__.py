@@ -55,17 +55,23 @@ def _depth(value: Any) -> int:
 
 def read_record(path: Path, schema: type[Model], error: type[DropbenchError], max_bytes: int, what: str) -> Model:
     """One JSON object of a file dropbench did not just write: bounded, then checked against `schema`."""
-    return validate(schema, read_json(path, error, max_bytes, what), str(path), error)
+    return validate(schema, read_json(path, error, max_bytes, what), str(path), error, NOT_AS_WRITTEN)
 
 
-def validate(schema: type[Model], raw: Any, source: str, error: type[DropbenchError]) -> Model:
-    """`raw` checked against `schema`; the error names the first bad field and what it must be."""
+# what to do about a result record dropbench did not write as it is (the error's last words)
+NOT_AS_WRITTEN = "this file is not as dropbench writes it: run the command that writes it again, or point at an output it wrote"
+
+
+def validate(schema: type[Model], raw: Any, source: str, error: type[DropbenchError], fix: str = "") -> Model:
+    """`raw` checked against `schema`; the error names the first bad field and what it must be,
+    then `fix` (what to do) when given."""
+    then = f"; {fix}" if fix else ""
     if not isinstance(raw, dict):
-        raise error(f"{source}: the top level must be a JSON object")
+        raise error(f"{source}: the top level must be a JSON object{then}")
     try:
         return schema.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         where = f"field {field!r}: " if field else ""  # a check across fields has no one field
-        raise error(f"{source}: {where}{first['msg'].removeprefix('Value error, ')}") from None
+        raise error(f"{source}: {where}{first['msg'].removeprefix('Value error, ')}{then}") from None
