@@ -57,18 +57,22 @@ def fuzz_run(tiny_run):
     shutil.rmtree(directory)
 
 
-@given(data=st.data())
-def test_any_manifest_loads_or_gives_a_checkpoint_error(fuzz_run, data):
-    run, original = fuzz_run
-    manifest = json.loads(json.dumps(original))
-    path = data.draw(st.sampled_from(_paths(manifest)[1:]), label="path")
-    parent = manifest
+def _mutate(data, tree, path) -> None:
+    """Delete the key at `path` in `tree` (when its parent is an object, if drawn) or replace its value with drawn JSON."""
+    parent = tree
     for step in path[:-1]:
         parent = parent[step]
     if isinstance(parent, dict) and data.draw(st.booleans(), label="delete"):
         del parent[path[-1]]
     else:
         parent[path[-1]] = data.draw(JSON, label="value")
+
+
+@given(data=st.data())
+def test_any_manifest_loads_or_gives_a_checkpoint_error(fuzz_run, data):
+    run, original = fuzz_run
+    manifest = json.loads(json.dumps(original))
+    _mutate(data, manifest, data.draw(st.sampled_from(_paths(manifest)[1:]), label="path"))
     (run / MANIFEST).write_text(json.dumps(manifest))
     try:
         checkpoint = load_checkpoint(run)
@@ -175,13 +179,7 @@ def test_any_result_record_reports_compares_and_estimates_or_gives_one_error_lin
     if not path:
         records = data.draw(JSON, label="file value")
     else:
-        parent = records
-        for step in path[:-1]:
-            parent = parent[step]
-        if isinstance(parent, dict) and data.draw(st.booleans(), label="delete"):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = data.draw(JSON, label="value")
+        _mutate(data, records, path)
     root = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp(), prefix="fuzz-records-"))
     for folder, files in (("good", RESULT_FILES), ("out", {**RESULT_FILES, name: records})):
         for file, content in files.items():

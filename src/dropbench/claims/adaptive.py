@@ -19,7 +19,7 @@ from typing import Callable
 from .. import stats
 from ..runs import RunSpec
 from .base import Claim
-from .context import ClaimContext, plan_names
+from .context import ClaimContext, claim_run_names
 from .record import ClaimRecord
 from .runner import check_claims
 
@@ -42,11 +42,6 @@ def with_another_seed(specs: list[RunSpec], names: set[str]) -> list[RunSpec]:
     return grown
 
 
-def undecided_runs(claims: list[Claim], specs: list[RunSpec]) -> set[str]:
-    """The runs `claims` read."""
-    return {name for c in claims for binding in c.runs.values() for name in plan_names(binding, specs)}
-
-
 def check_until_decided(
     claims: list[Claim], specs: list[RunSpec], make_context: Callable[[list[RunSpec]], ClaimContext], budget_s: float,
     log: Callable[[str], None] = lambda line: None,
@@ -67,7 +62,7 @@ def check_until_decided(
         spent, last = time.perf_counter() - start, time.perf_counter() - look_start
         log(f"look {look} ({100 * look_confidence(look):g} % intervals, {spent / 60:.1f} of {budget_s / 60:g} min): "
             f"{len(claims) - len(pending)} of {len(claims)} claims decided or not run")
-        grown = with_another_seed(specs, undecided_runs(pending, specs))
+        grown = with_another_seed(specs, {name for claim in pending for name in claim_run_names(claim, specs)})
         why_stop = _why_stop(pending, grown == specs, look, spent + last > budget_s)
         if why_stop is not None:
             break

@@ -41,6 +41,11 @@ def plan_names(binding: RunBinding, specs: list[RunSpec]) -> list[str]:
     return [spec.name for spec in specs if spec.name == binding]
 
 
+def claim_run_names(claim: Claim, specs: list[RunSpec]) -> set[str]:
+    """Every run of the plan that `claim` reads, over all its roles."""
+    return {name for binding in claim.runs.values() for name in plan_names(binding, specs)}
+
+
 @dataclass
 class ClaimContext:
     """What a check may use: the profile, the runs (the plan), the checkpoints, progress.
@@ -92,7 +97,7 @@ class ClaimContext:
 
     def setup(self, claim: Claim) -> dict[str, Any]:
         """The plan's runs the claim reads, as they were set up."""
-        names = {name for binding in claim.runs.values() for name in self.names(binding)}
+        names = claim_run_names(claim, self.specs)
         return {"mode": self.mode, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names}}
 
     def missing_runs(self, claim: Claim) -> list[str]:

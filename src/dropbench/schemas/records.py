@@ -10,7 +10,7 @@ size and depth bounds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -99,17 +99,26 @@ class Claim(Strict):
 
 
 class _Timed(Strict):
-    """What a bench or speedup record shares: where it was timed, or why it was skipped."""
+    """What a bench or speedup record shares: where it was timed, or why it was skipped, and the
+    figures (FIGURES) a record that was not skipped must have."""
 
+    FIGURES: ClassVar[tuple[str, ...]] = ()
     runtime: Name
     batch: Batch
     profile: Optional[ProfileName] = None
     skipped: Optional[Text] = None
 
+    @model_validator(mode="after")
+    def _timed_has_figures(self) -> "_Timed":
+        if self.skipped is None and any(getattr(self, name) is None for name in self.FIGURES):
+            raise ValueError(f"a record that was not skipped needs {', '.join(self.FIGURES[:-1])} and {self.FIGURES[-1]}")
+        return self
+
 
 class Bench(_Timed):
     """One record of bench.json."""
 
+    FIGURES: ClassVar[tuple[str, ...]] = ("median_s", "iqr_s", "samples_per_s")
     checkpoint: Name
     median_s: Optional[Positive] = None
     iqr_s: Optional[Seconds] = None
@@ -117,16 +126,11 @@ class Bench(_Timed):
     compile_s: Optional[Seconds] = None
     warnings: Annotated[list[Text], Field(max_length=1000)] = []
 
-    @model_validator(mode="after")
-    def _timed_has_figures(self) -> "Bench":
-        if self.skipped is None and None in (self.median_s, self.iqr_s, self.samples_per_s):
-            raise ValueError("a record that was not skipped needs median_s, iqr_s and samples_per_s")
-        return self
-
 
 class Speedup(_Timed):
     """One record of speedups.json."""
 
+    FIGURES: ClassVar[tuple[str, ...]] = ("speedup", "ci", "flop_ratio", "realisation")
     candidate: Name
     baseline: Name
     speedup: Optional[Positive] = None
@@ -134,12 +138,6 @@ class Speedup(_Timed):
     flop_ratio: Optional[Positive] = None
     realisation: Optional[Figure] = None
     rounds: Rounds = []
-
-    @model_validator(mode="after")
-    def _timed_has_figures(self) -> "Speedup":
-        if self.skipped is None and None in (self.speedup, self.ci, self.flop_ratio, self.realisation):
-            raise ValueError("a record that was not skipped needs speedup, ci, flop_ratio and realisation")
-        return self
 
 
 class Reproduce(Strict):
