@@ -182,7 +182,7 @@ def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
     true_claim = dataclasses.replace(false_claim, id="magnitude-faster", bound=1.0, runs={"baseline": "dense", "candidate": "magnitude-unit"})
     negative, positive = (r.as_dict() for r in check_claims([false_claim, true_claim], context))
     assert negative["verdict"] == "fails", negative["explanation"]
-    assert positive["verdict"] == "holds" and positive["measured"] > 1 and positive["ci"][0] > 1, positive
+    assert positive["verdict"] == "holds" and positive["measured"] > 1 and positive["ci"][0] > 1, (positive["reason"], positive["explanation"])
 
 
 def test_no_validation_split_is_not_run_with_a_reason(monkeypatch):

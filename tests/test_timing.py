@@ -10,7 +10,8 @@ import pytest
 
 from dropbench.timing.measurement import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, timeit
 from dropbench.timing.levels import Levels, variance_levels
-from dropbench.timing.rounds import Round, compare
+from dropbench.timing import rounds
+from dropbench.timing.rounds import MAX_RETIMES, Round, RoundResult, compare
 from dropbench.errors import ConfigError
 from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
@@ -97,8 +98,20 @@ def test_a_timing_that_shared_the_machine_says_so():
         busy.wait()
     assert len(c.contention) == 2 and min(c.contention) > CONTENDED_CORES, c.contention
     assert len(c.contended) == 2 and any("shared the machine" in w for w in c.warnings)
-    assert c.as_dict()["contention"] == c.contention
+    assert c.as_dict()["contention"] == c.contention and c.retimed == MAX_RETIMES  # it never went away
     assert m.contention > CONTENDED_CORES and any("shared the machine" in w for w in m.warnings)
+
+
+def test_a_round_another_process_disturbed_is_timed_again(monkeypatch):
+    """A blip of contention in one round: that round is timed again, the comparison counts it and is not flagged."""
+    shares = iter([0.0, 0.9, 0.0, 0.0])  # the second round's first try shared the machine
+
+    def time_round(plan):
+        return RoundResult([2.0] * 5, [1.0] * 5, (1, 1), next(shares), (None, None))
+
+    monkeypatch.setattr(rounds, "time_round", time_round)
+    c = compare(lambda: lambda: None, lambda: lambda: None, rounds=3, fresh_processes=False)
+    assert c.retimed == 1 and c.contention == [0.0, 0.0, 0.0] and not c.contended and c.as_dict()["retimed"] == 1
 
 
 def test_contention_counts_other_processes_not_this_one():

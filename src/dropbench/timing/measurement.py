@@ -114,6 +114,7 @@ class Comparison:
     confidence: float = 0.95
     contention: list[float] = field(default_factory=list)  # per round: cores other processes kept busy
     fresh_processes: bool = False  # whether each round ran in a process of its own
+    retimed: int = 0  # rounds timed again because another process shared the machine (rounds.MAX_RETIMES)
 
     @property
     def contended(self) -> list[str]:
@@ -132,7 +133,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {
             "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds, "contention": self.contention,
-            "fresh_processes": self.fresh_processes,
+            "fresh_processes": self.fresh_processes, "retimed": self.retimed,
             "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 
