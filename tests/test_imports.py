@@ -310,3 +310,20 @@ def test_graph_of_dropbench_sees_imports_everywhere():
     assert {"dropbench.train", "dropbench.methods", "dropbench.cluster"} <= graph["dropbench.cli.commands"]  # all function-local
     assert {"dropbench.dataset", "dropbench.errors"} <= graph["dropbench.train"]
     assert "dropbench.train" in graph["dropbench.methods.base"]
+
+
+def test_training_imports_nothing_the_cache_key_leaves_out():
+    """runs.code_version skips NOT_TRAINING_CODE, so a change there keeps the run cache: sound only while
+    training and export (function-local imports too) never reach that code."""
+    from dropbench.runs import NOT_TRAINING_CODE
+
+    graph = import_graph(PACKAGE_ROOT)
+    reached, todo = set(), ["dropbench.runs", "dropbench.export"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo += graph.get(module, ())
+    left_out = {f"dropbench.{part.removesuffix('.py').replace('/', '.')}" for part in NOT_TRAINING_CODE}
+    assert "dropbench.methods.variational" in reached and "dropbench.train" in reached
+    assert not [m for m in reached for out in left_out if m == out or m.startswith(out + ".")]
