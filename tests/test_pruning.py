@@ -19,6 +19,7 @@ from dropbench.pruning import (
     unit_norms,
     unit_scores,
     weight_masks,
+    widened_to_multiple,
 )
 from dropbench.train import TrainConfig, evaluate, fit
 
@@ -63,6 +64,18 @@ def test_prune_units_keeps_the_largest_norms():
     assert narrow.hidden_sizes() == [5, 4]
     kept_norms = unit_norms(narrow)[0]
     assert torch.allclose(kept_norms.sort().values, norms[0].topk(5).values.sort().values)
+
+
+def test_kept_widths_round_up_to_a_multiple_with_the_next_best_units():
+    torch.manual_seed(0)
+    model = build_model(default_arch("mlp", load_dataset("digits"), [40, 12]))
+    norms = unit_norms(model)
+    narrow = prune_units(model, 0.5, width_multiple=8)
+    assert narrow.hidden_sizes() == [24, 8]  # 20 -> 24, 6 -> 8
+    assert torch.allclose(unit_norms(narrow)[0].sort().values, norms[0].topk(24).values.sort().values)
+    scores = [torch.tensor([5.0, 1.0, 4.0, 3.0, 2.0]), None]
+    assert [k.tolist() for k in widened_to_multiple([torch.tensor([0]), None], scores, 4)[:1]] == [[0, 2, 3, 4]]
+    assert widened_to_multiple([torch.tensor([0, 2]), None], scores, 1)[0].tolist() == [0, 2]  # 1: as chosen
 
 
 def test_weight_masks_are_per_output_unit():

@@ -39,3 +39,35 @@ def test_train_export_load_from_manifest(run, tmp_path):
         assert checkpoint.model.hidden_sizes() == [32, 24]  # the input layer's units are never pruned
     if run == "targeted-weight":
         assert checkpoint.metrics["nonzero_params"] < checkpoint.metrics["params"]
+
+
+ROUNDED = {  # method and its --set arguments, each rounding its kept widths to multiples of 8
+    "dropout-compaction": ["strength=50", "threshold=0.5"],
+    "targeted": ["mode=unit", "prune_fraction=0.4"],
+    "magnitude": ["mode=unit", "fraction=0.4"],
+    "structural": ["lower_bound=4", "sweep_points=8"],
+}
+
+
+@pytest.mark.parametrize("method", ROUNDED)
+def test_width_multiple_rounds_every_kept_width(method, tmp_path):
+    out = tmp_path / method
+    params = ROUNDED[method] + ["width_multiple=8"]
+    args = ["train", "--method", method, "--data", "digits", "--hidden", "36,20", "--epochs", "2", "--out", str(out), "--quiet"]
+    assert main(args + [a for p in params for a in ("--set", p)]) == 0
+    checkpoint = load_checkpoint(out)
+    models = [checkpoint.model] + [load_checkpoint(out / sub).model for sub in checkpoint.manifest["variants"].values()]
+    for model in models:
+        assert all(w % 8 == 0 or w == full for w, full in zip(model.hidden_sizes(), (36, 20))), model.hidden_sizes()
+    assert any(w not in (36, 20) for model in models for w in model.hidden_sizes())  # something was removed
+
+
+@pytest.mark.parametrize("value,message", [
+    ("0", "width_multiple must be >= 1"), ("64", "width_multiple 64 is wider than the narrowest hidden layer (20 units)"),
+])
+def test_a_bad_width_multiple_is_refused_before_training(value, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--method", "magnitude", "--data", "digits", "--hidden", "36,20", "--epochs", "2", "--out", str(out), "--set", f"width_multiple={value}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not out.exists(), err

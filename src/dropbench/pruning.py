@@ -155,26 +155,55 @@ def remove_inputs(model: nn.Module, keep: torch.Tensor) -> nn.Module:
     return narrow.eval()
 
 
+def rounded_width(width: int, units: int, multiple: int) -> int:
+    """`width` rounded up to a multiple of `multiple`, at most the layer's `units`."""
+    return min(units, -(-width // multiple) * multiple)
+
+
+def check_multiple_fits(model: nn.Module, multiple: int) -> None:
+    """Refuse, before training, a multiple wider than a hidden layer: no width of it could be rounded."""
+    narrowest = min(model.hidden_sizes())
+    if multiple > narrowest:
+        raise ConfigError(f"width_multiple {multiple} is wider than the narrowest hidden layer ({narrowest} units); use at most {narrowest}")
+
+
+def widened_to_multiple(keep: list[torch.Tensor | None], scores: list[torch.Tensor | None], multiple: int) -> list[torch.Tensor | None]:
+    """Each site's kept units (indices) widened to a multiple of `multiple` with the highest-scoring
+    units not yet kept: CPU kernels run some widths much faster than their neighbours (docs/methods.md)."""
+    widened = []
+    for idx, score in zip(keep, scores):
+        if idx is None or score is None or multiple == 1:
+            widened.append(idx)
+            continue
+        left = torch.ones(len(score), dtype=torch.bool)
+        left[idx] = False
+        candidates = left.nonzero().flatten()
+        extra = candidates[score[candidates].argsort(descending=True)[: rounded_width(len(idx), len(score), multiple) - len(idx)]]
+        widened.append(torch.cat([torch.as_tensor(idx, dtype=torch.int64), extra]))
+    return widened
+
+
 def keep_count(units: int, fraction: float) -> int:
     """Units kept when pruning `fraction` of them (at least one)."""
     return max(1, units - int(math.floor(fraction * units + 1e-9)))
 
 
-def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor | None] | None = None) -> nn.Module:
-    """Remove the `fraction` of hidden units with the lowest score (default: incoming L2 norm) per layer.
+def prune_units(model: nn.Module, fraction: float, scores: list[torch.Tensor | None] | None = None, width_multiple: int = 1) -> nn.Module:
+    """Remove the `fraction` of hidden units with the lowest score (default: incoming L2 norm) per
+    layer, each kept width then rounded up to a multiple of `width_multiple`.
 
     A site whose score is None keeps every unit.
     """
     scores = scores if scores is not None else unit_norms(model)
     keep = [None if s is None else s.topk(keep_count(len(s), fraction)).indices for s in scores]
-    return remove_units(model, keep)
+    return remove_units(model, widened_to_multiple(keep, scores, width_multiple))
 
 
-def prune_inner_units(model: nn.Module, fraction: float, criterion: str = "incoming") -> nn.Module:
+def prune_inner_units(model: nn.Module, fraction: float, criterion: str = "incoming", width_multiple: int = 1) -> nn.Module:
     """Post-hoc unit pruning for evaluation: every hidden layer but the input layer's units (site 0)."""
     scores: list[torch.Tensor | None] = list(unit_scores(model, criterion))
     scores[0] = None
-    return prune_units(model, fraction, scores)
+    return prune_units(model, fraction, scores, width_multiple)
 
 
 def prune_units_to(model: nn.Module, widths: list[int], criterion: str = "incoming") -> nn.Module:

@@ -95,6 +95,12 @@ class Method:
         return 1.0
 
 
+def check_width_multiple(value: int) -> None:
+    """The `width_multiple` of a unit-removing method's Config (1: widths as the method chose them)."""
+    if value < 1:
+        raise ValueError(f"width_multiple must be >= 1, got {value}")
+
+
 def plain_model(module: nn.Module) -> nn.Module:
     """A fresh plain model of `module.arch` holding the trained weights (method extras dropped)."""
     model = build_model(module.arch)

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from ..dataset import Dataset
-from ..pruning import remove_units, site_producers
+from ..pruning import check_multiple_fits, remove_units, site_producers, widened_to_multiple
 from ..train import StepState, evaluate
-from .base import Compacted, Method, plain_model
+from .base import Compacted, Method, check_width_multiple, plain_model
 
 PRIOR_EPS = 1e-6  # p is clamped to [eps, 1 - eps] inside the prior's logs
 THRESHOLD_SWEEP = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -41,6 +41,7 @@ class DropoutCompactionConfig:
     temperature: float = 0.5  # of the relaxed Bernoulli: lower = closer to hard 0/1 masks
     threshold: float = 0.1  # units with a retention below this are removed
     logit_gain: float = 10.0  # logit = gain x parameter: the gates learn `gain` times faster under Adam
+    width_multiple: int = 1  # each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
 
     def __post_init__(self):
         if not (self.strength >= 0 and math.isfinite(self.strength)):
@@ -53,6 +54,7 @@ class DropoutCompactionConfig:
             raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
         if self.temperature <= 0 or self.logit_gain <= 0:
             raise ValueError("temperature and logit_gain must be > 0")
+        check_width_multiple(self.width_multiple)
 
 
 class RetentionGate(nn.Module):
@@ -85,14 +87,15 @@ def beta_prior(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
     return -((a - 1) * torch.log(p) + (b - 1) * torch.log1p(-p)).sum()
 
 
-def compact_at(model: nn.Module, retention: list[torch.Tensor], threshold: float) -> nn.Module:
-    """Remove the units with retention < threshold, fold the rest's retention into the next layer.
+def compact_at(model: nn.Module, retention: list[torch.Tensor], threshold: float, width_multiple: int = 1) -> nn.Module:
+    """Remove the units with retention < threshold, fold the rest's retention into the next layer;
+    each kept width rounded up to a multiple of `width_multiple` with the next highest-retention units.
 
     A layer keeps at least its highest-retention unit: an over-strong prior yields a collapsed
     but valid checkpoint (a point on the strength sweep), not an error after training.
     """
     keep = [torch.nonzero(p >= threshold).flatten() if (p >= threshold).any() else p.argmax().reshape(1) for p in retention]
-    return remove_units(model, keep, retention)
+    return remove_units(model, widened_to_multiple(keep, retention, width_multiple), retention)
 
 
 def gates(module: nn.Module) -> list[RetentionGate]:
@@ -106,6 +109,7 @@ class DropoutCompaction(Method):
 
     def prepare(self, model: nn.Module) -> nn.Module:
         c = self.config
+        check_multiple_fits(model, c.width_multiple)
         for i, layer in enumerate(site_producers(model)):  # ConfigError for models without removable units
             model.sites[i] = RetentionGate(layer.weight.shape[0], c.init_retention, c.temperature, c.logit_gain)
         return model
@@ -123,7 +127,7 @@ class DropoutCompaction(Method):
             narrow = compact_at(model, retention, threshold)
             kept = sum(narrow.hidden_sizes()) / total
             sweep.append({"threshold": threshold, "kept_fraction": kept, "val_accuracy": evaluate(narrow, data, "val")["accuracy"]})
-        shipped = compact_at(model, retention, self.config.threshold)
+        shipped = compact_at(model, retention, self.config.threshold, self.config.width_multiple)
         widths = shipped.hidden_sizes()
         metrics = {"hidden_widths": widths, "trained_widths": model.hidden_sizes(), "hidden_kept_fraction": sum(widths) / total}
         return Compacted(shipped, metrics=metrics, curves={"retention_threshold": sweep})

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..dataset import Dataset
-from ..pruning import UNIT_CRITERIA, apply_masks, prune_units, unit_scores, weight_masks
+from ..pruning import UNIT_CRITERIA, apply_masks, check_multiple_fits, prune_units, unit_scores, weight_masks
 from ..train import TrainConfig, fit
-from .base import Compacted, Method, plain_model
+from .base import Compacted, Method, check_width_multiple, plain_model
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class MagnitudeConfig:
     finetune_epochs: int = 0
     finetune_lr: float = 1e-3
     criterion: str = "incoming"  # unit score: "incoming" (row norm) or "group" (row and column norm)
+    width_multiple: int = 1  # each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
 
     def __post_init__(self):
         if self.mode not in ("unit", "weight"):
@@ -37,6 +38,7 @@ class MagnitudeConfig:
             raise ValueError(f"fraction must be in [0, 1), got {self.fraction}")
         if self.finetune_epochs < 0:
             raise ValueError("finetune_epochs must be >= 0")
+        check_width_multiple(self.width_multiple)
 
 
 class Magnitude(Method):
@@ -44,10 +46,15 @@ class Magnitude(Method):
     summary = "baseline: post-hoc magnitude pruning (units or weights), optional fine-tune"
     Config = MagnitudeConfig
 
+    def prepare(self, model: nn.Module) -> nn.Module:
+        if self.config.mode == "unit":
+            check_multiple_fits(model, self.config.width_multiple)
+        return model
+
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
         model = plain_model(module)
         if self.config.mode == "unit":
-            pruned, masks = prune_units(model, self.config.fraction, unit_scores(model, self.config.criterion)), {}
+            pruned, masks = prune_units(model, self.config.fraction, unit_scores(model, self.config.criterion), self.config.width_multiple), {}
         else:
             masks = weight_masks(model, self.config.fraction, every_layer=True)
             apply_masks(model, masks)

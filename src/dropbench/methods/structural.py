@@ -25,9 +25,9 @@ from torch import nn
 
 from ..dataset import Dataset
 from ..errors import ConfigError
-from ..pruning import remove_units
+from ..pruning import check_multiple_fits, remove_units, rounded_width
 from ..train import evaluate
-from .base import Compacted, Method, plain_model
+from .base import Compacted, Method, check_width_multiple, plain_model
 
 TARGETS = {"keep99": 0.99, "keep95": 0.95}  # variant name -> fraction of full-width val accuracy
 
@@ -38,6 +38,7 @@ class StructuralConfig:
     lower_bound: int = 8  # the smallest width a cut keeps
     step: int = 1  # cuts are lower_bound, lower_bound + step, ... below the layer's width
     sweep_points: int = 64  # widths evaluated after training
+    width_multiple: int = 1  # each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
 
     def __post_init__(self):
         if not 0.0 <= self.p <= 1.0:
@@ -46,6 +47,7 @@ class StructuralConfig:
             raise ValueError("lower_bound and step must be >= 1")
         if self.sweep_points < 2:
             raise ValueError("sweep_points must be >= 2")
+        check_width_multiple(self.width_multiple)
 
 
 class StructuralDropoutMLP(nn.Module):
@@ -90,6 +92,7 @@ class Structural(Method):
     def prepare(self, model: nn.Module) -> nn.Module:
         if model.arch["kind"] != "mlp":
             raise ConfigError(f"structural dropout is implemented for MLPs, not {model.arch['kind']!r} models")
+        check_multiple_fits(model, self.config.width_multiple)
         return StructuralDropoutMLP(model, self.config)
 
     def compact(self, module: nn.Module, data: Dataset) -> Compacted:
@@ -109,7 +112,8 @@ class Structural(Method):
         full = curve[-1]["val_accuracy"]
         variants = {}
         for name, target in TARGETS.items():
-            width = next(point["width"] for point in curve if point["val_accuracy"] >= target * full)
+            chosen = next(point["width"] for point in curve if point["val_accuracy"] >= target * full)
+            width = rounded_width(chosen, widest, self.config.width_multiple)
             variants[name] = Compacted(narrow_to(model, width), metrics={"width": width, "width_fraction": width / widest, "target": target})
         metrics = {"full_width_val_accuracy": full, **{f"{name}_width": v.metrics["width"] for name, v in variants.items()}}
         return Compacted(model, metrics=metrics, curves={"width": curve}, variants=variants)

@@ -40,6 +40,7 @@ from torch.nn.utils import parametrize
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import (
+    check_multiple_fits,
     inner_sites,
     prune_inner_units,
     prune_weights,
@@ -47,7 +48,7 @@ from ..pruning import (
     smallest,
 )
 from ..train import StepState
-from .base import Compacted, Method, plain_model
+from .base import Compacted, Method, check_width_multiple, plain_model
 
 MODES = ("unit", "weight")
 
@@ -59,6 +60,7 @@ class TargetedConfig:
     alpha: float = 0.5  # drop probability of a candidate
     ramp: float = 0.0  # fraction of training over which gamma and alpha ramp up from 0
     prune_fraction: float = 0.5  # the shipped model is pruned at this fraction
+    width_multiple: int = 1  # unit mode: each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -68,6 +70,7 @@ class TargetedConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.prune_fraction < 1.0:
             raise ValueError(f"prune_fraction must be in [0, 1), got {self.prune_fraction}")
+        check_width_multiple(self.width_multiple)
 
 
 class Targeting:
@@ -125,6 +128,8 @@ class Targeted(Method):
 
     def prepare(self, model: nn.Module) -> nn.Module:
         c = self.config
+        if c.mode == "unit":
+            check_multiple_fits(model, c.width_multiple)
         self.targeting = Targeting(*self._schedule(0.0))
         for site, layer in targeted_sites(model).items():
             if c.mode == "unit":
@@ -148,6 +153,6 @@ class Targeted(Method):
         model = plain_model(module)
         curves = {"pruning": {mode: pruning_curve(model, data, mode) for mode in MODES}}
         f = self.config.prune_fraction
-        shipped = prune_inner_units(model, f) if self.config.mode == "unit" else prune_weights(model, f)
+        shipped = prune_inner_units(model, f, width_multiple=self.config.width_multiple) if self.config.mode == "unit" else prune_weights(model, f)
         metrics = {"pruned_fraction": f, "trained_widths": model.hidden_sizes()}
         return Compacted(shipped, metrics=metrics, curves=curves)
