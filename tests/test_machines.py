@@ -113,3 +113,8 @@ def test_asv_machine_refuses_a_gpu_profile_without_cuda(monkeypatch, tmp_path, c
     monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["asv-machine", "gpu-h200", "--results", str(tmp_path / "results")]) == 2
     assert "needs CUDA" in capsys.readouterr().err and not (tmp_path / ".asv-machine.json").exists()
+
+
+def test_facts_that_are_not_numbers_count_as_unknown():
+    assert Hardware.of({"cpu": "X", "cores_physical": "two", "ram_gb": "nan"}) == Hardware("X", None, None)
+    assert Hardware.of({"cpu": "X", "cores_physical": [2], "ram_gb": "inf"}) == Hardware("X", None, None)

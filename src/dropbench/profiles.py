@@ -141,7 +141,7 @@ class Hardware:
 
     cpu: str  # the model name, "" when unknown
     cores: int | None  # physical
-    ram_gib: int | None  # whole GiB: the total a VM reports moves by megabytes between instances of one type
+    ram_gib: int | None  # whole GiB: the total a VM reports differs by a megabyte or so between instances of one type
 
     @classmethod
     def of(cls, facts: dict[str, Any]) -> "Hardware":
@@ -164,9 +164,10 @@ def hardware() -> Hardware:
 
 
 def _number(value: Any, convert: Callable[[Any], int]) -> int | None:
+    """A count from a fact, None when it is missing or not a number (a hand-edited machine.json)."""
     try:
-        return convert(value) if value not in (None, "", "None") else None
-    except ValueError:
+        return convert(value) if value not in (None, "") else None
+    except (ValueError, TypeError, OverflowError):
         return None
 
 

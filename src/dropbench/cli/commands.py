@@ -350,7 +350,7 @@ def cmd_asv_machine(args: argparse.Namespace) -> int:
     if args.quiet:
         stdout.print(name, soft_wrap=True)  # for scripts: machine=$(dropbench asv-machine PROFILE --quiet)
         return 0
-    stdout.print(f"[green]registered[/] asv machine {name!r} (profile {args.profile} on this machine's hardware) in {path}; run the suites with:")
+    stdout.print(f"[green]registered[/] asv machine {name!r} (profile {args.profile} on this machine's hardware) in {one_line(path)}; run the suites with:")
     stdout.print(f"  DROPBENCH_PROFILE={args.profile} asv run --machine {name}", soft_wrap=True)
     return 0
 
@@ -364,7 +364,7 @@ def _asv_results(args: argparse.Namespace):
 
 def _print_notes(notes: list[str]) -> None:
     for note in notes:
-        stdout.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        stdout.print(f"[yellow]note:[/] {one_line(note)}", soft_wrap=True)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
