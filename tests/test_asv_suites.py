@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import subprocess
@@ -15,11 +14,10 @@ import torch
 
 from dropbench import suites
 from dropbench.checkpoint import load_checkpoint
-from dropbench.cli import main
 from dropbench.errors import ConfigError, ProfileError
 from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
-from dropbench.profiles import list_profiles
+from dropbench.profiles import hardware, list_profiles
 from dropbench.plans import baseline_for, plan
 from dropbench.runtimes import default_runtimes, torch_threads
 from dropbench.train import TrainConfig
@@ -136,45 +134,29 @@ def test_an_unknown_profile_fails_the_benchmark(monkeypatch):
     assert not isinstance(raised.value, NotImplementedError)
 
 
-def test_asv_machine_registers_the_profile(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert main(["asv-machine", "cpu-1thread"]) == 0
-    entry = json.loads((tmp_path / ".asv-machine.json").read_text())["cpu-1thread"]
-    assert entry["machine"] == "cpu-1thread" and int(entry["num_cpu"]) >= 1
-    assert "DROPBENCH_PROFILE=cpu-1thread asv run --machine cpu-1thread" in capsys.readouterr().out
-    assert main(["asv-machine", "no-such-profile"]) == 2
-    assert "unknown profile 'no-such-profile'" in capsys.readouterr().err
-
-
-@NO_CUDA
-def test_asv_machine_refuses_a_gpu_profile_without_cuda(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert main(["asv-machine", "gpu-h200"]) == 2
-    assert "needs CUDA" in capsys.readouterr().err and not (tmp_path / ".asv-machine.json").exists()
-
-
 def test_asv_checks_and_runs_a_subset_with_this_interpreter(tmp_path):
     """asv discovers every suite, and a quick run's results read back through dropbench.history."""
     config = scratch_config(ROOT / "asv.conf.json", tmp_path)
     env = {**os.environ, "HOME": str(tmp_path), "ASV_PYTHONPATH": str(ROOT / "src"), "DROPBENCH_PROFILE": "cpu-1thread"}
-    subprocess.run(
-        [sys.executable, "-m", "dropbench", "asv-machine", "cpu-1thread"],
+    machine = subprocess.run(
+        [sys.executable, "-m", "dropbench", "asv-machine", "cpu-1thread", "--quiet", "--config", str(config)],
         env={**env, "PYTHONPATH": str(ROOT / "src")},
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout.strip()
     asv = [sys.executable, "-m", "asv"]
     check = subprocess.run([*asv, "check", "--python=same", "--config", str(config)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert check.returncode == 0 and "No problems found" in check.stdout, check.stdout + check.stderr
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     run = subprocess.run(
-        [*asv, "run", "--python=same", "--quick", "--machine", "cpu-1thread", "--set-commit-hash", commit,
+        [*asv, "run", "--python=same", "--quick", "--machine", machine, "--set-commit-hash", commit,
          "-b", r"^training\.TrainingStep\.peakmem_step", "--config", str(config)],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     [recorded] = load_results(load_project(ROOT / "asv.conf.json"), tmp_path / "results")
-    assert recorded.machine == "cpu-1thread" and recorded.commit == commit
+    assert (recorded.machine, recorded.profile, recorded.hardware, recorded.commit) == (machine, "cpu-1thread", hardware(), commit)
     measured = {tuple(v for _, v in value.params) for value in recorded.values if value.value > 0}
     assert measured == {(case, model) for case in suites.training_cases() for model in suites.TRAINING_DATA if applies(case, model)}
 

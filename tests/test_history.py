@@ -56,13 +56,19 @@ COLUMNS = [
 ]
 
 
-def write_result(results: Path, machine: str, commit: str, date: int, values: dict[str, list]) -> None:
-    """One asv results file (format version 2) holding `values` (benchmark -> flat values over its grid)."""
+EPYC = {"cpu": "AMD EPYC 7B13", "cores_physical": "2", "ram_gb": "23.5"}  # machine facts as asv stores them
+XEON = {"cpu": "Intel(R) Xeon(R) CPU @ 2.20GHz", "cores_physical": "2", "ram_gb": "23.5"}
+
+
+def write_result(results: Path, machine: str, commit: str, date: int, values: dict[str, list], facts: dict | None = None) -> None:
+    """One asv results file (format version 2) holding `values` (benchmark -> flat values over its grid),
+    recorded on a machine with these facts (none: a machine asv knows nothing of)."""
+    facts = {"machine": machine, **(facts or {})}
     (results / machine).mkdir(parents=True, exist_ok=True)
-    (results / machine / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
+    (results / machine / "machine.json").write_text(json.dumps({**facts, "version": 1}))
     rows = {name: [vals, BENCHMARKS[name]["params"], "v1", date, 1.0] + [None] * (len(COLUMNS) - 5) for name, vals in values.items()}
     record = {
-        "commit_hash": commit, "env_name": "virtualenv-py3.11", "date": date, "params": {"machine": machine, "python": "3.11"},
+        "commit_hash": commit, "env_name": "virtualenv-py3.11", "date": date, "params": {**facts, "python": "3.11"},
         "python": "3.11", "requirements": {}, "env_vars": {}, "result_columns": COLUMNS, "results": rows, "durations": {}, "version": 2,
     }
     (results / machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(record))
@@ -151,9 +157,9 @@ def test_compare_profiles_matches_each_profile_at_its_own_device(project: Path, 
     first, last = commits(project)[0], commits(project)[-1]
     write_result(results, "cpu-2thread", last, 2, {TIME: [0.010, 0.012], INFERENCE: [0.002, float("nan")]})
     write_result(results, "gpu-h100", first, 1, {TIME: [0.001, 0.001], INFERENCE: [0.004, 0.0005]})
-    commit_a, commit_b, pairs = compare_profiles(load_results(load_project(project / "asv.conf.json")), "cpu-2thread", "gpu-h100")
-    by_figure = {p.figure: p for p in pairs}
-    assert (commit_a, commit_b) == (last, first)
+    comparison = compare_profiles(load_results(load_project(project / "asv.conf.json")), "cpu-2thread", "gpu-h100")
+    by_figure = {p.figure: p for p in comparison.pairs}
+    assert (comparison.a.commit, comparison.b.commit) == (last, first)
     inference = by_figure[f"{INFERENCE}(dense, onnxruntime, 64)"]  # cpu row of A against cuda row of B
     assert (inference.a, inference.b, inference.better) == (0.002, 0.0005, "B")
     assert by_figure[f"{TIME}(dropout-p0.5, mlp)"].ratio == pytest.approx(1 / 12)
@@ -174,9 +180,9 @@ def test_compare_profiles_matches_each_profile_at_its_own_device(project: Path, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["history", "--machine", "cpu-9thread"], "no recorded results for machine 'cpu-9thread'; recorded machines: cpu-2thread"),
-    (["compare-profiles", "cpu-2thread", "no-such-profile"], "unknown profile 'no-such-profile'"),
-    (["compare-profiles", "cpu-2thread", "cpu-1thread"], "no recorded results for machine 'cpu-1thread'"),
+    (["history", "--machine", "cpu-9thread"], "no recorded results for machine or profile 'cpu-9thread'; recorded machines: cpu-2thread"),
+    (["compare-profiles", "cpu-2thread", "no-such-profile"], "no recorded results for machine or profile 'no-such-profile'"),
+    (["compare-profiles", "cpu-2thread", "cpu-1thread"], "no recorded results for machine or profile 'cpu-1thread'"),
     (["history", "no-such-commit..HEAD"], "commit range 'no-such-commit..HEAD' is not in the repository"),
     (["history", "--results", "elsewhere"], "no asv results at"),
     (["history", "--config", "missing.json"], "no asv configuration at missing.json"),
@@ -219,3 +225,76 @@ def test_every_recorded_value_is_read(project: Path):
     last = recorded[-1]
     assert [v.params for v in last.values if v.benchmark == TIME] == [(("case", c), ("model", m)) for c, m in grid]
     assert all(v.benchmark != INFERENCE or dict(v.params)["device"] == "cpu" for v in last.values)  # NaN = skipped, left out
+
+
+def record_two_cpus(repo: Path, machine_of: dict[str, str]) -> None:
+    """cpu-2thread: commits 0-2 on an AMD EPYC, 3-5 on an Intel Xeon where every step takes 1.75x
+    as long (the same code: no regression), recorded as machine_of["epyc"] and machine_of["xeon"]."""
+    results = repo / ".asv" / "results"
+    write_index(results, BENCHMARKS)
+    for i, commit in enumerate(commits(repo)):
+        cpu, facts, slower = ("epyc", EPYC, 1.0) if i < 3 else ("xeon", XEON, 1.75)
+        facts = {**facts, "dropbench_profile": "cpu-2thread"}
+        write_result(results, machine_of[cpu], commit, 1_000_000 + i, {TIME: [0.010 * slower, 0.012 * slower], ERROR: [2.0]}, facts)
+
+
+def test_a_machine_name_recorded_on_two_cpus_is_two_histories(project: Path, capsys):
+    """An old machine named after the profile, recorded on an EPYC and then on a Xeon."""
+    record_two_cpus(project, {"epyc": "cpu-2thread", "xeon": "cpu-2thread"})
+    config = load_project(project / "asv.conf.json")
+    assert regressions(load_results(config), config.thresholds) == []
+    code, out, _ = run_cli("history", cwd=project, capsys=capsys)
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert code == 0 and "no regressions in 6 recorded commits" in out
+    assert notes == [
+        f"note: machine 'cpu-2thread' holds results of 2 machines: the hardware changed at {commits(project)[3][:8]} "
+        "(AMD EPYC 7B13, 2 cores, 24 GiB -> Intel(R) Xeon(R) CPU @ 2.20GHz, 2 cores, 24 GiB); figures are compared only on the same hardware"
+    ]
+
+
+def test_a_profile_recorded_on_two_cpus_is_two_machines(project: Path, capsys):
+    machine_of = {"epyc": "cpu-2thread-amd-epyc-7b13-2c", "xeon": "cpu-2thread-intel-xeon-2c"}
+    record_two_cpus(project, machine_of)
+    # a real regression on the Xeon still shows, and only there
+    results = project / ".asv" / "results"
+    xeon = {**XEON, "dropbench_profile": "cpu-2thread"}
+    write_result(results, machine_of["xeon"], commits(project)[5], 1_000_005, {TIME: [0.035, 0.021], ERROR: [2.0]}, xeon)
+    code, out, _ = run_cli("history", "--machine", "cpu-2thread", "--json", str(project / "h.json"), cwd=project, capsys=capsys)
+    assert code == 0
+    [regression] = json.loads((project / "h.json").read_text())
+    assert (regression["machine"], regression["commit"], regression["figure"]) == (machine_of["xeon"], commits(project)[5], f"{TIME}(dense, mlp)")
+    assert regression["hardware"] == "Intel(R) Xeon(R) CPU @ 2.20GHz, 2 cores, 24 GiB"
+    [note] = [line for line in out.splitlines() if line.startswith("note:")]
+    assert note.startswith("note: profile 'cpu-2thread' was recorded on 2 kinds of hardware (AMD EPYC 7B13, 2 cores, 24 GiB as cpu-2thread-amd-epyc-7b13-2c;")
+
+
+def test_compare_profiles_takes_both_on_the_same_cpu(project: Path, capsys):
+    """cpu-1thread was recorded on both CPUs, cpu-2thread on the EPYC only: A is taken on the EPYC."""
+    record_two_cpus(project, {"epyc": "cpu-2thread-amd-epyc-7b13-2c", "xeon": "cpu-2thread-intel-xeon-2c"})
+    results = project / ".asv" / "results"
+    for i, (machine, facts, step) in enumerate([("cpu-1thread-amd-epyc-7b13-2c", EPYC, 0.020), ("cpu-1thread-intel-xeon-2c", XEON, 0.035)]):
+        write_result(results, machine, commits(project)[4 + i], 2_000_000 + i, {TIME: [step, step]}, {**facts, "dropbench_profile": "cpu-1thread"})
+    for path in results.glob("cpu-2thread-intel-xeon-2c/*.json"):  # cpu-2thread now only on the EPYC
+        path.unlink()
+    comparison = compare_profiles(load_results(load_project(project / "asv.conf.json")), "cpu-1thread", "cpu-2thread")
+    assert (comparison.a.machine, comparison.b.machine) == ("cpu-1thread-amd-epyc-7b13-2c", "cpu-2thread-amd-epyc-7b13-2c")
+    assert {p.figure: p.ratio for p in comparison.pairs}[f"{TIME}(dense, mlp)"] == pytest.approx(0.5)
+    assert comparison.notes == [
+        "'cpu-1thread' was recorded on 2 kinds of hardware (AMD EPYC 7B13, 2 cores, 24 GiB; Intel(R) Xeon(R) CPU @ 2.20GHz, 2 cores, 24 GiB): "
+        "comparing its figures on AMD EPYC 7B13, 2 cores, 24 GiB"
+    ]
+
+
+def test_compare_profiles_says_when_the_cpus_differ(project: Path, capsys):
+    record_two_cpus(project, {"epyc": "cpu-2thread-amd-epyc-7b13-2c", "xeon": "cpu-2thread-intel-xeon-2c"})
+    code, out, _ = run_cli(
+        "compare-profiles", "cpu-2thread-amd-epyc-7b13-2c", "cpu-2thread-intel-xeon-2c", "--json", str(project / "c.json"), cwd=project, capsys=capsys
+    )
+    assert code == 0
+    [note] = [line for line in out.splitlines() if line.startswith("note:")]
+    assert note == (
+        "note: A and B were recorded on different hardware (AMD EPYC 7B13, 2 cores, 24 GiB vs Intel(R) Xeon(R) CPU @ 2.20GHz, 2 cores, 24 GiB): "
+        "B / A mixes the profiles and the machines"
+    )
+    written = json.loads((project / "c.json").read_text())
+    assert written["b"]["machine"] == "cpu-2thread-intel-xeon-2c" and written["notes"] == [note.removeprefix("note: ")]

@@ -1,10 +1,12 @@
 """The recorded asv results: which figures regressed at which commit, and profiles side by side.
 
-asv writes one results file per machine (= hardware profile), commit and environment under the
-results directory of asv.conf.json; dropbench tracks that directory in git, so the history
-survives clean clones. This module reads it with asv's own reader, finds regressions with asv's
-step detection and the per-kind thresholds of asv.conf.json (what `asv publish` puts in
-regressions.json), and lines two profiles up figure by figure.
+asv writes one results file per machine (a hardware profile on one kind of hardware:
+dropbench.machines), commit and environment under the results directory of asv.conf.json;
+dropbench tracks that directory in git, so the history survives clean clones. This module reads
+it with asv's own reader, finds regressions with asv's step detection and the per-kind thresholds
+of asv.conf.json (what `asv publish` puts in regressions.json), and lines two profiles up figure
+by figure. Figures recorded on different hardware are never compared with each other, even under
+one machine name, and a note says where a profile or a machine spans several.
 
 Every dropbench figure is lower-is-better (dropbench.suites says why), so "regressed" always
 means "went up" and the better of two profiles is always the lower.
@@ -23,9 +25,10 @@ from typing import Any
 
 from .errors import ConfigError, ProfileError
 from .fsutil import atomic_write_json
-from .profiles import load_profile
-from .report.html import html_table, page, section
+from .profiles import Hardware, load_profile
+from .report.html import esc, html_table, page, section
 
+PROFILE_FACT = "dropbench_profile"  # the profile's name among an asv machine's facts (dropbench.machines writes them)
 DEFAULT_THRESHOLD = 0.05  # asv's, for figures no regressions_thresholds entry matches
 DEVICE_PARAM = "device"
 
@@ -62,11 +65,14 @@ class Recorded:
     date: int  # commit date, ms since the epoch: the order of the history
     env: str
     values: tuple[Value, ...]
+    hardware: Hardware  # what the machine was when this was recorded
+    profile: str  # the hardware profile it was timed on
 
 
 @dataclass(frozen=True)
 class Regression:
     machine: str
+    hardware: str  # its label: a machine name recorded on several kinds of hardware holds one history each
     env: str
     figure: str
     unit: str
@@ -181,7 +187,10 @@ def _recorded(result, benchmarks: dict) -> Recorded:
             if number is not None and not math.isnan(number):
                 params = tuple(zip(param_names, (_literal(v) for v in combo)))
                 values.append(Value(key, params, benchmarks[key].get("unit", ""), number))
-    return Recorded(result.params["machine"], result.commit_hash, result.date or 0, result.env_name, tuple(values))
+    machine = result.params["machine"]
+    # machines registered before the profile was among their facts were named after the profile
+    profile = result.params.get(PROFILE_FACT, machine)
+    return Recorded(machine, result.commit_hash, result.date or 0, result.env_name, tuple(values), Hardware.of(result.params), profile)
 
 
 def _literal(text: str) -> Any:
@@ -196,13 +205,40 @@ def machines(recorded: list[Recorded]) -> list[str]:
     return sorted({r.machine for r in recorded})
 
 
-def for_machine(recorded: list[Recorded], machine: str) -> list[Recorded]:
-    """The results of one machine (profile); a clear error names the recorded ones otherwise."""
-    mine = [r for r in recorded if r.machine == machine]
+def named(recorded: list[Recorded], name: str) -> list[Recorded]:
+    """The results of an asv machine, or of every machine of a profile; a clear error names the
+    recorded machines otherwise."""
+    mine = [r for r in recorded if r.machine == name] or [r for r in recorded if r.profile == name]
     if not mine:
         known = ", ".join(machines(recorded)) or "none"
-        raise ProfileError(f"no recorded results for machine {machine!r}; recorded machines: {known}")
+        raise ProfileError(f"no recorded results for machine or profile {name!r}; recorded machines: {known}")
     return mine
+
+
+def hardware_notes(recorded: list[Recorded]) -> list[str]:
+    """One line for each machine whose hardware changed along its commits, and for each profile
+    recorded on several kinds of hardware: their figures are never compared with each other."""
+    notes = []
+    for machine in machines(recorded):
+        mine = [r for r in recorded if r.machine == machine]
+        change = next(((a, b) for a, b in zip(mine, mine[1:]) if a.hardware != b.hardware), None)
+        if change:
+            before, after = change
+            notes.append(
+                f"machine {machine!r} holds results of {len(_kinds(mine))} machines: the hardware changed at {after.commit[:8]} "
+                f"({before.hardware.label} -> {after.hardware.label}); figures are compared only on the same hardware"
+            )
+    for profile in sorted({r.profile for r in recorded}):
+        mine = [r for r in recorded if r.profile == profile]
+        if len(_kinds(mine)) > 1 and len(machines(mine)) > 1:
+            where = "; ".join(f"{h.label} as {', '.join(machines([r for r in mine if r.hardware == h]))}" for h in _kinds(mine))
+            notes.append(f"profile {profile!r} was recorded on {len(_kinds(mine))} kinds of hardware ({where}); figures are compared only on the same hardware")
+    return notes
+
+
+def _kinds(recorded: list[Recorded]) -> list[Hardware]:
+    """The hardware the results were recorded on, oldest first."""
+    return list(dict.fromkeys(r.hardware for r in recorded))
 
 
 # Revisions (names, hashes, HEAD~2, v1.0^, @{u}) joined by .. or ...; never starting with "-".
@@ -241,20 +277,23 @@ def regressions(recorded: list[Recorded], thresholds: dict[str, float]) -> list[
     """Each figure's regressions along its commits (per machine and environment), oldest first."""
     from asv.step_detect import detect_regressions, detect_steps
 
-    series: dict[tuple[str, str, str], dict[str, float]] = {}  # (machine, env, figure) -> commit -> value
+    # (machine, hardware, env, figure) -> commit -> value: other hardware is another series
+    series: dict[tuple[str, Hardware, str, str], dict[str, float]] = {}
     units: dict[str, str] = {}
     order = list(dict.fromkeys(r.commit for r in recorded))
     for result in recorded:
         for v in result.values:
-            series.setdefault((result.machine, result.env, v.figure), {})[result.commit] = v.value
+            series.setdefault((result.machine, result.hardware, result.env, v.figure), {})[result.commit] = v.value
             units[v.figure] = v.unit
     found = []
-    for (machine, env, figure), by_commit in sorted(series.items()):
+    for (machine, hardware, env, figure), by_commit in sorted(series.items(), key=lambda item: (item[0][0], item[0][1].label, *item[0][2:])):
         commits = [c for c in order if c in by_commit]
         threshold = threshold_for(figure, thresholds)
         _, _, jumps = detect_regressions(detect_steps([by_commit[c] for c in commits]), threshold)
         for last_good, first_bad, before, after in jumps or []:
-            found.append(Regression(machine, env, figure, units[figure], commits[first_bad], commits[last_good], before, after, threshold))
+            found.append(
+                Regression(machine, hardware.label, env, figure, units[figure], commits[first_bad], commits[last_good], before, after, threshold)
+            )
     return sorted(found, key=lambda r: (order.index(r.commit), r.machine, r.figure))
 
 
@@ -262,39 +301,86 @@ REGRESSION_HEADERS = ["commit", "last good", "machine", "figure", "before", "aft
 
 
 def regression_rows(found: list[Regression]) -> list[list[Any]]:
-    return [[r.commit[:8], r.last_good[:8], r.machine, r.figure, r.before, r.after, f"{r.ratio:.2f}x", f"{r.threshold:.0%}", r.unit] for r in found]
+    """A machine's name says its hardware, except one recorded on several: there it is named too."""
+    mixed = {r.machine for r in found if len({x.hardware for x in found if x.machine == r.machine}) > 1}
+    return [
+        [r.commit[:8], r.last_good[:8], f"{r.machine} ({r.hardware})" if r.machine in mixed else r.machine,
+         r.figure, r.before, r.after, f"{r.ratio:.2f}x", f"{r.threshold:.0%}", r.unit]
+        for r in found
+    ]
 
 
 # --- two profiles side by side ---------------------------------------------------------------------
 
 
-def latest_values(recorded: list[Recorded], profile: str) -> tuple[str, dict[tuple[str, tuple], Value]]:
-    """(commit, figures) of a profile's newest recorded commit, each figure at the profile's own
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: the newest recorded commit of a profile (or machine) on one kind of hardware."""
+
+    name: str  # as asked: a profile or an asv machine
+    machine: str  # the asv machine(s) it was recorded as
+    hardware: Hardware
+    commit: str
+    figures: dict[tuple[str, tuple], Value]
+
+
+@dataclass(frozen=True)
+class ProfileComparison:
+    a: Side
+    b: Side
+    pairs: list[ProfilePair]
+    notes: list[str]  # one line each: which hardware was chosen, and whether A's and B's differ
+
+    def as_dict(self) -> dict[str, Any]:
+        sides = {key: {"name": s.name, "machine": s.machine, "hardware": s.hardware.label, "commit": s.commit} for key, s in (("a", self.a), ("b", self.b))}
+        return {**sides, "notes": self.notes, "figures": [p.as_dict() for p in self.pairs]}
+
+
+def latest_side(results: list[Recorded], name: str, hardware: Hardware) -> Side:
+    """The newest commit of `results` recorded on `hardware`, each figure at the profile's own
     device: the `device` parameter is dropped, so a CPU profile's cpu rows meet a GPU profile's
     cuda rows."""
-    device = load_profile(profile).device
-    mine = for_machine(recorded, profile)
+    mine = [r for r in results if r.hardware == hardware]
+    device = load_profile(mine[-1].profile).device
     commit = mine[-1].commit
+    newest = [r for r in mine if r.commit == commit]
     figures = {}
-    for result in (r for r in mine if r.commit == commit):
+    for result in newest:
         for v in result.values:
             params = dict(v.params)
             if params.pop(DEVICE_PARAM, device) == device:
                 figures[(v.benchmark, tuple(params.items()))] = v
-    return commit, figures
+    return Side(name, ", ".join(machines(newest)), hardware, commit, figures)
 
 
-def compare_profiles(recorded: list[Recorded], a: str, b: str) -> tuple[str, str, list[ProfilePair]]:
-    """(A's commit, B's commit, every figure of either side by side)."""
-    commit_a, figures_a = latest_values(recorded, a)
-    commit_b, figures_b = latest_values(recorded, b)
+def compare_profiles(recorded: list[Recorded], a: str, b: str) -> ProfileComparison:
+    """Every figure of two profiles (or asv machines) side by side, on the same hardware when both
+    were recorded on it."""
+    results_a, results_b = named(recorded, a), named(recorded, b)
+    hardware_a, hardware_b = _hardware_to_compare(results_a, results_b)
+    side_a, side_b = latest_side(results_a, a, hardware_a), latest_side(results_b, b, hardware_b)
+    notes = [_choice_note(side, results) for side, results in ((side_a, results_a), (side_b, results_b)) if len(_kinds(results)) > 1]
+    if hardware_a != hardware_b:
+        notes.append(f"A and B were recorded on different hardware ({hardware_a.label} vs {hardware_b.label}): B / A mixes the profiles and the machines")
     pairs = []
-    for key in sorted(set(figures_a) | set(figures_b)):
-        va, vb = figures_a.get(key), figures_b.get(key)
+    for key in sorted(set(side_a.figures) | set(side_b.figures)):
+        va, vb = side_a.figures.get(key), side_b.figures.get(key)
         some = va or vb
         figure = Value(some.benchmark, key[1], some.unit, some.value).figure
         pairs.append(ProfilePair(figure, some.unit, va.value if va else None, vb.value if vb else None))
-    return commit_a, commit_b, pairs
+    return ProfileComparison(side_a, side_b, pairs, notes)
+
+
+def _hardware_to_compare(results_a: list[Recorded], results_b: list[Recorded]) -> tuple[Hardware, Hardware]:
+    """Like with like: the newest hardware both sides were recorded on, else each side's newest."""
+    both = set(_kinds(results_a)) & set(_kinds(results_b))
+    shared = [r.hardware for r in sorted(results_a + results_b, key=lambda r: r.date) if r.hardware in both]
+    return (shared[-1], shared[-1]) if shared else (results_a[-1].hardware, results_b[-1].hardware)
+
+
+def _choice_note(side: Side, results: list[Recorded]) -> str:
+    kinds = "; ".join(h.label for h in _kinds(results))
+    return f"{side.name!r} was recorded on {len(_kinds(results))} kinds of hardware ({kinds}): comparing its figures on {side.hardware.label}"
 
 
 COMPARISON_HEADERS = ["figure", "unit", "A", "B", "B / A", "better"]
@@ -305,11 +391,17 @@ def comparison_rows(pairs: list[ProfilePair]) -> list[list[Any]]:
     return [[p.figure, p.unit, _or_dash(p.a), _or_dash(p.b), _or_dash(p.ratio), p.better] for p in pairs]
 
 
-def comparison_html(a: str, b: str, commit_a: str, commit_b: str, pairs: list[ProfilePair]) -> str:
+def comparison_title(comparison: ProfileComparison) -> str:
+    """Which results stand side by side (the terminal table's title, the page's caption)."""
+    a, b = comparison.a, comparison.b
+    return f"A = {a.machine} at {a.commit[:8]}, B = {b.machine} at {b.commit[:8]}; every figure is lower-is-better, B / A above 1 means A is better"
+
+
+def comparison_html(comparison: ProfileComparison) -> str:
     """A self-contained page: every figure of two profiles side by side."""
-    caption = f"A = {a} at {commit_a[:8]}, B = {b} at {commit_b[:8]}. Every figure is lower-is-better; B / A above 1 means A is better."
-    table = html_table(COMPARISON_HEADERS, comparison_rows(pairs), caption, left=2)
-    return page(f"dropbench: {a} vs {b}", [section("Figures", table)])
+    notes = "".join(f"<p>{esc(note)}</p>" for note in comparison.notes)
+    table = html_table(COMPARISON_HEADERS, comparison_rows(comparison.pairs), comparison_title(comparison), left=2)
+    return page(f"dropbench: {comparison.a.name} vs {comparison.b.name}", [section("Figures", notes + table)])
 
 
 def _or_dash(value: float | None) -> Any:

@@ -14,6 +14,7 @@ MAX_BATCH_SIZES = 32  # entries of a profile's batch_sizes
 MAX_SECONDS = 3600.0  # --min-time
 MANIFEST_MAX_BYTES = 16 << 20  # a full-plan manifest with curves is about 100 KB
 PROFILE_MAX_BYTES = 1 << 20
+ASV_MACHINE_MAX_BYTES = 1 << 20  # an asv machine.json (a few hundred bytes)
 RECORDS_MAX_BYTES = 16 << 20  # an output's claims.json, bench.json, speedups.json, reproduce.json
 MAX_RECORDED_SECONDS = 1e7  # a stage or training a record reports (115 days; --other-seconds has the same bound)
 JSON_MAX_DEPTH = 32  # nesting of objects / lists in any JSON file dropbench reads

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ProfileError
 from .limits import PROFILE_MAX_BYTES
@@ -132,6 +132,43 @@ def default_profile() -> Profile:
             f"no CPU profile with <= {cores} threads found in {', '.join(map(str, profile_dirs())) or 'any profile directory'}; set {PROFILE_DIR_ENV}"
         )
     return max(cpu, key=lambda p: p.threads)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The part of the fingerprint a timing depends on: what a recorded figure belongs to beside its
+    profile. The same profile on an AMD EPYC and on an Intel Xeon gives two histories, never one."""
+
+    cpu: str  # the model name, "" when unknown
+    cores: int | None  # physical
+    ram_gib: int | None  # whole GiB: the total a VM reports differs by a megabyte or so between instances of one type
+
+    @classmethod
+    def of(cls, facts: dict[str, Any]) -> "Hardware":
+        """From a fingerprint, or the asv machine facts written from one (values as strings)."""
+        cores = facts.get("cores_physical") or facts.get("cores_logical") or facts.get("num_cpu")
+        ram = facts.get("ram_gb")
+        return cls(str(facts.get("cpu") or ""), _number(cores, int), _number(ram, lambda v: round(float(v))))
+
+    @property
+    def label(self) -> str:
+        """For people: "AMD EPYC 7B13, 2 cores, 24 GiB"."""
+        cores = f"{self.cores} cores" if self.cores else "cores unknown"
+        ram = f"{self.ram_gib} GiB" if self.ram_gib else "memory unknown"
+        return f"{self.cpu or 'unknown CPU'}, {cores}, {ram}"
+
+
+def hardware() -> Hardware:
+    """This machine's Hardware."""
+    return Hardware.of(fingerprint())
+
+
+def _number(value: Any, convert: Callable[[Any], int]) -> int | None:
+    """A count from a fact, None when it is missing or not a number (a hand-edited machine.json)."""
+    try:
+        return convert(value) if value not in (None, "") else None
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 @lru_cache(maxsize=1)

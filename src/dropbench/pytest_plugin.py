@@ -7,7 +7,7 @@
 file and returns a ready runner on the session's hardware profile (`--dropbench-profile NAME`,
 else $DROPBENCH_PROFILE, else the detected one), threads set as the profile says. The profile and
 dropbench's machine fingerprint go into pytest-benchmark's machine info (so `--benchmark-compare`
-warns when two saved runs come from different profiles), and each benchmark's extra info names
+warns, in one line, when the saved run comes from another profile or machine), and each benchmark's extra info names
 the profile, model, runtime, batch and compile time. A runtime that cannot run here (torch-compile
 without a C++ compiler) skips the test with its reason; any other dropbench error fails it with
 its one-line message.
@@ -15,6 +15,7 @@ its one-line message.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -44,6 +45,52 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     except DropbenchError as e:
         profile = {"error": str(e)}
     machine_info["dropbench"] = {"profile": profile, "fingerprint": fingerprint()}
+
+
+@pytest.hookimpl(optionalhook=True, wrapper=True)
+def pytest_benchmark_compare_machine_info(benchmarksession, machine_info: dict, compared_benchmark: dict) -> Iterator[None]:
+    """pytest-benchmark's own check dumps both machine infos whole (kilobytes of JSON) when any key
+    differs; say what differs in one line instead, and let its check see nothing to report."""
+    saved = compared_benchmark["machine_info"]
+    differences = machine_differences(saved, machine_info)
+    if differences:
+        benchmarksession.logger.warning(f"dropbench: the saved run was timed on another machine or profile: {differences}")
+    compared_benchmark["machine_info"] = machine_info
+    try:
+        return (yield)
+    finally:
+        compared_benchmark["machine_info"] = saved
+
+
+FIRST_SHOWN = ("dropbench.profile.name", "dropbench.fingerprint.cpu", "dropbench.fingerprint.cores_physical", "dropbench.fingerprint.ram_gb",
+               "dropbench.fingerprint.gpu", "dropbench.fingerprint.torch", "dropbench.fingerprint.onnxruntime")
+SHOWN = 4  # differences written out; the rest are counted
+
+
+def machine_differences(saved: dict, now: dict) -> str:
+    """'key: saved -> now' for the first differing keys of two machine infos (dropbench's profile
+    and hardware first), '' when they are the same."""
+    before, after = (_flat(json.loads(json.dumps(info, default=str))) for info in (saved, now))  # as saved: tuples are lists
+    first = lambda k: (FIRST_SHOWN.index(k) if k in FIRST_SHOWN else len(FIRST_SHOWN), k)  # noqa: E731
+    keys = sorted((k for k in before.keys() | after.keys() if before.get(k) != after.get(k)), key=first)
+    shown = "; ".join(f"{k}: {_short(before.get(k))} -> {_short(after.get(k))}" for k in keys[:SHOWN])
+    return shown + (f"; and {len(keys) - SHOWN} more" if len(keys) > SHOWN else "")
+
+
+def _flat(info: dict, prefix: str = "") -> dict[str, object]:
+    """Nested dictionaries as one, keyed by dotted paths."""
+    flat: dict[str, object] = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = "(none)" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 @pytest.fixture(scope="session")

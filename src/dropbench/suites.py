@@ -10,7 +10,7 @@ values, and one benchmarks.json describes every machine. A case the active profi
 raises NotApplicable, which asv reports as skipped together with the reason.
 
 The active profile is $DROPBENCH_PROFILE, else the detected one (profiles.default_profile); the
-asv machine name is the profile name (`dropbench asv-machine PROFILE`, docs/asv.md).
+asv machine is that profile on this machine's CPU (dropbench.machines, docs/asv.md).
 
 asv counts every increase as a regression (airspeed-velocity/asv#1617), so every figure is
 recorded lower-is-better: test error rather than accuracy, the fraction of the dense baseline's
@@ -40,9 +40,8 @@ from .data import load_dataset
 from .errors import ConfigError, DropbenchError
 from .export import ensure_exported
 from .flops import theoretical_speedup
-from .history import require_asv
 from .methods import METHODS
-from .profiles import Profile, default_profile, fingerprint, list_profiles, load_profile
+from .profiles import Profile, default_profile, list_profiles
 from .plans import baseline_for, plan
 from .runs import RunSpec, cached_runs
 from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
@@ -327,26 +326,3 @@ def cuda_peak_bytes(run: Callable[[], Any]) -> int:
     torch.cuda.reset_peak_memory_stats()
     run()
     return torch.cuda.max_memory_allocated()
-
-
-# --- the asv machine -----------------------------------------------------------------------------
-
-
-MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
-
-
-def register_machine(profile_name: str) -> Path:
-    """Write the asv machine entry named after a profile: asv's own facts about this machine, the
-    fingerprint's hardware facts (shown with the machine on the published site) and the profile.
-
-    asv does not tell benchmarks which --machine they run under; the suites read the profile from
-    $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=NAME asv run --machine NAME`.
-    Returns the machine file written (~/.asv-machine.json).
-    """
-    require_asv()
-    from asv.machine import Machine, MachineCollection
-
-    profile = load_profile(profile_name).require_available()
-    facts = {key: str(value) for key, value in fingerprint().items() if key in MACHINE_FACTS and value is not None}
-    MachineCollection.save(profile.name, {**Machine.get_defaults(), **facts, "machine": profile.name, "profile": profile.description})
-    return Path(MachineCollection.get_machine_file_path())

@@ -342,11 +342,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_asv_machine(args: argparse.Namespace) -> int:
-    from ..suites import register_machine
+    from ..history import load_project
+    from ..machines import register_machine
 
-    path = register_machine(args.profile)
-    stdout.print(f"[green]registered[/] asv machine {args.profile!r} in {path}; run the suites with:")
-    stdout.print(f"  DROPBENCH_PROFILE={args.profile} asv run --machine {args.profile}", soft_wrap=True)
+    results_dir = Path(args.results) if args.results else load_project(Path(args.config)).results_dir
+    name, path = register_machine(args.profile, results_dir, args.name)
+    if args.quiet:
+        stdout.print(name, soft_wrap=True)  # for scripts: machine=$(dropbench asv-machine PROFILE --quiet)
+        return 0
+    stdout.print(f"[green]registered[/] asv machine {name!r} (profile {args.profile} on this machine's hardware) in {one_line(path)}; run the suites with:")
+    stdout.print(f"  DROPBENCH_PROFILE={args.profile} asv run --machine {name}", soft_wrap=True)
     return 0
 
 
@@ -357,11 +362,17 @@ def _asv_results(args: argparse.Namespace):
     return project, load_results(project, Path(args.results) if args.results else None)
 
 
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        stdout.print(f"[yellow]note:[/] {one_line(note)}", soft_wrap=True)
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from ..history import (
         REGRESSION_HEADERS,
-        for_machine,
+        hardware_notes,
         in_range,
+        named,
         regression_rows,
         regressions,
     )
@@ -369,10 +380,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     project, recorded = _asv_results(args)
     if args.machine:
-        recorded = for_machine(recorded, args.machine)
+        recorded = named(recorded, args.machine)
     if args.range:
         recorded = in_range(recorded, args.range, project.root)
     found = regressions(recorded, project.thresholds)
+    _print_notes(hardware_notes(recorded))
     commits = len({r.commit for r in recorded})
     title = f"regressions in {commits} recorded commits (the first bad commit and the last good one; every figure is lower-is-better)"
     if found:
@@ -391,15 +403,16 @@ def cmd_compare_profiles(args: argparse.Namespace) -> int:
         compare_profiles,
         comparison_html,
         comparison_rows,
+        comparison_title,
     )
     from ..report.terminal import rich_table
 
     _, recorded = _asv_results(args)
-    commit_a, commit_b, pairs = compare_profiles(recorded, args.a, args.b)
-    title = f"A = {args.a} ({commit_a[:8]}) vs B = {args.b} ({commit_b[:8]}); every figure is lower-is-better"
-    stdout.print(rich_table(title, COMPARISON_HEADERS, comparison_rows(pairs)))
+    comparison = compare_profiles(recorded, args.a, args.b)
+    _print_notes(comparison.notes)
+    stdout.print(rich_table(comparison_title(comparison), COMPARISON_HEADERS, comparison_rows(comparison.pairs)))
     if args.json:
-        atomic_write_json(Path(args.json), {"a": args.a, "b": args.b, "commit_a": commit_a, "commit_b": commit_b, "figures": [p.as_dict() for p in pairs]})
+        atomic_write_json(Path(args.json), comparison.as_dict())
     if args.html:
-        atomic_write_text(Path(args.html), comparison_html(args.a, args.b, commit_a, commit_b, pairs))
+        atomic_write_text(Path(args.html), comparison_html(comparison))
     return 0

@@ -201,8 +201,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="ONNX files: the full shape of an input with dynamic axes, e.g. input=1x3x224x224 (repeatable)")
 
 
-def add_asv_results_options(p: argparse.ArgumentParser) -> None:
-    """Where history and compare-profiles read the recorded asv results from."""
+def add_asv_location_options(p: argparse.ArgumentParser) -> None:
+    """Where the recorded asv results are: --config, --results."""
     p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
     p.add_argument("--results", help="asv results directory (default: the configuration's results_dir)")
+
+
+def add_asv_results_options(p: argparse.ArgumentParser) -> None:
+    """What history and compare-profiles read and write: the recorded asv results, --json."""
+    add_asv_location_options(p)
     add_json_option(p, "also write the figures to this JSON file")

@@ -34,6 +34,7 @@ from .options import (
     csv_names,
     csv_rates,
     node_counts,
+    add_asv_location_options,
     add_asv_results_options,
     add_batch_size_option,
     add_force_option,
@@ -198,19 +199,22 @@ def add_results_commands(sub) -> None:
     p.add_argument("--compare", type=Path, metavar="DIR2", help="a second output to put side by side (e.g. another profile or commit)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("asv-machine", help="register the asv machine named after a hardware profile")
+    p = sub.add_parser("asv-machine", help="register the asv machine of a hardware profile on this machine's CPU (e.g. cpu-2thread-amd-epyc-7b13-2c)")
     p.add_argument("profile", help="hardware profile name (dropbench profile list)")
+    p.add_argument("--name", help="the machine's name (default: the profile, the CPU and its cores); refused if recorded on other hardware")
+    add_quiet_option(p, "print only the machine's name (for scripts)")
+    add_asv_location_options(p)
     p.set_defaults(func=cmd_asv_machine)
 
     p = sub.add_parser("history", help="which figures regressed at which commit, from the recorded asv results")
     p.add_argument("range", nargs="?", help="git commit range to look at, e.g. main..HEAD (default: every recorded commit)")
-    p.add_argument("--machine", help="only this machine (hardware profile)")
+    p.add_argument("--machine", help="only this asv machine, or every machine of this hardware profile")
     add_asv_results_options(p)
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side")
-    p.add_argument("a", help="profile A (an asv machine name)")
-    p.add_argument("b", help="profile B")
+    p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side, on the same CPU where both were recorded")
+    p.add_argument("a", help="profile A, or an asv machine")
+    p.add_argument("b", help="profile B, or an asv machine")
     p.add_argument("--html", help="also write the comparison as a self-contained HTML page")
     add_asv_results_options(p)
     p.set_defaults(func=cmd_compare_profiles)
