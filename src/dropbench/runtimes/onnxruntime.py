@@ -10,11 +10,14 @@ from ..profiles import Profile
 from .base import Model, Runner, Runtime, example_batch
 
 
-def ort_session(path: Path, profile: Profile):
-    """An onnxruntime session configured by the profile."""
+def ort_session(path: Path, profile: Profile, profile_prefix: str | None = None):
+    """An onnxruntime session configured by the profile; `profile_prefix` turns onnxruntime's
+    profiler on (its JSON trace is written there: timing.explain reads it)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    if profile_prefix:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
     options.intra_op_num_threads = profile.threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

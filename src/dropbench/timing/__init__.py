@@ -5,7 +5,8 @@
 | measurement.py | `Measurement` / `Comparison` (numbers and warnings), contention, `timeit` in this process |
 | rounds.py | a speed ratio over timing rounds, each round in a fresh process (`compare`) |
 | latency.py | one model's latency per runtime x batch size (`bench_checkpoint`) |
-| inference.py | a compacted checkpoint's speedup over its baseline, the A/A calibration |
+| explain.py | where a net's time goes (fixed cost, per-layer time and GFLOP/s) and why a realisation falls short |
+| inference.py | a compacted checkpoint's speedup over its baseline (explained at batch 64), the A/A calibration |
 | training.py | one method's training step against another's |
 | levels.py | variance between processes and within one (Kalibera and Jones), for the docs' figures |
 

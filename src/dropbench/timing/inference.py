@@ -10,12 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..checkpoint import Checkpoint
 from ..flops import theoretical_speedup
 from ..profiles import Profile
 from ..runtimes import Model, Runner, RuntimeUnavailable, default_runtimes, get_runtime, make_runner
 from .latency import model_batch_sizes
+from .explain import breakdown, cause
 from .measurement import Comparison
 from .rounds import DEFAULT_ROUNDS, compare
+
+
+EXPLAINED_BATCH = 64  # where the time goes is profiled at this batch size (the realisation target's, issue 23)
 
 
 def baseline_runtime(candidate_runtime: str) -> str:
@@ -29,11 +34,22 @@ def speedup_record(
 ) -> dict[str, Any]:
     """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
     c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime, rounds)
-    flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=candidate_runtime == "torch-sparse")
-    return {
+    sparse = candidate_runtime == "torch-sparse"
+    flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse)
+    record = {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
         "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
     }
+    if batch == EXPLAINED_BATCH and isinstance(candidate, Checkpoint) and isinstance(baseline, Checkpoint):
+        record.update(_where_time_goes(baseline, candidate, profile, candidate_runtime, c, sparse))
+    return record
+
+
+def _where_time_goes(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, c: Comparison, sparse: bool) -> dict[str, Any]:
+    """Each net's fixed cost and per-layer times, and the cause of a realisation below the goal (timing.explain)."""
+    base, cand = (breakdown(model, baseline_runtime(runtime) if model is baseline else runtime, EXPLAINED_BATCH, profile) for model in (baseline, candidate))
+    words = cause(c.speedup / theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse), base, cand, c.candidate.median, sparse)
+    return {"breakdown": {"baseline": base and base.as_dict(), "candidate": cand and cand.as_dict()}, "cause": words}
 
 
 def speedup_records(

@@ -1,0 +1,197 @@
+"""Where a net's time goes, and why a compacted net's realisation falls short of its FLOP ratio.
+
+A realisation (measured speedup / FLOP ratio) below REALISATION_GOAL has a cause a user can act on,
+and this module names it from three measurements of each net in the runtime that was timed:
+- the runtime's **fixed cost** per call: the latency of a trivial model with the same input and
+  output (one linear map), which no compaction removes;
+- the time of **each layer**: onnxruntime's profiler (kernel time per node) or, in torch eager,
+  hooks around each Linear / Conv2d; with its FLOPs, each layer's GFLOP/s;
+- the **sparse format**, when the candidate runs as sparse matrices (torch-sparse).
+A compacted layer that runs at under half the GFLOP/s of the same layer of the dense net is a width
+the kernels handle badly; a fixed cost above a quarter of the candidate's time caps the speedup.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checkpoint import ONNX, Checkpoint
+from ..export import export_model
+from ..models import build_model, example_input
+from ..profiles import Profile
+from ..runtimes.base import example_batch, torch_inputs, torch_threads
+from ..runtimes.onnxruntime import ort_session
+from .measurement import timeit
+
+REALISATION_GOAL = 0.8  # issue 23: a compacted net should deliver this much of its FLOP saving
+EXPLAINED_RUNTIMES = ("onnxruntime", "torch-eager")
+FIXED_COST_SHARE = 0.25  # a fixed cost above this share of the candidate's time caps its speedup
+SLOW_LAYER_SHARE = 0.5  # a layer at under this share of the dense layer's GFLOP/s runs a bad width
+PROFILED_CALLS = 30
+
+
+@dataclass
+class Layer:
+    name: str
+    seconds: float  # mean per call
+    flops: float  # per call, the whole batch
+
+    @property
+    def gflops_per_s(self) -> float:
+        return self.flops / self.seconds / 1e9 if self.seconds > 0 else math.nan
+
+
+@dataclass
+class Breakdown:
+    """One net in one runtime at one batch size: its per-call time by layer and the runtime's fixed cost."""
+
+    runtime: str
+    batch: int
+    fixed_cost_s: float
+    layers: list[Layer] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"runtime": self.runtime, "batch": self.batch, "fixed_cost_s": self.fixed_cost_s,
+                "layers": [{**asdict(layer), "gflops_per_s": layer.gflops_per_s} for layer in self.layers]}
+
+
+def breakdown(checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile) -> Breakdown | None:
+    """Fixed cost and per-layer times of `checkpoint` (None: a runtime or model this cannot profile)."""
+    if runtime not in EXPLAINED_RUNTIMES or checkpoint.arch["kind"] not in ("mlp", "lenet5"):
+        return None
+    with torch_threads(profile.threads):
+        fixed = fixed_cost(checkpoint.arch, runtime, batch, profile)
+        layers = ort_layers(checkpoint, batch, profile) if runtime == "onnxruntime" else torch_layers(checkpoint, batch, profile)
+    return Breakdown(runtime, batch, fixed, layers)
+
+
+def cause(realisation: float, baseline: Breakdown | None, candidate: Breakdown | None, candidate_s: float, sparse: bool) -> str | None:
+    """Why a realisation is below REALISATION_GOAL, in words (None when it is not)."""
+    if not realisation < REALISATION_GOAL:
+        return None
+    if sparse:
+        return "sparse format: the sparse kernels do far less work per second than dense ones on the same weights"
+    if candidate is None or baseline is None:
+        return "not profiled in this runtime"
+    causes = []
+    if candidate.fixed_cost_s > FIXED_COST_SHARE * candidate_s:
+        causes.append(f"fixed cost: {_us(candidate.fixed_cost_s)} of its {_us(candidate_s)} per call is the runtime's own (a one-layer model's latency)")
+    dense = {layer.name: layer for layer in baseline.layers}
+    for layer in candidate.layers:
+        twin = dense.get(layer.name)
+        if twin and layer.gflops_per_s < SLOW_LAYER_SHARE * twin.gflops_per_s:
+            causes.append(f"a layer width the kernels handle badly: {layer.name} runs at {layer.gflops_per_s:.1f} GFLOP/s, "
+                          f"the dense net's at {twin.gflops_per_s:.1f}")
+    return "; ".join(causes) or "no single cause: the fixed cost is small and every layer keeps over half the dense layer's GFLOP/s"
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def fixed_cost(arch: dict[str, Any], runtime: str, batch: int, profile: Profile) -> float:
+    """Median per-call latency of a one-linear-layer model with `arch`'s input and output, in `runtime`."""
+    classes = arch["widths"][-1] if arch["kind"] == "mlp" else arch["classes"]
+    return _fixed_cost(tuple(arch["input_shape"]), classes, runtime, batch, profile)
+
+
+@functools.lru_cache(maxsize=32)  # one per input and output shape: every compacted net of a dense one shares it
+def _fixed_cost(input_shape: tuple[int, ...], classes: int, runtime: str, batch: int, profile: Profile) -> float:
+    torch.manual_seed(0)
+    model = build_model({"kind": "mlp", "input_shape": list(input_shape), "widths": [math.prod(input_shape), classes]}).eval()
+    x = example_input(model.arch, batch, torch.Generator().manual_seed(batch))
+    if runtime == "onnxruntime":
+        with tempfile.TemporaryDirectory() as tmp:
+            export_model(model, Path(tmp) / ONNX)
+            session = ort_session(Path(tmp) / ONNX, profile)
+            feed = {"input": x.numpy()}
+            return timeit(lambda: session.run(None, feed), min_run_time=0.1).median
+    with torch.inference_mode():
+        return timeit(lambda: model(x), min_run_time=0.1).median
+
+
+def ort_layers(checkpoint: Checkpoint, batch: int, profile: Profile) -> list[Layer]:
+    """Mean kernel time per graph node over PROFILED_CALLS calls (onnxruntime's profiler), in graph order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        session = ort_session(checkpoint.path / ONNX, profile, profile_prefix=os.path.join(tmp, "ort"))
+        feed = {"input": example_batch(checkpoint, batch).numpy()}
+        for _ in range(PROFILED_CALLS + 1):
+            session.run(None, feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    durations: dict[str, list[float]] = defaultdict(list)
+    flops: dict[str, float] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
+            name = event["name"].removesuffix("_kernel_time")
+            durations[name].append(event["dur"] * 1e-6)
+            flops[name] = _node_flops(event.get("args", {}))
+    # the first call warms up: the mean is over the others
+    return [Layer(name, sum(d[1:]) / len(d[1:]), flops[name]) for name, d in durations.items() if flops[name] > 0 and len(d) > 1]
+
+
+def _node_flops(args: dict[str, Any]) -> float:
+    """FLOPs of a Gemm / MatMul / Conv node from the shapes onnxruntime's profiler records (0 for other nodes)."""
+    op = args.get("op_name", "")
+    inputs = [next(iter(shape.values())) for shape in args.get("input_type_shape", [])]
+    outputs = [next(iter(shape.values())) for shape in args.get("output_type_shape", [])]
+    if not inputs or not outputs:
+        return 0.0
+    if "Gemm" in op or "MatMul" in op:
+        return 2.0 * math.prod(outputs[0]) * inputs[0][-1]
+    if "Conv" in op and len(inputs) > 1:
+        weight = inputs[1]  # [out_channels, in_channels / groups, kh, kw]
+        return 2.0 * math.prod(outputs[0]) * math.prod(weight[1:])
+    return 0.0
+
+
+def torch_layers(checkpoint: Checkpoint, batch: int, profile: Profile) -> list[Layer]:
+    """Mean time per Linear / Conv2d module over PROFILED_CALLS calls, from hooks around each."""
+    model, x = torch_inputs(checkpoint, batch, profile)
+    seconds: dict[str, float] = defaultdict(float)
+    flops: dict[str, float] = {}
+    hooks = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            hooks += _timing_hooks(name, module, seconds, flops)
+    try:
+        with torch.inference_mode():
+            model(x)
+            seconds.clear()
+            for _ in range(PROFILED_CALLS):
+                model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [Layer(name, seconds[name] / PROFILED_CALLS, flops[name]) for name in seconds]
+
+
+def _timing_hooks(name: str, module: nn.Module, seconds: dict[str, float], flops: dict[str, float]) -> list[Any]:
+    start: list[float] = []
+
+    def before(_module: nn.Module, _inputs: Any) -> None:
+        start.append(time.perf_counter())
+
+    def after(_module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        seconds[name] += time.perf_counter() - start.pop()
+        flops[name] = _module_flops(module, output)
+
+    return [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+
+
+def _module_flops(module: nn.Module, output: torch.Tensor) -> float:
+    if isinstance(module, nn.Linear):
+        return 2.0 * output.numel() * module.in_features
+    return 2.0 * output.numel() * math.prod(module.weight.shape[1:])
+
