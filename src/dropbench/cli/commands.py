@@ -109,7 +109,7 @@ def cmd_speedup(args: argparse.Namespace) -> int:
             f"{r['flop_ratio']:.2f}x",
             f"{r['realisation']:.2f}",
             _compile_times(r),
-            "; ".join(r["warnings"]),
+            "; ".join(r["warnings"] + ([f"why: {r['cause']}"] if r.get("cause") else [])),
         ]
         for r in records
     ]
