@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dropbench.checkpoint import load_checkpoint
@@ -22,6 +24,8 @@ def checkpoint(tmp_path_factory):
 def test_every_layer_is_timed_and_their_flops_add_up_to_the_net(checkpoint, runtime):
     b = breakdown(checkpoint, runtime, 16, load_profile("cpu-1thread"))
     assert len(b.layers) == 3 and all(layer.seconds > 0 for layer in b.layers), b.layers
+    first = b.layers[0]  # 16 x 64 inputs, 48 x 64 weights, 16 x 48 outputs (+ 48 biases), float32
+    assert 4 * (16 * 64 + 48 * 64 + 16 * 48) <= first.bytes <= 4 * (16 * 64 + 48 * 64 + 16 * 48 + 48)
     assert sum(layer.flops for layer in b.layers) == pytest.approx(16 * checkpoint.metrics["flops"], rel=0.01)
     assert 0 < b.fixed_cost_s < sum(layer.seconds for layer in b.layers) * 10
     assert b.as_dict()["layers"][0]["gflops_per_s"] > 0
@@ -31,18 +35,30 @@ def test_a_runtime_it_cannot_profile_gives_none(checkpoint):
     assert breakdown(checkpoint, "torch-sparse", 16, load_profile("cpu-1thread")) is None
 
 
-def nets(fixed: float, layer_s: float) -> tuple[Breakdown, Breakdown]:
-    dense = Breakdown("onnxruntime", 64, 10e-6, [Layer("a", 1e-3, 1e8), Layer("b", 1e-3, 1e8)])
-    return dense, Breakdown("onnxruntime", 64, fixed, [Layer("a", 1e-4, 1e7), Layer("b", layer_s, 1e7)])
+PROFILE = load_profile("cpu-1thread")  # names no peak figures
+
+
+def nets(fixed: float, layer_s: float, moved: float = 1e5) -> tuple[Breakdown, Breakdown]:
+    dense = Breakdown("onnxruntime", 64, 10e-6, [Layer("a", 1e-3, 1e8, 1e6), Layer("b", 1e-3, 1e8, 1e6)])
+    return dense, Breakdown("onnxruntime", 64, fixed, [Layer("a", 1e-4, 1e7, moved), Layer("b", layer_s, 1e7, moved)])
 
 
 def test_causes_are_named_from_the_figures():
     dense, compact = nets(10e-6, 1e-4)
-    assert cause(0.9, dense, compact, 2e-4, sparse=False) is None  # at the goal: nothing to explain
-    assert cause(0.5, dense, compact, 2e-4, sparse=False).startswith("no single cause")
+    assert cause(0.9, dense, compact, 2e-4, sparse=False, profile=PROFILE) is None  # at the goal: nothing to explain
+    assert cause(0.5, dense, compact, 2e-4, sparse=False, profile=PROFILE).startswith("no single cause")
     dense, compact = nets(150e-6, 1e-4)
-    assert cause(0.5, dense, compact, 3e-4, sparse=False).startswith("fixed cost: 150 µs of its 300 µs")
+    assert cause(0.5, dense, compact, 3e-4, sparse=False, profile=PROFILE).startswith("fixed cost: 150 µs of its 300 µs")
     dense, compact = nets(10e-6, 1e-3)  # layer b: 10 GFLOP/s against the dense net's 100
-    assert "kernels handle badly: b runs at 10.0 GFLOP/s, the dense net's at 100.0" in cause(0.5, dense, compact, 1.1e-3, sparse=False)
-    assert cause(0.1, None, None, 1e-3, sparse=True).startswith("sparse format")
-    assert cause(0.5, None, None, 1e-3, sparse=False) == "not profiled in this runtime"
+    assert "kernels handle badly: b runs at 10.0 GFLOP/s, the dense net's at 100.0" in cause(0.5, dense, compact, 1.1e-3, sparse=False, profile=PROFILE)
+    assert cause(0.1, None, None, 1e-3, sparse=True, profile=PROFILE).startswith("sparse format")
+    assert cause(0.5, None, None, 1e-3, sparse=False, profile=PROFILE) == "not profiled in this runtime"
+
+
+def test_the_roofline_needs_the_profiles_peaks_and_names_memory_bound_nets():
+    dense, compact = nets(10e-6, 1e-4, moved=1e7)  # 1e7 FLOPs on 1e7 bytes per layer
+    assert compact.roofline_s(PROFILE) is None and not compact.memory_bound(PROFILE)
+    known = dataclasses.replace(PROFILE, peak_flops=1e11, bandwidth=1e10)  # 10 FLOPs per byte at the ridge
+    assert compact.roofline_s(known) == pytest.approx(2 * 1e7 / 1e10)
+    assert compact.memory_bound(known) and not dense.memory_bound(known)
+    assert "memory bound" in cause(0.5, dense, compact, 2e-4, sparse=False, profile=known)

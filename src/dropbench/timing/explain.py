@@ -6,7 +6,9 @@ and this module names it from three measurements of each net in the runtime that
   output (one linear map), which no compaction removes;
 - the time of **each layer**: onnxruntime's profiler (kernel time per node) or, in torch eager,
   hooks around each Linear / Conv2d; with its FLOPs, each layer's GFLOP/s;
-- the **sparse format**, when the candidate runs as sparse matrices (torch-sparse).
+- the **sparse format**, when the candidate runs as sparse matrices (torch-sparse);
+- a **roofline**, when the profile names its peak FLOP/s and memory bandwidth: each layer's least
+  time is its FLOPs at peak or its bytes at full bandwidth, whichever is longer.
 A compacted layer that runs at under half the GFLOP/s of the same layer of the dense net is a width
 the kernels handle badly; a fixed cost above a quarter of the candidate's time caps the speedup.
 """
@@ -17,10 +19,11 @@ import functools
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +50,15 @@ class Layer:
     name: str
     seconds: float  # mean per call
     flops: float  # per call, the whole batch
+    bytes: float  # read and written per call: its inputs, weights and outputs
 
     @property
     def gflops_per_s(self) -> float:
         return self.flops / self.seconds / 1e9 if self.seconds > 0 else math.nan
+
+    def roofline_s(self, peak_flops: float, bandwidth: float) -> float:
+        """The least time the hardware allows: its FLOPs at peak, or its bytes at full bandwidth."""
+        return max(self.flops / peak_flops, self.bytes / bandwidth)
 
 
 @dataclass
@@ -61,6 +69,19 @@ class Breakdown:
     batch: int
     fixed_cost_s: float
     layers: list[Layer] = field(default_factory=list)
+
+    def roofline_s(self, profile: Profile) -> float | None:
+        """The roofline time of all layers, None when the profile names no peak FLOP/s and bandwidth."""
+        if not (profile.peak_flops and profile.bandwidth):
+            return None
+        return sum(layer.roofline_s(profile.peak_flops, profile.bandwidth) for layer in self.layers)
+
+    def memory_bound(self, profile: Profile) -> bool:
+        """Whether layers limited by bandwidth, not FLOPs, take most of the roofline time."""
+        if not (profile.peak_flops and profile.bandwidth):
+            return False
+        by_bytes = sum(layer.bytes / profile.bandwidth for layer in self.layers if layer.bytes / profile.bandwidth > layer.flops / profile.peak_flops)
+        return by_bytes > 0.5 * (self.roofline_s(profile) or math.inf)
 
     def as_dict(self) -> dict[str, Any]:
         return {"runtime": self.runtime, "batch": self.batch, "fixed_cost_s": self.fixed_cost_s,
@@ -77,7 +98,9 @@ def breakdown(checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile
     return Breakdown(runtime, batch, fixed, layers)
 
 
-def cause(realisation: float, baseline: Breakdown | None, candidate: Breakdown | None, candidate_s: float, sparse: bool) -> str | None:
+def cause(
+    realisation: float, baseline: Breakdown | None, candidate: Breakdown | None, candidate_s: float, sparse: bool, profile: Profile,
+) -> str | None:
     """Why a realisation is below REALISATION_GOAL, in words (None when it is not)."""
     if not realisation < REALISATION_GOAL:
         return None
@@ -94,6 +117,8 @@ def cause(realisation: float, baseline: Breakdown | None, candidate: Breakdown |
         if twin and layer.gflops_per_s < SLOW_LAYER_SHARE * twin.gflops_per_s:
             causes.append(f"a layer width the kernels handle badly: {layer.name} runs at {layer.gflops_per_s:.1f} GFLOP/s, "
                           f"the dense net's at {twin.gflops_per_s:.1f}")
+    if candidate.memory_bound(profile):
+        causes.append("memory bound: at the profile's peak FLOP/s and bandwidth its layers wait on memory more than on arithmetic")
     return "; ".join(causes) or "no single cause: the fixed cost is small and every layer keeps over half the dense layer's GFLOP/s"
 
 
@@ -123,61 +148,50 @@ def _fixed_cost(input_shape: tuple[int, ...], classes: int, runtime: str, batch:
 
 
 def ort_layers(checkpoint: Checkpoint, batch: int, profile: Profile) -> list[Layer]:
-    """Mean kernel time per graph node over PROFILED_CALLS calls (onnxruntime's profiler), in graph order."""
+    """Mean kernel time per layer over PROFILED_CALLS calls (onnxruntime's profiler), in graph order.
+
+    The exporter names a layer's nodes after its module ("/layers.0/Gemm", fused: "fused
+    /layers.0/Gemm"); FLOPs and bytes come from the module (onnxruntime prepacks weights, so its
+    trace leaves them out of a node's inputs)."""
     with tempfile.TemporaryDirectory() as tmp:
         session = ort_session(checkpoint.path / ONNX, profile, profile_prefix=os.path.join(tmp, "ort"))
         feed = {"input": example_batch(checkpoint, batch).numpy()}
         for _ in range(PROFILED_CALLS + 1):
             session.run(None, feed)
         events = json.loads(Path(session.end_profiling()).read_text())
+    layers = {layer.name: layer for layer in torch_layers(checkpoint, batch, profile, calls=1)}
     durations: dict[str, list[float]] = defaultdict(list)
-    flops: dict[str, float] = {}
     for event in events:
-        if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
-            name = event["name"].removesuffix("_kernel_time")
-            durations[name].append(event["dur"] * 1e-6)
-            flops[name] = _node_flops(event.get("args", {}))
-    # the first call warms up: the mean is over the others
-    return [Layer(name, sum(d[1:]) / len(d[1:]), flops[name]) for name, d in durations.items() if flops[name] > 0 and len(d) > 1]
+        module = re.fullmatch(r"(?:fused )?/(.+)/[^/]+_kernel_time", event.get("name", ""))
+        if event.get("cat") == "Node" and module and module.group(1) in layers:
+            durations[module.group(1)].append(event["dur"] * 1e-6)
+    # one node per layer and call; the first call warms up, so the mean is over the others
+    return [replace(layers[name], seconds=sum(d[1:]) / len(d[1:])) for name, d in durations.items() if len(d) > 1]
 
 
-def _node_flops(args: dict[str, Any]) -> float:
-    """FLOPs of a Gemm / MatMul / Conv node from the shapes onnxruntime's profiler records (0 for other nodes)."""
-    op = args.get("op_name", "")
-    inputs = [next(iter(shape.values())) for shape in args.get("input_type_shape", [])]
-    outputs = [next(iter(shape.values())) for shape in args.get("output_type_shape", [])]
-    if not inputs or not outputs:
-        return 0.0
-    if "Gemm" in op or "MatMul" in op:
-        return 2.0 * math.prod(outputs[0]) * inputs[0][-1]
-    if "Conv" in op and len(inputs) > 1:
-        weight = inputs[1]  # [out_channels, in_channels / groups, kh, kw]
-        return 2.0 * math.prod(outputs[0]) * math.prod(weight[1:])
-    return 0.0
-
-
-def torch_layers(checkpoint: Checkpoint, batch: int, profile: Profile) -> list[Layer]:
-    """Mean time per Linear / Conv2d module over PROFILED_CALLS calls, from hooks around each."""
+def torch_layers(checkpoint: Checkpoint, batch: int, profile: Profile, calls: int = PROFILED_CALLS) -> list[Layer]:
+    """Mean time per Linear / Conv2d module over `calls` calls after one warm-up, from hooks around each."""
     model, x = torch_inputs(checkpoint, batch, profile)
     seconds: dict[str, float] = defaultdict(float)
     flops: dict[str, float] = {}
+    moved: dict[str, float] = {}
     hooks = []
     for name, module in model.named_modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
-            hooks += _timing_hooks(name, module, seconds, flops)
+            hooks += _timing_hooks(name, module, seconds, flops, moved)
     try:
         with torch.inference_mode():
             model(x)
             seconds.clear()
-            for _ in range(PROFILED_CALLS):
+            for _ in range(calls):
                 model(x)
     finally:
         for hook in hooks:
             hook.remove()
-    return [Layer(name, seconds[name] / PROFILED_CALLS, flops[name]) for name in seconds]
+    return [Layer(name, seconds[name] / calls, flops[name], moved[name]) for name in seconds]
 
 
-def _timing_hooks(name: str, module: nn.Module, seconds: dict[str, float], flops: dict[str, float]) -> list[Any]:
+def _timing_hooks(name: str, module: nn.Module, seconds: dict[str, float], flops: dict[str, float], moved: dict[str, float]) -> list[Any]:
     start: list[float] = []
 
     def before(_module: nn.Module, _inputs: Any) -> None:
@@ -186,6 +200,8 @@ def _timing_hooks(name: str, module: nn.Module, seconds: dict[str, float], flops
     def after(_module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
         seconds[name] += time.perf_counter() - start.pop()
         flops[name] = _module_flops(module, output)
+        tensors = [inputs[0], output, *module.parameters()]
+        moved[name] = float(sum(t.numel() * t.element_size() for t in tensors))
 
     return [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
 

@@ -7,6 +7,7 @@ saving a runtime actually delivers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,13 @@ def speedup_record(
 def _where_time_goes(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, c: Comparison, sparse: bool) -> dict[str, Any]:
     """Each net's fixed cost and per-layer times, and the cause of a realisation below the goal (timing.explain)."""
     base, cand = (breakdown(model, baseline_runtime(runtime) if model is baseline else runtime, EXPLAINED_BATCH, profile) for model in (baseline, candidate))
-    words = cause(c.speedup / theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse), base, cand, c.candidate.median, sparse)
-    return {"breakdown": {"baseline": base and base.as_dict(), "candidate": cand and cand.as_dict()}, "cause": words}
+    words = cause(c.speedup / theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse), base, cand, c.candidate.median, sparse, profile)
+    roofline = (base.roofline_s(profile) or 0) / (cand.roofline_s(profile) or math.inf) if base and cand and not sparse else 0
+    return {
+        "breakdown": {"baseline": base and base.as_dict(), "candidate": cand and cand.as_dict()}, "cause": words,
+        # the speedup the hardware allows (None: the profile names no peak_flops and bandwidth)
+        "roofline_speedup": roofline or None, "roofline_realisation": c.speedup / roofline if roofline else None,
+    }
 
 
 def speedup_records(
