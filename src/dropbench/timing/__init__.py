@@ -5,6 +5,7 @@
 | measurement.py | `Measurement` / `Comparison` (numbers and warnings), contention, `timeit` in this process |
 | rounds.py | a speed ratio over timing rounds, each round in a fresh process (`compare`) |
 | latency.py | one model's latency per runtime x batch size (`bench_checkpoint`) |
+| peaks.py | attainable peak FLOP/s and memory bandwidth on a profile's threads (the roofline's figures) |
 | explain.py | where a net's time goes (fixed cost, per-layer time and GFLOP/s) and why a realisation falls short |
 | inference.py | a compacted checkpoint's speedup over its baseline (explained at batch 64), the A/A calibration |
 | training.py | one method's training step against another's |
