@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..methods.targeted import MODES
 from ..pruning import PRUNING_FRACTIONS, prune_weights, pruning_curve
 from ..report import plots
-from ..report.html import figure, section
+from ..report.html import figure, section, seeds_words
 from ..stats import ci_label, two_level_bootstrap
 from .accuracy import Hits, beats, best_on_val, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
@@ -104,8 +104,12 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
         others = {label: curves[mode] for label, curves in rivals.items() if label != "targeted"}
         series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in points] for label, points in {**targeted, **others}.items()}
         if targeted:
-            figures.append(figure(plots.lines(series, f"fraction of {mode}s pruned post hoc", "test accuracy %", f"{mode} pruning")))
-    return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
+            title = f"{mode} pruning, one training each ({seeds_words(m for m in manifests.values() if m['method']['name'] == 'targeted')})"
+            figures.append(figure(plots.lines(series, f"fraction of {mode}s pruned post hoc", "test accuracy %", title,
+                                              min_yspan=plots.MIN_ACCURACY_SPAN)))
+    caption = ('<p class="muted">Each curve is one training (the first seed); the verdict compares means over every seed and '
+               "the test examples at 90 % weight pruning, so a point here may differ from the claim's figure.</p>")
+    return section("Targeted dropout: accuracy vs pruned fraction", caption + "".join(figures)) if figures else ""
 
 
 CLAIM = Claim(

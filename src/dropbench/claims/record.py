@@ -77,6 +77,19 @@ class ClaimRecord:
         return f"[{self.ci[0]:.3g}, {self.ci[1]:.3g}]{level}"
 
     @property
+    def bound_words(self) -> str:
+        """The bound the verdict tests, then the paper's own figure where it says more: '>= 2.5x',
+        '>= 0.2 (paper: 0.2 to 0.77)', '>= 1 points (paper: clearly more)'. The CLI and the report both show this."""
+        bound = f">= {self.bound:g}{quantity(self.unit)}"
+        if isinstance(self.claimed, list):
+            paper = " to ".join(f"{v:g}{quantity(self.unit)}" for v in self.claimed)
+        elif isinstance(self.claimed, (int, float)):
+            paper = f"{self.claimed:g}{quantity(self.unit)}"
+        else:
+            paper = str(self.claimed)
+        return bound if paper == bound.removeprefix(">= ") else f"{bound} (paper: {paper})"
+
+    @property
     def checked(self) -> bool:
         """Whether a figure was measured (not `not-run` or `error`)."""
         return self.verdict not in ("not-run", "error")
@@ -110,3 +123,8 @@ class ClaimRecord:
             conditions=[Condition.from_dict(c) for c in r["conditions"]],
             calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
         )
+
+
+def quantity(unit: str) -> str:
+    """How a unit follows a number: '2.5x', '1 points', a bare fraction."""
+    return {"x": "x", "fraction": ""}.get(unit, f" {unit}")
