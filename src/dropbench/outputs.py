@@ -103,7 +103,8 @@ def _shown_manifest(path: Path) -> dict[str, Any]:
 
 def _other_seeds(run: Path) -> list[Path]:
     """runs/<run>.seed<N>/ in the order of N (reproduce.py): the seeds not timed, whose accuracy the report shows beside the first's."""
-    seeds = [p for p in run.parent.glob(f"{glob.escape(run.name)}.seed*") if re.fullmatch(r"\d+", p.name.removeprefix(f"{run.name}.seed"))]
+    manifests = run.parent.glob(f"{glob.escape(run.name)}.seed*/{MANIFEST}")
+    seeds = [p.parent for p in manifests if re.fullmatch(r"\d+", p.parent.name.removeprefix(f"{run.name}.seed"))]
     linked = next((seed for seed in seeds if seed.is_symlink()), None)
     if linked:
         raise ConfigError(f"{linked} is a symbolic link, which dropbench never follows in an output; replace it with the run's directory")

@@ -80,14 +80,15 @@ class ClaimRecord:
     def bound_words(self) -> str:
         """The bound the verdict tests, then the paper's own figure where it says more: '>= 2.5x',
         '>= 0.2 (paper: 0.2 to 0.77)', '>= 1 points (paper: clearly more)'. The CLI and the report both show this."""
-        bound = f">= {self.bound:g}{quantity(self.unit)}"
-        if isinstance(self.claimed, list):
-            paper = " to ".join(f"{v:g}{quantity(self.unit)}" for v in self.claimed)
-        elif isinstance(self.claimed, (int, float)):
-            paper = f"{self.claimed:g}{quantity(self.unit)}"
-        else:
-            paper = str(self.claimed)
+        bound = f">= {self.amount(self.bound)}"
+        paper = " to ".join(map(self.amount, self.claimed)) if isinstance(self.claimed, list) else self.amount(self.claimed)
         return bound if paper == bound.removeprefix(">= ") else f"{bound} (paper: {paper})"
+
+    def amount(self, value: Any) -> str:
+        """A figure with its unit ('2.5x', '1 points', a bare fraction); words (the paper's 'clearly more') as written."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value:g}" + {"x": "x", "fraction": ""}.get(self.unit, f" {self.unit}")
 
     @property
     def checked(self) -> bool:
@@ -124,7 +125,3 @@ class ClaimRecord:
             calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
         )
 
-
-def quantity(unit: str) -> str:
-    """How a unit follows a number: '2.5x', '1 points', a bare fraction."""
-    return {"x": "x", "fraction": ""}.get(unit, f" {unit}")

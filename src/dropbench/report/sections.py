@@ -126,7 +126,9 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
     headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "control", "paper says / we saw")
     left = ("claim", "verdict", "control", "paper says / we saw")
     table = f"<table><thead>{head_row(headers, left)}</thead><tbody>{''.join(rows)}</tbody></table>"
-    return section("Claims", details("each claim in full: its control, conditions and explanation", table) if claims else '<p class="muted">no claims checked</p>')
+    if not claims:
+        return section("Claims", '<p class="muted">no claims checked</p>')
+    return section("Claims", details("each claim in full: its control, conditions and explanation", table))
 
 
 def evidence_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
