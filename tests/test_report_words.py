@@ -32,7 +32,7 @@ def test_a_bound_reads_the_same_in_the_cli_and_the_report(claimed, bound, unit, 
     console.print(claims_table([claim]))
     assert words in console.export_text()
     for page in (summary_section([claim]), claims_section([claim])):
-        assert f"<td>{words}</td>" in page.replace("&gt;", ">")
+        assert f'<td class="l">{words}</td>' in page.replace("&gt;", ">")
 
 
 def test_compression_is_against_the_dense_run_of_the_setup():

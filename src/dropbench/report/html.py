@@ -12,11 +12,11 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100p
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: .5em 0 1em; } caption { text-align: left; color: #555; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
-th { background: #f4f4f4; } td.l, th.l { text-align: left; }
+th { background: #f4f4f4; } td.l, th.l { text-align: left; } td:not(.l) { white-space: nowrap; }
 .warn { color: #a60; font-size: .9em; } .muted { color: #777; }
 figure { display: inline-block; vertical-align: top; width: calc(50% - 1em); margin: .5em .5em 1em 0; }
 svg { width: 100%; height: auto; } figure.wide { width: 100%; } figure.wide svg { width: auto; max-width: 100%; } figcaption { font-size: .85em; color: #555; }
-details { margin: .5em 0 1em; } summary { cursor: pointer; color: #2a5db0; }
+details { margin: .5em 0 1em; overflow-x: auto; } summary { cursor: pointer; color: #2a5db0; }
 td.holds { color: #176b2c; font-weight: bold; } td.fails, td.error { color: #b00020; font-weight: bold; }
 td.inconclusive { color: #a60; font-weight: bold; } td.not-run { color: #777; }
 .met { color: #176b2c; } .violated { color: #b00020; } .undecided { color: #a60; }

@@ -55,7 +55,7 @@ def scatter_by_group(
         ax.annotate(str(number), (x, y), textcoords="offset points", xytext=(5, 1 - drop), fontsize=7, va="center", arrowprops=leader)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=plain(title))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)  # below: never over a point
     return to_svg(fig)
 
 

@@ -3,6 +3,7 @@ section lives in its claims module and is rendered from the registry (report.doc
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..claims.base import Condition
@@ -33,25 +34,28 @@ def dense_of(group: dict[str, dict]) -> dict | None:
 
 
 def runs_section(manifests: dict[str, dict], seed_manifests: dict[str, list[dict]]) -> str:
-    """Every run as shown (its first seed), its test accuracy over all its seeds beside it."""
-    rows = []
-    for group in setups(manifests).values():
+    """Every run as shown (its first seed), its test accuracy over all its seeds beside it; one table per setup."""
+    headers = ["run", "method", "shown", "test acc %", "mean (range), seeds", "params", "non-zeros", "compression vs dense", "FLOPs/sample",
+               "ONNX |diff|"]
+    tables = []
+    for setup, group in setups(manifests).items():
         dense = dense_of(group)
+        rows = []
         for name, m in group.items():
             metrics = m["metrics"]
             seeds = seed_manifests.get(name, [m])
             mean, low, high = accuracy_over_seeds(seeds)
             rows.append([
-                name, m["method"]["name"], m["model"], m["data"]["name"], seeds_words([m]), f"{100 * metrics['accuracy']:.2f}",
+                name, m["method"]["name"], seeds_words([m]), f"{100 * metrics['accuracy']:.2f}",
                 f"{mean:.2f} ({low:.2f}\u2013{high:.2f}), {len(seeds)}" if len(seeds) > 1 else EMPTY,
                 metrics["params"], metrics["nonzero_params"], compression_words(metrics, dense),
                 metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
             ])
-    headers = ["run", "method", "model", "data", "shown", "test acc %", "mean (range), seeds", "params", "non-zeros",
-               "compression vs dense", "FLOPs/sample", "ONNX max |diff|"]
-    caption = ("Each run as timed and shown: its first seed; 'mean (range), seeds': test accuracy over all its seeds, as the claims use it. "
-               "Compression: parameters of the setup's dense run / non-zero parameters of this one.")
-    return section("Runs", details(f"{len(rows)} runs, grouped by model and data", html_table(headers, rows, caption, left=5)))
+        tables.append(html_table(headers, rows, setup, left=3))
+    caption = ('<p class="muted">Each run as timed and shown: its first seed; "mean (range), seeds": its test accuracy over all its '
+               "seeds, as the claims use it. Compression: parameters of the setup's dense run / non-zero parameters of this one; "
+               "ONNX |diff|: the largest difference between the exported net's outputs and torch's.</p>")
+    return section("Runs", details(f"{len(manifests)} runs, one table per model and data set", caption + "".join(tables)))
 
 
 def setups(manifests: dict[str, dict]) -> dict[str, dict[str, dict]]:
@@ -86,18 +90,15 @@ def claim_label(record: ClaimRecord, show_profile: bool) -> str:
 
 def summary_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
     """First on the page: how many claims hold, and each verdict with its figures, linked to its detail."""
-    counts = {}
-    for c in claims:
-        counts[c.verdict] = counts.get(c.verdict, 0) + 1
-    tally = ", ".join(f'<span class="{esc(verdict)}">{n} {esc(verdict)}</span>' for verdict, n in counts.items())
+    tally = ", ".join(f'<span class="{esc(verdict)}">{n} {esc(verdict)}</span>' for verdict, n in Counter(c.verdict for c in claims).items())
     rows = "".join(
         f'<tr><td class="l"><a href="#{anchor("claim " + claim_label(c, show_profile))}">{esc(claim_label(c, show_profile))}</a></td>'
         f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td><td>{esc(measured_words(c))}</td><td>{esc(c.interval_words)}</td>'
-        f'<td>{esc(c.bound_words)}</td><td>{esc(c.seeds or EMPTY)}</td><td class="l">{esc(short(c.reason or c.verdict, 90))}</td></tr>'
+        f'<td class="l">{esc(c.bound_words)}</td><td>{esc(c.seeds or EMPTY)}</td><td class="l">{esc(short(c.reason or c.verdict, 90))}</td></tr>'
         for c in claims
     )
     headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "why")
-    table = f"<table><thead>{head_row(headers, ('claim', 'verdict', 'why'))}</thead><tbody>{rows}</tbody></table>"
+    table = f"<table><thead>{head_row(headers, ('claim', 'verdict', 'bound', 'why'))}</thead><tbody>{rows}</tbody></table>"
     return section("Summary", f"<p>{len(claims)} claims checked: {tally}.</p>{table}" if claims else '<p class="muted">no claims checked</p>')
 
 
@@ -118,13 +119,13 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
         cells = [
             f'<td class="l">{esc(claim_label(c, show_profile))}</td>',
             f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td>',
-            f"<td>{esc(measured_words(c))}</td>", f"<td>{esc(c.interval_words)}</td>", f"<td>{esc(c.bound_words)}</td>",
+            f"<td>{esc(measured_words(c))}</td>", f"<td>{esc(c.interval_words)}</td>", f'<td class="l">{esc(c.bound_words)}</td>',
             f"<td>{esc(c.seeds or EMPTY)}</td>", f'<td class="l">{esc(control.name if control else EMPTY)}: {esc(beaten)}</td>',
             f'<td class="l">{esc(c.claim)}{reason_and_conditions(c)}<br><span class="muted">{esc(c.explanation)}</span></td>',
         ]
         rows.append(f'<tr id="{anchor("claim " + claim_label(c, show_profile))}">' + "".join(cells) + "</tr>")
     headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "control", "paper says / we saw")
-    left = ("claim", "verdict", "control", "paper says / we saw")
+    left = ("claim", "verdict", "bound", "control", "paper says / we saw")
     table = f"<table><thead>{head_row(headers, left)}</thead><tbody>{''.join(rows)}</tbody></table>"
     if not claims:
         return section("Claims", '<p class="muted">no claims checked</p>')
