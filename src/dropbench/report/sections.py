@@ -298,7 +298,8 @@ def profiles_section(names: list[str], claims: list[ClaimRecord], speedups: list
     tables = [
         html_table(["claim", *names], claim_rows, "verdict (measured) per profile") if claim_rows else "",
         figures,
-        html_table(["checkpoint", "runtime", "batch", "FLOP ratio", *names], speed_rows, SPEED_CAPTION, left=2) if speed_rows else "",
+        details(f"{len(speed_rows)} speedups per profile", html_table(["checkpoint", "runtime", "batch", "FLOP ratio", *names], speed_rows,
+                                                                      SPEED_CAPTION, left=2)) if speed_rows else "",
     ]
     return section("Profiles side by side", "".join(tables))
 
@@ -321,8 +322,10 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
     caption = f"A = {name_a} (profile {', '.join(profile_names(a))}), B = {name_b} (profile {', '.join(profile_names(b))})"
     tables = [
         html_table(["claim", "verdict A", "measured A", "verdict B", "measured B"], claim_rows, caption) if claim_rows else "",
-        html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows, caption, left=2) if speed_rows else "",
-        html_table(["checkpoint", "runtime", "batch", "median A", "median B", "B / A"], bench_rows, caption, left=2) if bench_rows else "",
+        details(f"{len(speed_rows)} speedups in both", html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows,
+                                                                  caption, left=2)) if speed_rows else "",
+        details(f"{len(bench_rows)} latencies in both", html_table(["checkpoint", "runtime", "batch", "median A", "median B", "B / A"], bench_rows,
+                                                                   caption, left=2)) if bench_rows else "",
     ]
     return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
 
