@@ -90,16 +90,22 @@ def readable_ylim(ax, values: Sequence[float], min_span: float) -> None:
 
 def lines(
     series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str, title: str, hline: float | None = None,
-    min_yspan: float = 0.0,
+    min_yspan: float = 0.0, marks: dict[str, tuple[float, float]] | None = None, marks_label: str = "",
 ) -> str:
-    """One line per named series of (x, y) points."""
+    """One line per named series of (x, y) points; `marks`: one point per series drawn as a diamond
+    of its colour (e.g. its mean over seeds where a verdict reads it), `marks_label` in the legend."""
     fig, ax = plt.subplots(figsize=HALF_PAGE)
+    marks = marks or {}
     for name, pts in series.items():
         pts = sorted(pts)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=plain(name))
+        (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=plain(name))
+        if name in marks:
+            ax.plot(*marks[name], marker="D", markersize=6, markeredgecolor="black", color=line.get_color(), linestyle="none")
+    if marks:
+        ax.plot([], [], marker="D", markersize=6, markeredgecolor="black", color="white", linestyle="none", label=plain(marks_label))
     if hline is not None:
         ax.axhline(hline, color="grey", linestyle=":", linewidth=1)
-    values = [p[1] for pts in series.values() for p in pts] + ([hline] if hline is not None else [])
+    values = [p[1] for pts in series.values() for p in pts] + [y for _, y in marks.values()] + ([hline] if hline is not None else [])
     if values:
         readable_ylim(ax, values, min_yspan)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=plain(title))
