@@ -12,6 +12,7 @@ from dropbench.cli.commands import claims_table
 from dropbench.report import plots
 from dropbench.report.html import fmt, seeds_words
 from dropbench.report.sections import claims_section, compression_words, fingerprint_section, summary_section
+from dropbench.schemas.records import ShownRun
 
 
 def record(claimed, bound: float, unit: str) -> ClaimRecord:
@@ -81,3 +82,12 @@ def test_numbers_of_points_of_one_size_do_not_overprint():
     assert min(b - a for a, b in zip(heights, heights[1:])) >= 8.0 - 1e-9
     assert drops[-1] == 0  # a point alone keeps its number beside it
     plt.close(fig)
+
+
+def test_the_seed_a_report_names_is_checked_like_every_figure_it_shows():
+    run = {"model": "mlp", "data": {"name": "digits"}, "method": {"name": "dense", "params": {}},
+           "metrics": {"accuracy": 0.9, "params": 10, "nonzero_params": 10, "flops": 20}}
+    assert ShownRun.model_validate({**run, "train": {"seed": 1, "epochs": 3}}).train.seed == 1
+    for train in ([], {"seed": "0"}, {"seed": -1}):
+        with pytest.raises(ValueError):
+            ShownRun.model_validate({**run, "train": train})
