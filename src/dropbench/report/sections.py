@@ -205,7 +205,7 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
             [s["speedup"] for s in chosen],
             [s["flop_ratio"] for s in chosen],
             [tuple(s["ci"]) for s in chosen],
-            f"{runtime}, batch {batch}: measured vs theoretical speedup",
+            f"{runtime}, batch {batch}: measured vs theoretical speedup (first seeds)",
         )
         figures += figure(svg, wide=True)
     rows = [
@@ -221,7 +221,8 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
         for s in speedups
     ]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
-    caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
+    caption = ("Interleaved speedup of each run's first seed (the one timed) over the dense baseline of the same architecture; "
+               "realisation = measured / FLOP ratio.")
     table = details(f"{len(rows)} speedups, every runtime and batch size", html_table(headers, rows, caption, left=2))
     return section(f"Speedups{where}", figures + table if rows else '<p class="muted">no compacted runs</p>')
 
@@ -242,7 +243,8 @@ def bench_section(bench: list[dict], where: str = "") -> str:
         for b in bench
     ]
     headers = ["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "compile", "warnings"]
-    return section(f"Inference latency{where}", details(f"{len(rows)} latencies: checkpoint x runtime x batch", html_table(headers, rows, left=2)))
+    table = html_table(headers, rows, "Each run's first seed, the one timed.", left=2)
+    return section(f"Inference latency{where}", details(f"{len(rows)} latencies: checkpoint x runtime x batch", table))
 
 
 def provenance_header(provenance: dict) -> str:
