@@ -8,7 +8,9 @@ where it is rendered. With a second directory, the figures both share stand side
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +44,20 @@ def load_output(directory: Path) -> dict[str, Any]:
     claims = [ClaimRecord.from_dict(r, f"{directory / 'claims.json'}: record {i}") for i, r in enumerate(found.get("claims", []))]
     timed = {name: [_checked(r, SCHEMAS[name], f"{directory / name}.json: record {i}") for i, r in enumerate(found.get(name, []))]
              for name in SCHEMAS}
-    manifests = {}
+    manifests, seed_manifests = {}, {}
     for run in _run_dirs(directory):
-        for path in checkpoint_dirs(run):
-            manifest = read_manifest(path)
-            validate(ShownRun, manifest, str(path / MANIFEST), ConfigError, NOT_AS_WRITTEN)
+        for path in checkpoint_dirs(run):  # the run, then its variants
+            manifest = _shown_manifest(path)
             manifests[manifest.get("name", path.name)] = manifest
+        first = _shown_manifest(run)
+        seed_manifests[first.get("name", run.name)] = [first, *map(_shown_manifest, _other_seeds(run))]
     names = [c.profile for c in claims] + [r["profile"] for records in timed.values() for r in records if "profile" in r]
     profiles = [_profile(name) for name in dict.fromkeys(names)] or [{"name": "unknown"}]
     fingerprint = next((c.fingerprint for c in claims if c.fingerprint), {})
     provenance = _reproduce_record(directory).provenance or next((c.provenance for c in claims if c.provenance), {})
     return {
         "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "provenance": provenance,
-        "manifests": manifests,
+        "manifests": manifests, "seed_manifests": seed_manifests,
         "bench": timed["bench"], "speedups": timed["speedups"], "claims": claims, "seconds": None,
     }
 
@@ -90,6 +93,22 @@ def _run_dirs(directory: Path) -> list[Path]:
     plan = _reproduce_record(directory).runs
     order = {name: i for i, name in enumerate(plan)}
     return sorted(runs, key=lambda run: order.get(run.name, len(order)))
+
+
+def _shown_manifest(path: Path) -> dict[str, Any]:
+    manifest = read_manifest(path)
+    validate(ShownRun, manifest, str(path / MANIFEST), ConfigError, NOT_AS_WRITTEN)
+    return manifest
+
+
+def _other_seeds(run: Path) -> list[Path]:
+    """runs/<run>.seed<N>/ in the order of N (reproduce.py): the seeds not timed, whose accuracy the report shows beside the first's."""
+    manifests = run.parent.glob(f"{glob.escape(run.name)}.seed*/{MANIFEST}")
+    seeds = [p.parent for p in manifests if re.fullmatch(r"\d+", p.parent.name.removeprefix(f"{run.name}.seed"))]
+    linked = next((seed for seed in seeds if seed.is_symlink()), None)
+    if linked:
+        raise ConfigError(f"{linked} is a symbolic link, which dropbench never follows in an output; replace it with the run's directory")
+    return sorted(seeds, key=lambda p: int(p.name.removeprefix(f"{run.name}.seed")))
 
 
 def _reproduce_record(directory: Path) -> Reproduce:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .checkpoint import checkpoint_dirs, load_checkpoint
+from .checkpoint import checkpoint_dirs, load_checkpoint, read_manifest
 from .claims.record import ClaimRecord
 from .execution import Executor, LocalExecutor
 from .fsutil import atomic_write_json, check_output_dir, staged_dir
@@ -94,9 +94,10 @@ def reproduce(
         atomic_write_json(tmp / "speedups.json", result.speedups)
         atomic_write_json(tmp / "claims.json", [record.as_dict() for record in result.claims])
         manifests = {c.name: c.manifest for spec in specs for c in map(load_checkpoint, checkpoint_dirs(tmp / "runs" / spec.name))}
+        seed_manifests = {spec.name: [read_manifest(d) for d in seed_dirs(spec, tmp / "runs")] for spec in specs}
         write_report(tmp / "report.html", {
             "title": f"dropbench reproduce{' --quick' if quick else ''}", "profiles": [p.as_dict() for p in profiles],
-            "fingerprint": fingerprint(), "provenance": provenance().as_dict(), "manifests": manifests,
+            "fingerprint": fingerprint(), "provenance": provenance().as_dict(), "manifests": manifests, "seed_manifests": seed_manifests,
             "bench": result.bench, "speedups": result.speedups, "claims": result.claims, "seconds": result.seconds,
         })
     return result

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..methods.targeted import MODES
 from ..pruning import PRUNING_FRACTIONS, prune_weights, pruning_curve
 from ..report import plots
-from ..report.html import figure, section
+from ..report.html import figure, section, seeds_words
 from ..stats import ci_label, two_level_bootstrap
 from .accuracy import Hits, beats, best_on_val, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
@@ -93,7 +93,9 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
     Each targeted run contributes the curve of its own mode (the weight variant to weight
     pruning, the unit variant to unit pruning); dropout and magnitude are the claim's curves.
     """
-    rivals = next((r.details["curves"] for r in records if "curves" in r.details), {})
+    record = next((r for r in records if "curves" in r.details), None)
+    rivals = record.details["curves"] if record else {}
+    seeds = seeds_words(m for m in manifests.values() if m["method"]["name"] == "targeted")
     figures = []
     for mode in ("weight", "unit"):
         targeted = {
@@ -101,11 +103,24 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
             for name, m in manifests.items()
             if m["method"]["name"] == "targeted" and m["method"]["params"].get("mode") == mode
         }
+        if not targeted:
+            continue
         others = {label: curves[mode] for label, curves in rivals.items() if label != "targeted"}
         series = {label: [(p["fraction"], 100 * p["accuracy"]) for p in points] for label, points in {**targeted, **others}.items()}
-        if targeted:
-            figures.append(figure(plots.lines(series, f"fraction of {mode}s pruned post hoc", "test accuracy %", f"{mode} pruning")))
-    return section("Targeted dropout: accuracy vs pruned fraction", "".join(figures)) if figures else ""
+        marks = claim_marks(record, next(iter(targeted))) if mode == "weight" else {}
+        figures.append(figure(plots.lines(series, f"fraction of {mode}s pruned post hoc", "test accuracy %", f"{mode} pruning, one training each ({seeds})",
+                                          min_yspan=plots.MIN_ACCURACY_SPAN, marks=marks, marks_label="the claim: mean over seeds")))
+    caption = ('<p class="muted">Each curve is one training (the first seed); the diamonds are what the verdict compares: '
+               "the mean over every seed and the test examples at 90 % weight pruning.</p>")
+    return section("Targeted dropout: accuracy vs pruned fraction", caption + "".join(figures)) if figures else ""
+
+
+def claim_marks(record: ClaimRecord | None, targeted_name: str) -> dict[str, tuple[float, float]]:
+    """The claim's accuracy of each curve (mean over seeds) at its pruning fraction, keyed by the curve's name."""
+    if record is None:
+        return {}
+    means = record.details.get("accuracy_at_fraction", {})
+    return {targeted_name if label == "targeted" else label: (record.details["fraction"], accuracy) for label, accuracy in means.items()}
 
 
 CLAIM = Claim(

@@ -16,7 +16,7 @@ from ..checkpoint import Checkpoint
 from ..methods.structural import narrow_to
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
-from ..report.html import esc, figure, section
+from ..report.html import esc, figure, section, seeds_words
 from ..stats import ci_label, two_level_bootstrap
 from .accuracy import COMPARABLE_POINTS, Hits, accuracy_drop, beats, best_within, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
@@ -97,7 +97,8 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
         curve = m.get("curves", {}).get("width")
         if curve:
             series = {split: [(p["width"], 100 * p[f"{split}_accuracy"]) for p in curve] for split in ("val", "test")}
-            figures.append(figure(plots.lines(series, "hidden units per layer", "accuracy %", f"{name}: accuracy vs width (one training)")))
+            title = f"{name}: accuracy vs width (one training, {seeds_words([m])})"
+            figures.append(figure(plots.lines(series, "hidden units per layer", "accuracy %", title, min_yspan=plots.MIN_ACCURACY_SPAN)))
     widths = section("Structural dropout: accuracy vs width", "".join(figures)) if figures else ""
     record = next((r for r in records if "curves" in r.details), None)
     if record is None:
@@ -105,7 +106,8 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
     curves = dict(record.details["curves"])
     reference = curves.pop("reference_test_accuracy")
     series = {name: list(zip(record.details["widths"], accuracy)) for name, accuracy in curves.items()}
-    svg = plots.lines(series, "hidden units per layer", "test accuracy % (mean over seeds)", "structural dropout vs magnitude unit pruning", hline=reference)
+    svg = plots.lines(series, "hidden units per layer", "test accuracy % (mean over seeds)", "structural dropout vs magnitude unit pruning",
+                      hline=reference, min_yspan=plots.MIN_ACCURACY_SPAN)
     return widths + section("Structural dropout against its control", f"{figure(svg)}<p class=\"muted\">{esc(record.control.text)}</p>")
 
 

@@ -20,7 +20,7 @@ from ..flops import count
 from ..timing.measurement import Comparison
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
-from ..report.html import figure, section
+from ..report.html import keyed_figure, section, seeds_words
 from ..stats import ci_label
 from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, points_gap, seed_interval, val_accuracy, verdict_words
 from .base import Claim, Condition, Control, Evidence, Paper
@@ -133,11 +133,14 @@ def report_section(manifests: dict[str, dict], records: list[ClaimRecord]) -> st
     if not sweep:
         return ""
     points = [
-        (f"{m['model']} on {m['data']['name']}", name, 100 * m["metrics"]["hidden_kept_fraction"], 100 * m["metrics"]["accuracy"])
-        for name, m in sweep.items()
+        (f"{m['model']} on {m['data']['name']}", 100 * m["metrics"]["hidden_kept_fraction"], 100 * m["metrics"]["accuracy"], None)
+        for m in sweep.values()
     ]
-    svg = plots.scatter_by_group(points, "hidden units kept %", "test accuracy %", "dropout compaction: one run per prior strength")
-    return section("Dropout compaction: width vs accuracy", figure(svg))
+    keys = [f"{name}: {100 * m['metrics']['accuracy']:.2f} %, {100 * m['metrics']['hidden_kept_fraction']:.1f} % of hidden units kept"
+            for name, m in sweep.items()]
+    title = f"dropout compaction: one run per prior strength, {seeds_words(sweep.values())}"
+    svg = plots.scatter_by_group(points, "hidden units kept %", "test accuracy %", title, min_yspan=plots.MIN_ACCURACY_SPAN)
+    return section("Dropout compaction: width vs accuracy", keyed_figure(svg, keys))
 
 
 CLAIM = Claim(

@@ -77,6 +77,20 @@ class ClaimRecord:
         return f"[{self.ci[0]:.3g}, {self.ci[1]:.3g}]{level}"
 
     @property
+    def bound_words(self) -> str:
+        """The bound the verdict tests, then the paper's own figure where it says more: '>= 2.5x',
+        '>= 0.2 (paper: 0.2 to 0.77)', '>= 1 points (paper: clearly more)'. The CLI and the report both show this."""
+        bound = f">= {self.amount(self.bound)}"
+        paper = " to ".join(map(self.amount, self.claimed)) if isinstance(self.claimed, list) else self.amount(self.claimed)
+        return bound if paper == bound.removeprefix(">= ") else f"{bound} (paper: {paper})"
+
+    def amount(self, value: Any) -> str:
+        """A figure with its unit ('2.5x', '1 points', a bare fraction); words (the paper's 'clearly more') as written."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value:g}" + {"x": "x", "fraction": ""}.get(self.unit, f" {self.unit}")
+
+    @property
     def checked(self) -> bool:
         """Whether a figure was measured (not `not-run` or `error`)."""
         return self.verdict not in ("not-run", "error")
@@ -110,3 +124,4 @@ class ClaimRecord:
             conditions=[Condition.from_dict(c) for c in r["conditions"]],
             calibration=Calibration(**{**calibration, "ci": tuple(calibration["ci"])}) if calibration else None,
         )
+

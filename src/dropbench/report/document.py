@@ -14,7 +14,7 @@ from ..claims import PAPERS
 from ..claims.record import ClaimRecord
 from ..errors import ConfigError
 from ..fsutil import atomic_write_text
-from .html import esc, page
+from .html import contents, esc, page
 from .sections import (
     provenance_header,
     bench_section,
@@ -28,6 +28,7 @@ from .sections import (
     profiles_section,
     runs_section,
     speedups_section,
+    summary_section,
 )
 
 
@@ -54,8 +55,10 @@ def _profile_of(record: ClaimRecord | dict) -> str | None:
 
 def write_report(path: Path, context: dict[str, Any]) -> None:
     """Write the reproduce report from its context (manifests, bench, speedups, claims as ClaimRecords, `profiles`
-    or one `profile`, ...; `seconds` None for a re-rendered output, `comparison` the side-by-side section of
-    `dropbench report --compare`)."""
+    or one `profile`, ...; `seed_manifests`: each run's manifest per seed, the shown first seed first; `seconds`
+    None for a re-rendered output, `comparison` the side-by-side section of `dropbench report --compare`).
+
+    The page opens with a summary (verdicts, their figures, links to the detail); long tables are folded."""
     profiles = context_profiles(context)
     names = [p["name"] for p in profiles]
     several = len(names) > 1
@@ -71,15 +74,15 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
         return fingerprint_section(profile, fingerprint, where)
 
     timing = f"Finished in {context['seconds']:.0f} s" if context["seconds"] is not None else "Re-rendered from recorded figures, measured"
-    sections = [
-        provenance_header(context.get("provenance") or {}),
-        f'<p class="muted">{timing} on profile{"s" if several else ""} {esc(", ".join(names))}.</p>',
+    seed_manifests = context.get("seed_manifests", {})
+    body = [
         context.get("comparison", ""),
+        summary_section(context["claims"], show_profile=several),
         profiles_section(names, context["claims"], context["speedups"]) if several else "",
         evidence_section(context["claims"], show_profile=several),
         claims_section(context["claims"], show_profile=several),
-        runs_section(context["manifests"]),
-        pareto_section(context["manifests"]),
+        runs_section(context["manifests"], seed_manifests),
+        pareto_section(context["manifests"], seed_manifests),
         *each_profile(lambda of, where, _: calibration_section(of(context["speedups"]), of(context["claims"]), where)),
         *each_profile(lambda of, where, _: speedups_section(of(context["speedups"]), where)),
         *paper_sections(context["manifests"], context["claims"]),
@@ -87,4 +90,9 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
         *each_profile(lambda of, where, _: bench_section(of(context["bench"]), where)),
         *each_profile(hardware),
     ]
-    atomic_write_text(path, page(context["title"], sections))
+    header = [
+        provenance_header(context.get("provenance") or {}),
+        f'<p class="muted">{timing} on profile{"s" if several else ""} {esc(", ".join(names))}.</p>',
+        contents(body),
+    ]
+    atomic_write_text(path, page(context["title"], header + body))

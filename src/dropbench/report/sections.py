@@ -3,25 +3,59 @@ section lives in its claims module and is rendered from the registry (report.doc
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..claims.base import Condition
 from ..claims.record import ClaimRecord
 from ..timing.measurement import format_seconds
 from . import plots
-from .html import esc, html_table, section
+from .html import EMPTY, anchor, details, esc, figure, html_table, keyed_figure, section, seeds_words
 
-def runs_section(manifests: dict[str, dict]) -> str:
-    rows = []
-    for name, m in manifests.items():
-        metrics = m["metrics"]
-        rows.append([
-            name, m["method"]["name"], m["model"], m["data"]["name"], f"{100 * metrics['accuracy']:.2f}",
-            metrics["params"], metrics["nonzero_params"], f"{metrics['params'] / max(metrics['nonzero_params'], 1):.1f}x",
-            metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
-        ])
-    headers = ["run", "method", "model", "data", "test acc %", "params", "non-zeros", "compression", "FLOPs/sample", "ONNX max |diff|"]
-    return section("Runs", html_table(headers, rows, left=4))
+
+def accuracy_over_seeds(seeds: list[dict]) -> tuple[float, float, float]:
+    """Test accuracy % of a run's seeds (their manifests): mean, lowest, highest."""
+    accuracies = [100 * m["metrics"]["accuracy"] for m in seeds]
+    return sum(accuracies) / len(accuracies), min(accuracies), max(accuracies)
+
+
+def compression_words(metrics: dict, dense: dict | None) -> str:
+    """Parameters of the setup's dense net / non-zero parameters of this one: a physically shrunk
+    net (20,983 of 2,176,010) is ~104x, not its own params / non-zeros (1.0x). None: no dense run."""
+    if dense is None:
+        return EMPTY
+    ratio = dense["metrics"]["params"] / max(metrics["nonzero_params"], 1)
+    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
+
+
+def dense_of(group: dict[str, dict]) -> dict | None:
+    """The dense run of a setup (its baseline), if it has one."""
+    return next((m for m in group.values() if m["method"]["name"] == "dense"), None)
+
+
+def runs_section(manifests: dict[str, dict], seed_manifests: dict[str, list[dict]]) -> str:
+    """Every run as shown (its first seed), its test accuracy over all its seeds beside it; one table per setup."""
+    headers = ["run", "method", "shown", "test acc %", "mean (range), seeds", "params", "non-zeros", "compression vs dense", "FLOPs/sample",
+               "ONNX |diff|"]
+    tables = []
+    for setup, group in setups(manifests).items():
+        dense = dense_of(group)
+        rows = []
+        for name, m in group.items():
+            metrics = m["metrics"]
+            seeds = seed_manifests.get(name, [m])
+            mean, low, high = accuracy_over_seeds(seeds)
+            rows.append([
+                name, m["method"]["name"], seeds_words([m]), f"{100 * metrics['accuracy']:.2f}",
+                f"{mean:.2f} ({low:.2f}\u2013{high:.2f}), {len(seeds)}" if len(seeds) > 1 else EMPTY,
+                metrics["params"], metrics["nonzero_params"], compression_words(metrics, dense),
+                metrics["flops"], f"{m.get('onnx', {}).get('parity_max_abs_diff', float('nan')):.1e}",
+            ])
+        tables.append(html_table(headers, rows, setup, left=3))
+    caption = ('<p class="muted">Each run as timed and shown: its first seed; "mean (range), seeds": its test accuracy over all its '
+               "seeds, as the claims use it. Compression: parameters of the setup's dense run / non-zero parameters of this one; "
+               "ONNX |diff|: the largest difference between the exported net's outputs and torch's.</p>")
+    return section("Runs", details(f"{len(manifests)} runs, one table per model and data set", caption + "".join(tables)))
 
 
 def setups(manifests: dict[str, dict]) -> dict[str, dict[str, dict]]:
@@ -32,39 +66,70 @@ def setups(manifests: dict[str, dict]) -> dict[str, dict[str, dict]]:
     return groups
 
 
-def pareto_section(manifests: dict[str, dict]) -> str:
+def pareto_section(manifests: dict[str, dict], seed_manifests: dict[str, list[dict]]) -> str:
+    """Accuracy (mean over seeds, the range as a bar) against non-zero parameters (first seed), per setup."""
     figures = []
     for setup, group in setups(manifests).items():
-        points = [(m["method"]["name"], name, m["metrics"]["nonzero_params"], 100 * m["metrics"]["accuracy"]) for name, m in group.items()]
-        figures.append(f"<figure>{plots.scatter_by_group(points, 'non-zero parameters (log)', 'test accuracy %', setup, logx=True)}</figure>")
-    return section("Accuracy vs parameters (Pareto view per method)", "".join(figures))
+        points, keys = [], []
+        for name, m in group.items():
+            seeds = seed_manifests.get(name, [m])
+            mean, low, high = accuracy_over_seeds(seeds)
+            points.append((m["method"]["name"], m["metrics"]["nonzero_params"], mean, (low, high)))
+            keys.append(f"{name}: {mean:.2f} % ({seeds_words(seeds)}), {m['metrics']['nonzero_params']:,} non-zeros")
+        svg = plots.scatter_by_group(points, "non-zero parameters (log)", "test accuracy %, mean over seeds", setup, logx=True,
+                                     min_yspan=plots.MIN_ACCURACY_SPAN)
+        figures.append(keyed_figure(svg, keys))
+    caption = (f'<p class="muted">Test accuracy: mean over each run\'s seeds, the bar its range; parameters of the first seed. '
+               f"Accuracy axes span at least {plots.MIN_ACCURACY_SPAN:g} points, so a small gap looks small.</p>")
+    return section("Accuracy vs parameters", caption + "".join(figures))
+
+
+def claim_label(record: ClaimRecord, show_profile: bool) -> str:
+    return record.id + (" on " + record.profile if show_profile else "")
+
+
+def summary_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
+    """First on the page: how many claims hold, and each verdict with its figures, linked to its detail."""
+    tally = ", ".join(f'<span class="{esc(verdict)}">{n} {esc(verdict)}</span>' for verdict, n in Counter(c.verdict for c in claims).items())
+    rows = "".join(
+        f'<tr><td class="l"><a href="#{anchor("claim " + claim_label(c, show_profile))}">{esc(claim_label(c, show_profile))}</a></td>'
+        f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td><td>{esc(measured_words(c))}</td><td>{esc(c.interval_words)}</td>'
+        f'<td class="l">{esc(c.bound_words)}</td><td>{esc(c.seeds or EMPTY)}</td><td class="l">{esc(short(c.reason or c.verdict, 90))}</td></tr>'
+        for c in claims
+    )
+    headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "why")
+    table = f"<table><thead>{head_row(headers, ('claim', 'verdict', 'bound', 'why'))}</thead><tbody>{rows}</tbody></table>"
+    return section("Summary", f"<p>{len(claims)} claims checked: {tally}.</p>{table}" if claims else '<p class="muted">no claims checked</p>')
+
+
+def head_row(headers: tuple[str, ...], left: tuple[str, ...]) -> str:
+    return "<tr>" + "".join(f'<th class="l">{h}</th>' if h in left else f"<th>{h}</th>" for h in headers) + "</tr>"
+
+
+def measured_words(record: ClaimRecord) -> str:
+    return EMPTY if record.measured is None else f"{record.measured:.3g} {record.unit}"
 
 
 def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
-    """The verdicts: one row per claim (and profile), the verdict coloured, the explanation under the claim."""
-
-    def number(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3g}"  # None: not measured
-
+    """Each claim in full: the verdict coloured, its control, the explanation under the claim."""
     rows = []
     for c in claims:
-        interval = c.interval_words
         control = c.control
-        beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}[control.beaten] if control else "-"
+        beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}[control.beaten] if control else EMPTY
         cells = [
-            f'<td class="l">{esc(c.id + (" on " + c.profile if show_profile else ""))}</td>',
+            f'<td class="l">{esc(claim_label(c, show_profile))}</td>',
             f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td>',
-            f"<td>{esc(number(c.measured))} {esc(c.unit)}</td>", f"<td>{esc(interval)}</td>", f"<td>{esc(c.claimed)}</td>",
-            f"<td>{esc(c.seeds or '-')}</td>", f'<td class="l">{esc(control.name if control else "-")}: {esc(beaten)}</td>',
+            f"<td>{esc(measured_words(c))}</td>", f"<td>{esc(c.interval_words)}</td>", f'<td class="l">{esc(c.bound_words)}</td>',
+            f"<td>{esc(c.seeds or EMPTY)}</td>", f'<td class="l">{esc(control.name if control else EMPTY)}: {esc(beaten)}</td>',
             f'<td class="l">{esc(c.claim)}{reason_and_conditions(c)}<br><span class="muted">{esc(c.explanation)}</span></td>',
         ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    headers = "".join(
-        f'<th class="l">{h}</th>' if h in ("claim", "verdict", "control", "paper says / we saw") else f"<th>{h}</th>"
-        for h in ("claim", "verdict", "measured", "CI (95 % unless marked)", "claimed", "seeds", "control", "paper says / we saw")
-    )
-    table = f"<table><thead><tr>{headers}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    return section("Claims", table if claims else '<p class="muted">no claims checked</p>')
+        rows.append(f'<tr id="{anchor("claim " + claim_label(c, show_profile))}">' + "".join(cells) + "</tr>")
+    headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "control", "paper says / we saw")
+    left = ("claim", "verdict", "bound", "control", "paper says / we saw")
+    table = f"<table><thead>{head_row(headers, left)}</thead><tbody>{''.join(rows)}</tbody></table>"
+    if not claims:
+        return section("Claims", '<p class="muted">no claims checked</p>')
+    return section("Claims", details("each claim in full: its control, conditions and explanation", table))
 
 
 def evidence_section(claims: list[ClaimRecord], show_profile: bool = False) -> str:
@@ -76,17 +141,16 @@ def evidence_section(claims: list[ClaimRecord], show_profile: bool = False) -> s
         if not c.checked:
             continue
         main = Condition(c.metric, c.measured, c.ci, c.bound, at_most=False)
-        rows = [(f"measured: {c.metric} (bound {c.bound:g})", main.estimate, main.ci, main.margin, main.state)]
+        rows = [(short(f"measured {c.bound_words}: {c.metric}"), main.estimate, main.ci, main.margin, main.state)]
         rows += [(short(condition.text), condition.estimate, condition.ci, condition.margin, condition.state) for condition in c.conditions]
-        title = f"{c.id}{' on ' + c.profile if show_profile else ''}: {c.verdict}"
-        figures.append(f"<figure>{plots.forest(rows, title)}</figure>")
+        figures.append(figure(plots.forest(rows, f"{claim_label(c, show_profile)}: {c.verdict}")))
     caption = ('<p class="muted">Each bar is a 95 % interval, the dot its estimate, the dashed line the claimed bound or the '
                'condition\'s margin. Green: met (the whole interval on the allowed side); red: violated (wholly on the other side); '
                'orange: undecided (it straddles). A claim holds only when every bar is green.</p>')
     return section("Verdicts at a glance", caption + "".join(figures)) if figures else ""
 
 
-def short(text: str, limit: int = 110) -> str:
+def short(text: str, limit: int = 95) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -110,7 +174,7 @@ def curves_section(manifests: dict[str, dict]) -> str:
                     headers = sorted(records[0], key=lambda key: "accuracy" in key)  # the x axis first
                     caption = f"{name}: {curve_name}{f' ({part})' if part else ''}"
                     tables.append(html_table(headers, [[r[h] for h in headers] for r in records], caption, left=0))
-    return section("Curves", "".join(tables)) if tables else ""
+    return section("Curves", details(f"{len(tables)} tables: every run's curves (first seed)", "".join(tables))) if tables else ""
 
 
 def calibration_section(speedups: list[dict], claims: list[ClaimRecord], where: str = "") -> str:
@@ -141,9 +205,9 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
             [s["speedup"] for s in chosen],
             [s["flop_ratio"] for s in chosen],
             [tuple(s["ci"]) for s in chosen],
-            f"{runtime}, batch {batch}: measured vs theoretical speedup",
+            f"{runtime}, batch {batch}: measured vs theoretical speedup (first seeds)",
         )
-        figures += f"<figure>{svg}</figure>"
+        figures += figure(svg, wide=True)
     rows = [
         [
             s["candidate"],
@@ -157,8 +221,10 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
         for s in speedups
     ]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
-    caption = "Interleaved speedup over the dense baseline of the same architecture; realisation = measured / FLOP ratio."
-    return section(f"Speedups{where}", figures + html_table(headers, rows, caption, left=2) if rows else '<p class="muted">no compacted runs</p>')
+    caption = ("Interleaved speedup of each run's first seed (the one timed) over the dense baseline of the same architecture; "
+               "realisation = measured / FLOP ratio.")
+    table = details(f"{len(rows)} speedups, every runtime and batch size", html_table(headers, rows, caption, left=2))
+    return section(f"Speedups{where}", figures + table if rows else '<p class="muted">no compacted runs</p>')
 
 
 def bench_section(bench: list[dict], where: str = "") -> str:
@@ -177,7 +243,8 @@ def bench_section(bench: list[dict], where: str = "") -> str:
         for b in bench
     ]
     headers = ["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "compile", "warnings"]
-    return section(f"Inference latency{where}", html_table(headers, rows, left=2))
+    table = html_table(headers, rows, "Each run's first seed, the one timed.", left=2)
+    return section(f"Inference latency{where}", details(f"{len(rows)} latencies: checkpoint x runtime x batch", table))
 
 
 def provenance_header(provenance: dict) -> str:
@@ -194,9 +261,11 @@ def provenance_header(provenance: dict) -> str:
 
 
 def fingerprint_section(profile: dict, fingerprint: dict, where: str = "") -> str:
-    """The profile, then the machine's fingerprint by key (recorded files keep keys sorted: a re-render shows the same rows)."""
+    """The profile, then the machine's fingerprint by key (recorded files keep keys sorted: a re-render shows the same rows).
+    Values as a reader writes them (html.fmt), not as Python prints them."""
     rows = [*([f"profile.{k}", v] for k, v in profile.items()), *([k, fingerprint[k]] for k in sorted(fingerprint))]
-    return section(f"Hardware{where}", html_table(["key", "value"], rows, left=2))
+    summary = f"profile {profile.get('name', '?')} on {fingerprint.get('cpu', 'an unrecorded CPU')}"
+    return section(f"Hardware{where}", details(summary, html_table(["key", "value"], rows, left=2)))
 
 
 def verdict_cell(record: ClaimRecord | None) -> str:
@@ -227,11 +296,12 @@ def profiles_section(names: list[str], claims: list[ClaimRecord], speedups: list
         series = {n: ([by[n]["speedup"] for by in chosen.values()], [tuple(by[n]["ci"]) for by in chosen.values()]) for n in names}
         flops = [next(iter(by.values()))["flop_ratio"] for by in chosen.values()]
         if chosen:
-            figures += f"<figure>{plots.grouped_bars(list(chosen), series, flops, f'{runtime}, batch {batch}: speedup over dense per profile')}</figure>"
+            figures += figure(plots.grouped_bars(list(chosen), series, flops, f'{runtime}, batch {batch}: speedup over dense per profile'), wide=True)
     tables = [
         html_table(["claim", *names], claim_rows, "verdict (measured) per profile") if claim_rows else "",
         figures,
-        html_table(["checkpoint", "runtime", "batch", "FLOP ratio", *names], speed_rows, SPEED_CAPTION, left=2) if speed_rows else "",
+        details(f"{len(speed_rows)} speedups per profile", html_table(["checkpoint", "runtime", "batch", "FLOP ratio", *names], speed_rows,
+                                                                      SPEED_CAPTION, left=2)) if speed_rows else "",
     ]
     return section("Profiles side by side", "".join(tables))
 
@@ -254,8 +324,10 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
     caption = f"A = {name_a} (profile {', '.join(profile_names(a))}), B = {name_b} (profile {', '.join(profile_names(b))})"
     tables = [
         html_table(["claim", "verdict A", "measured A", "verdict B", "measured B"], claim_rows, caption) if claim_rows else "",
-        html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows, caption, left=2) if speed_rows else "",
-        html_table(["checkpoint", "runtime", "batch", "median A", "median B", "B / A"], bench_rows, caption, left=2) if bench_rows else "",
+        details(f"{len(speed_rows)} speedups in both", html_table(["checkpoint", "runtime", "batch", "speedup A", "speedup B", "B / A"], speed_rows,
+                                                                  caption, left=2)) if speed_rows else "",
+        details(f"{len(bench_rows)} latencies in both", html_table(["checkpoint", "runtime", "batch", "median A", "median B", "B / A"], bench_rows,
+                                                                   caption, left=2)) if bench_rows else "",
     ]
     return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
 

@@ -172,6 +172,10 @@ class _Onnx(Strict):
     parity_max_abs_diff: Optional[float] = None
 
 
+class _Seeded(Strict):
+    seed: Optional[Count] = None  # the training seed the report names ("seed 0")
+
+
 class ShownRun(Strict):
     """The fields of a run's manifest the report shows (the loader's schema checks the rest)."""
 
@@ -179,6 +183,7 @@ class ShownRun(Strict):
     data: _Named
     method: _Method
     metrics: _Metrics
+    train: _Seeded = _Seeded()
     onnx: _Onnx = _Onnx()
     curves: dict[Name, Union[Rows, dict[Name, Rows]]] = {}
 
