@@ -217,14 +217,23 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
             f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]",
             f"{s['flop_ratio']:.2f}x",
             f"{s['realisation']:.2f}",
+            _roofline_words(s),
+            s.get("cause") or "",
         ]
         for s in speedups
     ]
-    headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation"]
+    headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "vs roofline", "why below 0.8"]
     caption = ("Interleaved speedup of each run's first seed (the one timed) over the dense baseline of the same architecture; "
-               "realisation = measured / FLOP ratio.")
+               "realisation = measured / FLOP ratio; at batch 64 the roofline's speedup (from the profile's peak FLOP/s and "
+               "bandwidth, where it names them) and the cause of a realisation below 0.8 (timing/explain.py).")
     table = details(f"{len(rows)} speedups, every runtime and batch size", html_table(headers, rows, caption, left=2))
     return section(f"Speedups{where}", figures + table if rows else '<p class="muted">no compacted runs</p>')
+
+
+def _roofline_words(s: dict) -> str:
+    if s.get("roofline_speedup"):
+        return f"{s['roofline_speedup']:.2f}x ({s['roofline_realisation']:.2f})"
+    return "unknown peaks" if "breakdown" in s else ""
 
 
 def bench_section(bench: list[dict], where: str = "") -> str:
