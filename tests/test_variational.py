@@ -10,7 +10,7 @@ from torch import nn
 
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
-from dropbench.runtimes.csr import csr_model
+from dropbench.runtimes.csr import FORMATS, csr_model
 from dropbench.data import load_dataset
 from dropbench.methods import get_method
 from dropbench.methods.variational import Conv2dSVDO, LinearSVDO, kl_approximation, svdo_layers
@@ -119,11 +119,12 @@ PADDED_LENET_ARCH = {**LENET_ARCH, "input_shape": [1, 8, 8], "padding": 2}
 LSTM_ARCH = {"kind": "lstm", "vocab": 9, "embed": 6, "hidden": [8], "seq_len": 4}
 
 
+@pytest.mark.parametrize("sparse_format", FORMATS)
 @pytest.mark.parametrize("arch", [MLP_ARCH, LENET_ARCH, PADDED_LENET_ARCH, LSTM_ARCH])
-def test_csr_model_computes_the_dense_output(arch):
+def test_csr_model_computes_the_dense_output(arch, sparse_format):
     model = sparse_copy(arch, 0.1)
     x = torch.randint(0, 9, (3, 4)) if arch["kind"] == "lstm" else torch.rand(5, *arch["input_shape"])
-    converted = csr_model(model)
+    converted = csr_model(model, "cpu", sparse_format)
     assert not any(type(m) in (nn.Linear, nn.Conv2d) for m in converted.modules())  # all sparse enough to convert
     with torch.no_grad():
         torch.testing.assert_close(converted(x), model(x), rtol=1e-5, atol=1e-5)

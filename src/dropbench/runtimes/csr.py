@@ -1,49 +1,90 @@
-"""CSR forms of plain models, for the `torch-sparse` inference runner.
+"""Sparse forms of plain models, for the `torch-sparse` inference runner.
 
-Linear weights become torch sparse CSR matrices and run as CSR x dense products (MKL sparse on
-CPU, cuSPARSE on CUDA); Conv2d layers run as im2col followed by the same product. Only layers with
-at most MAX_DENSITY non-zero weights are converted: on denser ones the dense kernels win (LeNet-5's
-first conv, 66 % non-zero, ran 1.6x slower as CSR at batch 64). Embeddings and LSTMs stay dense.
-The converted model computes what the plain model computes.
+A sparse layer's weight becomes a matrix in one of FORMATS and runs as sparse x dense products:
+Linear layers directly, Conv2d layers after im2col. The runner uses DEFAULT_FORMAT (torch CSR: MKL
+sparse on CPU, cuSPARSE on CUDA); benchmarks/sparse_kernels.py times every format side by side.
+Only layers with at most MAX_DENSITY non-zero weights are converted: on denser ones the dense
+kernels win (LeNet-5's first conv, 66 % non-zero, ran 1.6x slower as CSR at batch 64). Embeddings
+and LSTMs stay dense. The converted model computes what the plain model computes.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-MAX_DENSITY = 0.25  # fraction of non-zero weights up to which a layer runs as CSR
+MAX_DENSITY = 0.25  # fraction of non-zero weights up to which a layer runs sparse
+Product = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (bias [out, 1], cols [fan_in, n]) -> bias + W @ cols
 
 
-def to_csr(weight: torch.Tensor, device: str) -> torch.Tensor:
-    """[out, ...] weight as an [out, fan_in] CSR matrix."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return weight.detach().flatten(1).to(device).to_sparse_csr()
+def _torch_format(convert: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], Product]:
+    def make(weight: torch.Tensor) -> Product:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse .* support is in beta")
+            sparse = convert(weight)
+        return lambda bias, cols: torch.addmm(bias, sparse, cols)
+
+    return make
+
+
+def _scipy_csr(weight: torch.Tensor) -> Product:
+    import scipy.sparse
+
+    sparse = scipy.sparse.csr_matrix(weight.cpu().numpy())  # scipy's product runs on one thread
+    return lambda bias, cols: bias + torch.from_numpy(sparse @ cols.numpy())
+
+
+def _bsr(block: int) -> Callable[[torch.Tensor], Product]:
+    """Blocks of block x block non-zeros: the weight padded with zero rows and columns to whole
+    blocks, the input with zero rows, the output cut back."""
+    def make(weight: torch.Tensor) -> Product:
+        out, fan_in = weight.shape
+        padded = torch.zeros(-(-out // block) * block, -(-fan_in // block) * block, device=weight.device)
+        padded[:out, :fan_in] = weight
+        sparse = padded.to_sparse_bsr((block, block))
+
+        def product(bias: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+            rows = F.pad(cols, (0, 0, 0, padded.shape[1] - fan_in))
+            return bias + torch.mm(sparse, rows)[:out]
+
+        return product
+    return make
+
+
+FORMATS: dict[str, Callable[[torch.Tensor], Product]] = {  # [out, fan_in] weight -> its product
+    "dense": _torch_format(lambda w: w),
+    "torch-csr": _torch_format(lambda w: w.to_sparse_csr()),
+    "torch-coo": _torch_format(lambda w: w.to_sparse()),
+    "scipy-csr": _scipy_csr,
+    "torch-bsr-4": _bsr(4),
+    "torch-bsr-16": _bsr(16),
+}
+DEFAULT_FORMAT = "torch-csr"
 
 
 class CSRLinear(nn.Module):
-    def __init__(self, layer: nn.Linear, device: str):
+    def __init__(self, layer: nn.Linear, device: str, sparse_format: str = DEFAULT_FORMAT):
         super().__init__()
-        self.weight = to_csr(layer.weight, device)
+        self.product = FORMATS[sparse_format](layer.weight.detach().to(device))
         self.bias = layer.bias.detach().to(device)[:, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
-        y = torch.addmm(self.bias, self.weight, flat.t())  # [out, samples]
+        y = self.product(self.bias, flat.t())  # [out, samples]
         return y.t().reshape(*x.shape[:-1], -1)
 
 
 class CSRConv2d(nn.Module):
-    def __init__(self, layer: nn.Conv2d, device: str):
+    def __init__(self, layer: nn.Conv2d, device: str, sparse_format: str = DEFAULT_FORMAT):
         super().__init__()
         if layer.groups != 1 or layer.dilation != (1, 1) or not isinstance(layer.padding, tuple):
             raise ValueError("CSR convolution supports groups=1, dilation=1 and numeric padding only")
-        self.weight = to_csr(layer.weight, device)
+        self.product = FORMATS[sparse_format](layer.weight.detach().flatten(1).to(device))
         self.bias = layer.bias.detach().to(device)[:, None]
         self.kernel_size, self.padding, self.stride = layer.kernel_size, layer.padding, layer.stride
 
@@ -53,15 +94,15 @@ class CSRConv2d(nn.Module):
         batch, _, out_h, out_w = patches.shape[:4]
         # im2col in the weight's (C, kh, kw) order, one copy; F.unfold + transpose took 10x longer
         cols = patches.permute(1, 4, 5, 0, 2, 3).reshape(-1, batch * out_h * out_w)
-        y = torch.addmm(self.bias, self.weight, cols)  # [out, batch * H' * W']
+        y = self.product(self.bias, cols)  # [out, batch * H' * W']
         return y.view(-1, batch, out_h, out_w).transpose(0, 1)
 
 
-def csr_model(model: nn.Module, device: str = "cpu") -> nn.Module:
-    """A copy of `model` whose sparse Linear and Conv2d layers hold CSR weights (inference only)."""
+def csr_model(model: nn.Module, device: str = "cpu", sparse_format: str = DEFAULT_FORMAT) -> nn.Module:
+    """A copy of `model` whose sparse Linear and Conv2d layers run in `sparse_format` (inference only)."""
     converted = copy.deepcopy(model).to(device).eval()
     for parent in list(converted.modules()):
         for name, child in parent.named_children():
             if isinstance(child, (nn.Linear, nn.Conv2d)) and child.weight.count_nonzero() <= MAX_DENSITY * child.weight.numel():
-                setattr(parent, name, (CSRLinear if isinstance(child, nn.Linear) else CSRConv2d)(child, device))
+                setattr(parent, name, (CSRLinear if isinstance(child, nn.Linear) else CSRConv2d)(child, device, sparse_format))
     return converted
