@@ -20,7 +20,7 @@ from dropbench.errors import ConfigError, ProfileError
 from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import list_profiles
-from dropbench.plans import baseline_for, plan
+from dropbench.plans.specs import baseline_for, load_plan, run_specs
 from dropbench.runtimes import default_runtimes, torch_threads
 from dropbench.train import TrainConfig
 
@@ -53,7 +53,7 @@ def test_grids_follow_the_registries():
         expected = [f"{name}-p{rate}" for rate in suites.RATES] if has_rate else [name]
         assert all(case in cases and cases[case].method == name for case in expected)
     assert [cases[f"dropout-p{rate}"].params["p"] for rate in suites.RATES] == list(suites.RATES)
-    assert suites.checkpoint_names() == [s.name for s in plan(quick=True)]
+    assert suites.checkpoint_names() == [s.name for s in run_specs(load_plan("quick"))]
     assert "dense" not in suites.compacted_names() and set(suites.compacted_names()) < set(suites.checkpoint_names())
     assert suites.batch_sizes() == sorted({b for p in list_profiles() for b in p.batch_sizes})
 

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..fsutil import atomic_write_text
 from .html import esc, page
 from .sections import (
+    plan_line,
     provenance_header,
     bench_section,
     calibration_section,
@@ -73,6 +74,7 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
     timing = f"Finished in {context['seconds']:.0f} s" if context["seconds"] is not None else "Re-rendered from recorded figures, measured"
     sections = [
         provenance_header(context.get("provenance") or {}),
+        plan_line(context.get("plan"), context.get("plan_sha256")),
         f'<p class="muted">{timing} on profile{"s" if several else ""} {esc(", ".join(names))}.</p>',
         context.get("comparison", ""),
         profiles_section(names, context["claims"], context["speedups"]) if several else "",
