@@ -235,12 +235,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     from ..plans.files import plan_sha256, plan_toml, read_plan
 
-    if args.action == "show":  # torch-free: the schema alone (the built-in plans pass the registries: tests/test_plans.py)
-        sys.stdout.write(plan_toml(read_plan(args.target)))  # not rich: TOML's [[runs]] is not markup
+    plan = read_plan(args.target)  # the schema: torch-free
+    if args.action == "show":  # the built-in plans pass the registries too (tests/test_plans.py)
+        sys.stdout.write(plan_toml(plan))  # not rich: TOML's [[runs]] is not markup
         return 0
-    from ..plans.specs import load_plan
+    from ..plans.specs import check_plan
 
-    plan = load_plan(args.target)
+    check_plan(plan, args.target)
     stdout.print(f"[green]valid[/] plan {plan.name!r}: {len(plan.runs)} runs, {len(plan.claims)} claims, sha256 {plan_sha256(plan)}", soft_wrap=True)
     return 0
 
@@ -266,6 +267,7 @@ def claims_table(records: list[ClaimRecord]):
 def cmd_claims(args: argparse.Namespace) -> int:
     import functools
 
+    plan = plan_from(args)  # a bad plan is said before the library loads
     from ..claims.adaptive import check_until_decided
     from ..claims.context import ClaimContext
     from ..claims.runner import check_claims
@@ -276,7 +278,6 @@ def cmd_claims(args: argparse.Namespace) -> int:
     if args.budget is not None and not args.until_decided:
         raise ConfigError("--budget applies to --until-decided only; add --until-decided or drop --budget")
     profile = profile_from(args)
-    plan = plan_from(args)
     checks, specs = plan_checks(plan, args.only), run_specs(plan)
     claims = list(checks.claims)
     with make_progress(args.quiet) as progress:
@@ -297,6 +298,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    plan = plan_from(args)  # a bad plan is said before the library loads
     from ..profiles import default_profile, load_profile
     from ..reproduce import reproduce
 
@@ -304,7 +306,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("give --profile NAME or --profiles A,B, not both")
     if args.train_threads and not args.cluster:
         raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
-    plan = plan_from(args)
     names = args.profiles or ([args.profile] if args.profile else plan.profiles)
     profiles = [load_profile(name) for name in names] if names else [default_profile()]
     out = Path(args.out)

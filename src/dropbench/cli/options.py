@@ -190,12 +190,18 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
 
 
 def plan_from(args: argparse.Namespace) -> PlanSchema:
-    """The plan --plan or --quick names (full when neither), with --seeds and --data applied, validated."""
-    from ..plans.specs import load_plan
+    """The plan --plan or --quick names (full when neither), with --seeds and --data applied, validated
+    (against the schema first, which needs no torch, so a bad field is said at once)."""
+    from ..plans.files import overridden, read_plan
 
     if args.plan and args.quick:
         raise ConfigError("give --plan NAME_OR_FILE or --quick (the built-in quick plan), not both")
-    return load_plan(args.plan or ("quick" if args.quick else "full"), args.seeds, args.data)
+    source = args.plan or ("quick" if args.quick else "full")
+    plan = overridden(read_plan(source), args.seeds, args.data)
+    from ..plans.specs import check_plan
+
+    check_plan(plan, source)
+    return plan
 
 
 def add_set_option(p: argparse.ArgumentParser) -> None:

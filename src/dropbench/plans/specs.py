@@ -69,11 +69,16 @@ def load_plan(source: str, seeds: Sequence[int] | None = None, data: str | None 
     """A built-in plan or a plan file with --seeds and --data applied, checked against the schema,
     the registries and the user's data files: all before anything trains."""
     plan = overridden(read_plan(source), seeds, data)
+    check_plan(plan, source)
+    return plan
+
+
+def check_plan(plan: PlanSchema, source: str) -> None:
+    """What a plan the schema accepted must also pass before anything trains: the registries and the user's data files."""
     check_registries(plan, source)
     for spec in sorted({run.data or plan.data for run in plan.runs}):
         if spec.startswith(DATA_FILE_KINDS):
             load_dataset(spec)  # DataError names the file and the place; kept in memory for the training
-    return plan
 
 
 def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:
