@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import TINY_RUNS, write_plan
 from dropbench import suites
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
@@ -193,5 +194,21 @@ def test_asv_runs_can_be_narrowed_for_a_smoke(monkeypatch):
     assert suites.checkpoint_names() == ["dense", "dropout-compaction-s1"] and suites.compacted_names() == ["dropout-compaction-s1"]
     assert len(suites.training_cases()) > 2  # training steps need no checkpoint: every case stays
     monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense,nope")
-    with pytest.raises(ConfigError, match="nope: not runs of the quick plan"):
+    with pytest.raises(ConfigError, match="nope: not runs of the plan"):
         suites.checkpoint_names()
+
+
+def test_the_suites_take_their_plan_from_the_environment(monkeypatch, tmp_path):
+    plan = write_plan(tmp_path / "ci.toml", TINY_RUNS)
+    monkeypatch.setenv(suites.PLAN_ENV, str(plan))
+    suites.suite_plan.cache_clear()
+    try:
+        assert suites.checkpoint_names() == ["dense", "magnitude-unit"] and suites.compacted_names() == ["magnitude-unit"]
+        with pytest.raises(suites.NotApplicable, match="kubo2016-runtime: the plan .DROPBENCH_PLAN. does not check it"):
+            suites.claim_figures({}, "kubo2016-runtime")
+        monkeypatch.setenv(suites.PLAN_ENV, str(tmp_path / "missing.toml"))
+        suites.suite_plan.cache_clear()
+        with pytest.raises(ConfigError, match="missing.toml does not exist"):
+            suites.checkpoint_names()
+    finally:
+        suites.suite_plan.cache_clear()
