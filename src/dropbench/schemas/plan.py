@@ -105,16 +105,16 @@ class PlanSchema(Strict):
         names = [run.name for run in self.runs]
         twice = next((name for name in names if names.count(name) > 1), None)
         if twice:
-            raise ValueError(f"runs: the run name {twice!r} is used twice")
+            raise ValueError(f"field runs: the run name {twice!r} is used twice")
         seeds = {run.name: len(run.seeds) for run in self.runs}
         for claim, roles in self.claims.items():
             for role, binding in roles.items():
                 missing = next((one for one in ([binding] if isinstance(binding, str) else binding) if not bound_names(one, names)), None)
                 if missing:
-                    raise ValueError(f"claims.{claim}.{role}: bound to {missing!r}, which names no run of the plan")
+                    raise ValueError(f"field claims.{claim}.{role}: bound to {missing!r}, which names no run of the plan")
                 bound = bound_names(binding, names)
                 short = next((name for name in bound if seeds[name] < self.min_seeds), None)
                 if short:
                     raise ValueError(
-                        f"claims.{claim}.{role}: run {short!r} has {seeds[short]} seed(s); a verdict needs {self.min_seeds} (min_seeds)")
+                        f"field claims.{claim}.{role}: run {short!r} has {seeds[short]} seed(s); a verdict needs {self.min_seeds} (min_seeds)")
         return self
