@@ -126,7 +126,7 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
         assert RECORD_KEYS <= set(r), r["id"]
         assert r["verdict"] in ("holds", "fails", "inconclusive"), (r["id"], r["explanation"], r.get("traceback"))
         assert math.isfinite(r["measured"]) and r["ci"][0] <= r["ci"][1], r["id"]
-        assert r["setup"]["mode"] == "quick" and r["setup"]["runs"], r["id"]
+        assert (r["setup"]["plan"], r["setup"]["plan_sha256"]) == ("quick", QUICK.sha256) and r["setup"]["runs"], r["id"]
         assert r["seeds"] >= 2, r["id"]  # every accuracy figure spans the quick plan's seeds
         assert r["control"]["text"] and r["control"]["beaten"] in (True, False, None), r["id"]
         assert (r["calibration"] is not None) == (r["id"].startswith(("kubo", "song"))), r["id"]

@@ -111,6 +111,8 @@ BAD = {
     "lr out of range": (train0(lr=1e9), "field runs[0] ('dense').train.lr: Input should be less than or equal to 100"),
     "a string for a number": (train0(batch_size="64"), "field runs[0] ('dense').train.batch_size: Input should be a valid integer"),
     "unknown optimizer": (train0(optimizer="lion"), "field runs[0] ('dense').train.optimizer: Input should be 'adam' or 'sgd'"),
+    "a number for a run name": (bind("kubo2016-runtime", "sweep", 5), "field claims.kubo2016-runtime.sweep: expected a string or a list of them"),
+    "a list for a parameter": (lambda plan: plan["runs"][1]["params"].update(p=[0.5]), "expected true or false or an integer or a number or a string"),
     "unknown data set": (lambda plan: plan.update(data="cifar10"), "field data: unknown data set 'cifar10'"),
     "unknown pinned data set": (run0(data="imagenet"), "field runs[0] ('dense').data: unknown data set 'imagenet'"),
     "min_seeds out of range": (lambda plan: plan.update(min_seeds=0), "field min_seeds: Input should be greater than or equal to 1"),

@@ -45,28 +45,35 @@ def validated(table: dict[str, Any], source: str) -> PlanSchema:
     try:
         return PlanSchema.model_validate(table)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = _field(first["loc"], table)
+        errors = e.errors()
+        field, alternative = _field(errors[0]["loc"], table)
+        message = errors[0]["msg"].removeprefix("Value error, ")
+        if alternative:  # a union: say every kind the field may be, not why the first did not fit
+            kinds = [_field(error["loc"], table)[1] for error in errors if _field(error["loc"], table)[0].startswith(field)]
+            message = "expected " + " or ".join(dict.fromkeys(UNION_KINDS.get(kind.split("[")[0], kind) for kind in kinds))
         where = f"field {field}: " if field else ""
-        raise ConfigError(f"{source}: {where}{first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{source}: {where}{message}") from None
 
 
-def _field(loc: tuple, table: dict[str, Any]) -> str:
-    """A pydantic location as the plan file says it: runs[2] ('dense').train.epochs; the type tags of
-    a union's alternatives ('str', 'list[...]') left out."""
-    parts, node = [], table
+# pydantic's tags of a union's alternatives, in words
+UNION_KINDS = {"str": "a string", "constrained-str": "a string", "list": "a list of them", "bool": "true or false", "int": "an integer",
+               "float": "a number"}
+
+
+def _field(loc: tuple, table: dict[str, Any]) -> tuple[str, str]:
+    """A pydantic location as the plan file says it (runs[2] ('dense').train.epochs), and the union
+    alternative it ends in ('str', 'list[...]'; "" when none)."""
+    parts, node, alternative = [], table, ""
     for part in loc:
         if isinstance(part, int):
             name = node[part].get("name") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) else None
             parts[-1] += f"[{part}]" + (f" ({name!r})" if isinstance(name, str) else "")
-        elif isinstance(node, dict) and part in node:
+        elif isinstance(node, dict) and part in node or part not in UNION_KINDS and "[" not in part:
             parts.append(str(part))
-        elif "[" in str(part) or str(part) in ("str", "int", "float", "bool"):
-            continue
         else:
-            parts.append(str(part))
+            alternative = part
         node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
-    return ".".join(parts)
+    return ".".join(parts), alternative
 
 
 def _has(node: dict | list, part: Any) -> bool:
