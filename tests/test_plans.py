@@ -4,6 +4,7 @@ the plan's hash, and --data."""
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from conftest import TINY_RUNS, assert_one_line_error, write_plan
 from dropbench.limits import PLAN_MAX_BYTES
 from dropbench.plans import files
 from dropbench.plans.files import BUILTIN, overridden, plan_sha256, plan_toml, read_plan, validated
-from dropbench.plans.specs import load_plan, plan_checks, run_specs
+from dropbench.plans.specs import check_registries, load_plan, plan_checks, run_specs
 from dropbench.plans.toml import dumps
 
 QUICK = read_plan("quick").model_dump()
@@ -28,7 +29,7 @@ def test_plan_show_parses_back_to_the_built_in_plan(cli, tmp_path, name):
     mine = tmp_path / "my-plan.toml"
     mine.write_text(shown.out)
     assert read_plan(str(mine)) == read_plan(name) and plan_sha256(read_plan(str(mine))) == plan_sha256(read_plan(name))
-    load_plan(name)  # the registries accept every method, parameter, model, claim and role
+    check_registries(read_plan(name), name)  # the registries accept every method, parameter, model, claim and role
 
 
 def test_the_built_in_plans_are_stored_as_plan_show_writes_them():
@@ -150,3 +151,30 @@ def test_plan_and_quick_together_and_a_bad_data_override_are_one_error_line(cli,
     assert_one_line_error(cli("reproduce", "--quick", "--seeds", "3", "--out", tmp_path / "out"), "run 'dense' has 1 seed(s); a verdict needs 2")
     assert_one_line_error(cli("plan", "show", "nope"), "nope does not exist")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_paper_plan_says_what_data_to_pass_before_anything_trains(cli, tmp_path):
+    out = tmp_path / "out"
+    assert_one_line_error(cli("reproduce", "--plan", "paper", "--out", out), "idx:mnist: no such directory", "pass --data idx:DIR")
+    assert not out.exists()
+    assert {run.train.schedule for run in read_plan("paper").runs} == {"linear", "constant"}
+
+
+def test_the_paper_plans_code_path_runs_on_mnist_5k_with_its_epochs_shortened(cli, tmp_path):
+    """The paper plan as a user would shorten it: one epoch, one seed, mnist-5k; its three claims checked for real."""
+    paper = read_plan("paper").model_dump()
+    for run in paper["runs"]:
+        run["train"]["epochs"], run["seeds"] = 1, [0]
+        if run["method"] == "structural":
+            run["params"]["sweep_points"] = 8  # not every width: seconds, not minutes
+    paper.update(data="mnist-5k", min_seeds=1)
+    path = tmp_path / "short.toml"
+    path.write_text(dumps(paper))
+    result = cli("claims", "--plan", path, "--profile", "cpu-1thread", "--json", tmp_path / "claims.json", "--quiet")
+    assert result.code == 0, result.err
+    records = {r["id"]: r for r in json.loads((tmp_path / "claims.json").read_text())}
+    assert set(records) == {"molchanov2017-lenet300", "molchanov2017-lenet5", "knodt2022-width"}
+    assert all(r["verdict"] in ("holds", "fails", "inconclusive") for r in records.values()), records
+    assert {r["setup"]["plan_sha256"] for r in records.values()} == {plan_sha256(read_plan(str(path)))}
+    vd = records["molchanov2017-lenet300"]["setup"]["runs"]["variational-lenet-300-100-kl1"]
+    assert (vd["train"]["schedule"], vd["train"]["hold"], vd["data"], vd["params"]["kl_weight"]) == ("linear", 0.5, "mnist-5k", 1.0)

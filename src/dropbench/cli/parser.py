@@ -67,7 +67,7 @@ def add_train_commands(sub) -> None:
     add_batch_size_option(p, 64)
     p.add_argument("--lr", type=bounded(float, 1e-12, 100.0), default=1e-3)
     p.add_argument("--optimizer", default="adam", help="adam or sgd")
-    p.add_argument("--schedule", default="constant", help="constant, cosine or step")
+    p.add_argument("--schedule", default="constant", help="constant, cosine, step or linear (to 0)")
     p.add_argument("--weight-decay", type=bounded(float, 0.0, 100.0), default=0.0)
     p.add_argument("--grad-clip", type=bounded(float, 0.0, 1e6), default=0.0, help="max gradient norm (0 = off)")
     p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0)

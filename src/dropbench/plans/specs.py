@@ -10,7 +10,7 @@ from typing import Sequence
 from ..claims import CLAIMS
 from ..claims.context import PlanChecks
 from ..data import load_dataset
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..methods import METHODS, get_method
 from ..models import MODELS
 from ..runs import RunSpec
@@ -78,7 +78,11 @@ def check_plan(plan: PlanSchema, source: str) -> None:
     check_registries(plan, source)
     for spec in sorted({run.data or plan.data for run in plan.runs}):
         if spec.startswith(DATA_FILE_KINDS):
-            load_dataset(spec)  # DataError names the file and the place; kept in memory for the training
+            try:
+                load_dataset(spec)  # DataError names the file and the place; kept in memory for the training
+            except DataError as e:
+                then = f"; {plan.data_help}" if plan.data_help and spec == plan.data else ""
+                raise DataError(f"{e}{then}") from None
 
 
 def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:

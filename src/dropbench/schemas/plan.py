@@ -21,6 +21,8 @@ Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 ParamValue = Union[bool, int, float, Annotated[str, StringConstraints(max_length=200)]]
 # a role's runs: one run, a sweep (a name ending in '-': every run with that prefix), or several
 Binding = Union[Name, Annotated[list[Name], Field(min_length=1, max_length=MAX_PLAN_RUNS)]]
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine", "step", "linear")  # train._lr_factor
 DATA_SETS = ("digits", "mnist-5k", "mnist1d", "pydoc-text")  # data.SOURCES, which imports numpy and the loaders
 DATA_FILE_KINDS = ("idx:", "npz:", "csv:")
 
@@ -47,11 +49,12 @@ class TrainSchema(Strict):
     epochs: Annotated[int, Field(ge=1, le=MAX_EPOCHS)] = 20
     batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] = 64
     lr: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1e-3
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal[OPTIMIZERS] = "adam"
     momentum: Annotated[float, Field(ge=0, le=1)] = 0.9
     weight_decay: Annotated[float, Field(ge=0, le=100)] = 0.0
-    schedule: Literal["constant", "cosine", "step"] = "constant"
+    schedule: Literal[SCHEDULES] = "constant"
     grad_clip: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    hold: Annotated[float, Field(ge=0, lt=1)] = 0.0  # linear schedule: the fraction of training at the full lr
 
 
 class RunSchema(Strict):
@@ -63,6 +66,7 @@ class RunSchema(Strict):
     data: DataSpec | None = None  # pinned; absent: the plan's `data` (which --data replaces)
     train: TrainSchema = TrainSchema()
     seeds: Annotated[list[Seed], Field(min_length=1, max_length=MAX_PLAN_SEEDS)] = [0]
+    aims_at: Text = ""  # the paper's figure this run sets out to reach, e.g. "1.92 % error, 68x fewer weights"
 
     @field_validator("data")
     @classmethod
@@ -90,6 +94,7 @@ class PlanSchema(Strict):
     name: Name
     description: Text = ""
     data: DataSpec = "digits"  # every run that does not pin its own
+    data_help: Text = ""  # what to pass when `data` cannot be read here (e.g. --data idx:DIR for the full MNIST)
     min_seeds: Annotated[int, Field(ge=1, le=MAX_PLAN_SEEDS)] = 2  # trainings per run a verdict on accuracy needs
     profiles: Annotated[list[Name], Field(max_length=64)] = []  # where to time and check; empty: the detected one
     runs: Annotated[list[RunSchema], Field(min_length=1, max_length=MAX_PLAN_RUNS)]
