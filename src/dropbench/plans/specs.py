@@ -33,7 +33,7 @@ def plan_checks(plan: PlanSchema, only: list[str] | None = None) -> PlanChecks:
     known = {claim.id: claim for claim in CLAIMS}
     unknown = [claim_id for claim_id in only or [] if claim_id not in plan.claims]
     if unknown:
-        raise ConfigError(f"the plan {plan.name!r} checks no claim {unknown[0]!r}; it checks: {', '.join(plan.claims) or 'none'}")
+        raise ConfigError(f"unknown claim {unknown[0]!r} in plan {plan.name!r}; it checks: {', '.join(plan.claims) or 'none'}")
     claims = tuple(
         replace(known[claim_id], runs={role: binding if isinstance(binding, str) else tuple(binding) for role, binding in roles.items()})
         for claim_id, roles in plan.claims.items() if not only or claim_id in only
