@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from conftest import TINY_RUNS, assert_one_line_error, write_plan
 
+from dropbench.data import SOURCES
 from dropbench.limits import PLAN_MAX_BYTES
 from dropbench.plans import files
 from dropbench.plans.files import BUILTIN, overridden, plan_sha256, plan_toml, read_plan, validated
 from dropbench.plans.specs import check_registries, load_plan, plan_checks, run_specs
 from dropbench.plans.toml import dumps
+from dropbench.schemas.plan import DATA_SETS
 
 QUICK = read_plan("quick").model_dump()
 
@@ -37,6 +39,10 @@ def test_the_built_in_plans_are_stored_as_plan_show_writes_them():
         plan = read_plan(name)
         assert plan_toml(plan).splitlines()[1] == f"# sha256 {plan_sha256(plan)}"
         assert plan_toml(plan) == (Path(files.__file__).with_name(f"{name}.toml")).read_text()
+
+
+def test_the_schemas_names_follow_the_registries():
+    assert DATA_SETS == tuple(SOURCES)  # the schema's copy: data.py imports numpy and the loaders
 
 
 def test_the_hash_is_stable_and_follows_every_change():

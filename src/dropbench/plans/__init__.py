@@ -2,8 +2,8 @@
 
 A plan is a TOML file (`dropbench plan show quick > my-plan.toml`): its runs (method and
 parameters, model, widths, data, training config, seeds), the claims it checks with their roles
-bound to its runs, the seeds a verdict needs, and the profiles. The built-in ones are `quick.toml`
-and `full.toml` beside this module, written as `plan show` writes them.
+bound to its runs, the seeds a verdict needs, and the profiles. The built-in ones are `quick.toml`,
+`full.toml` and `paper.toml` beside this module, written as `plan show` writes them.
 
 - `files`: read and validate a plan (schemas/plan.py), apply --seeds / --data, its SHA-256; torch-free.
 - `toml`: write one.
