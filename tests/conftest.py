@@ -20,6 +20,24 @@ from dropbench.train import TrainConfig
 TINY = TrainConfig(epochs=2, batch_size=64)
 
 
+def tiny_plan_run(name: str, method: str, params: dict | None = None, seeds: tuple[int, ...] = (0,)) -> dict:
+    """One run of a plan file, trained in seconds."""
+    return {"name": name, "method": method, "params": params or {}, "hidden": [16],
+            "train": {"epochs": TINY.epochs, "batch_size": TINY.batch_size}, "seeds": list(seeds)}
+
+
+# a two-run plan: the dense run with two seeds, a compacted one timed against it
+TINY_RUNS = [tiny_plan_run("dense", "dense", seeds=(0, 1)), tiny_plan_run("magnitude-unit", "magnitude", {"fraction": 0.5})]
+
+
+def write_plan(path: Path, runs: list[dict], **fields) -> Path:
+    """A plan file as `dropbench plan show` writes it."""
+    from dropbench.plans.files import plan_toml, validated
+
+    path.write_text(plan_toml(validated({"name": "tiny", "runs": runs, **fields}, "test plan")))
+    return path
+
+
 @dataclass
 class CliResult:
     code: int

@@ -11,7 +11,7 @@ from conftest import assert_one_line_error
 from dropbench import stats
 from dropbench.claims.adaptive import MAX_LOOKS, check_until_decided, look_confidence, with_another_seed
 from dropbench.claims.base import Claim, Evidence
-from dropbench.claims.context import ClaimContext
+from dropbench.claims.context import ClaimContext, PlanChecks
 from dropbench.profiles import load_profile
 from dropbench.runs import RunSpec
 
@@ -40,7 +40,7 @@ SPECS = [RunSpec("clear", "dense", seeds=(0, 1)), RunSpec("close", "dense", seed
 
 def run(claims, budget_s=3600.0):
     SEEN.clear()
-    make_context = functools.partial(ClaimContext, load_profile("cpu-1thread"), mode="quick")
+    make_context = functools.partial(ClaimContext, load_profile("cpu-1thread"), checks=PlanChecks("synthetic", None, 2, ()))
     return check_until_decided(claims, SPECS, make_context, budget_s)
 
 

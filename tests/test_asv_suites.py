@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import TINY_RUNS, write_plan
 from dropbench import suites
 from dropbench.checkpoint import load_checkpoint
 from dropbench.errors import ConfigError, ProfileError
 from dropbench.history import load_project, load_results, scratch_config
 from dropbench.methods import METHODS
 from dropbench.profiles import hardware, list_profiles
-from dropbench.plans import baseline_for, plan
+from dropbench.plans.specs import baseline_for, load_plan, run_specs
 from dropbench.runtimes import default_runtimes, torch_threads
 from dropbench.train import TrainConfig
 
@@ -51,7 +52,7 @@ def test_grids_follow_the_registries():
         expected = [f"{name}-p{rate}" for rate in suites.RATES] if has_rate else [name]
         assert all(case in cases and cases[case].method == name for case in expected)
     assert [cases[f"dropout-p{rate}"].params["p"] for rate in suites.RATES] == list(suites.RATES)
-    assert suites.checkpoint_names() == [s.name for s in plan(quick=True)]
+    assert suites.checkpoint_names() == [s.name for s in run_specs(load_plan("quick"))]
     assert "dense" not in suites.compacted_names() and set(suites.compacted_names()) < set(suites.checkpoint_names())
     assert suites.batch_sizes() == sorted({b for p in list_profiles() for b in p.batch_sizes})
 
@@ -175,5 +176,21 @@ def test_asv_runs_can_be_narrowed_for_a_smoke(monkeypatch):
     assert suites.checkpoint_names() == ["dense", "dropout-compaction-s1"] and suites.compacted_names() == ["dropout-compaction-s1"]
     assert len(suites.training_cases()) > 2  # training steps need no checkpoint: every case stays
     monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense,nope")
-    with pytest.raises(ConfigError, match="nope: not runs of the quick plan"):
+    with pytest.raises(ConfigError, match="nope: not runs of the plan"):
         suites.checkpoint_names()
+
+
+def test_the_suites_take_their_plan_from_the_environment(monkeypatch, tmp_path):
+    plan = write_plan(tmp_path / "ci.toml", TINY_RUNS)
+    monkeypatch.setenv(suites.PLAN_ENV, str(plan))
+    suites.suite_plan.cache_clear()
+    try:
+        assert suites.checkpoint_names() == ["dense", "magnitude-unit"] and suites.compacted_names() == ["magnitude-unit"]
+        with pytest.raises(suites.NotApplicable, match="kubo2016-runtime: the plan .DROPBENCH_PLAN. does not check it"):
+            suites.claim_figures({}, "kubo2016-runtime")
+        monkeypatch.setenv(suites.PLAN_ENV, str(tmp_path / "missing.toml"))
+        suites.suite_plan.cache_clear()
+        with pytest.raises(ConfigError, match="missing.toml does not exist"):
+            suites.checkpoint_names()
+    finally:
+        suites.suite_plan.cache_clear()

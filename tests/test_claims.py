@@ -19,10 +19,12 @@ from dropbench.dataset import Dataset, Split
 from dropbench.runs import RunSpec
 from dropbench.errors import ConfigError
 from dropbench.profiles import fingerprint, load_profile
-from dropbench.plans import plan
+from dropbench.plans.specs import load_plan, plan_checks, run_specs
 from dropbench.train import TrainConfig
 
 RECORD_KEYS = {"id", "paper", "claim", "claimed", "measured", "ci", "unit", "verdict", "profile", "fingerprint", "setup", "explanation", "seeds", "control"}
+QUICK = plan_checks(load_plan("quick"))
+QUICK_SPECS = run_specs(load_plan("quick"))
 SELECTING = ["kubo2016-runtime", "molchanov2017-lenet300", "gomez2019-pruning", "knodt2022-width"]  # the claims that choose something
 
 
@@ -31,11 +33,11 @@ def test_registry_covers_the_papers_and_resolves_in_both_plans():
         "kubo2016-runtime", "song2018-mlp-training", "song2018-lstm-training",
         "molchanov2017-lenet300", "molchanov2017-lenet5", "gomez2019-pruning", "knodt2022-width",
     ]
-    for quick in (True, False):
-        specs = plan(quick)
+    for name in ("quick", "full"):
+        specs = run_specs(load_plan(name))
         for claim in CLAIMS:
-            assert all(plan_names(binding, specs) for binding in claim.runs.values()), (claim.id, quick)
-    assert len(plan_names("dropout-compaction-", plan(True))) == 3  # the prior-strength sweep
+            assert all(plan_names(binding, specs) for binding in claim.runs.values()), (claim.id, name)
+    assert len(plan_names("dropout-compaction-", QUICK_SPECS)) == 3  # the prior-strength sweep
 
 
 def test_verdict_rule():
@@ -107,12 +109,12 @@ def tiny_plan():
         epochs = 1 if model == "lstm" else 2
         return dataclasses.replace(spec, model=model, data=data, hidden=hidden, train=TrainConfig(epochs=epochs, batch_size=64))
 
-    return [shrink(s) for s in plan(quick=True)]
+    return [shrink(s) for s in QUICK_SPECS]
 
 
 def tiny_context(**kwargs) -> ClaimContext:
     """Claims over the tiny plan, timed briefly (2 rounds of 20 ms: the checks' logic, not their figures)."""
-    return ClaimContext(load_profile("cpu-1thread"), tiny_plan(), "quick", **{"min_run_time": 0.02, "rounds": 2, **kwargs})
+    return ClaimContext(load_profile("cpu-1thread"), tiny_plan(), QUICK, **{"min_run_time": 0.02, "rounds": 2, **kwargs})
 
 
 def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
@@ -124,7 +126,7 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
         assert RECORD_KEYS <= set(r), r["id"]
         assert r["verdict"] in ("holds", "fails", "inconclusive"), (r["id"], r["explanation"], r.get("traceback"))
         assert math.isfinite(r["measured"]) and r["ci"][0] <= r["ci"][1], r["id"]
-        assert r["setup"]["mode"] == "quick" and r["setup"]["runs"], r["id"]
+        assert (r["setup"]["plan"], r["setup"]["plan_sha256"]) == ("quick", QUICK.sha256) and r["setup"]["runs"], r["id"]
         assert r["seeds"] >= 2, r["id"]  # every accuracy figure spans the quick plan's seeds
         assert r["control"]["text"] and r["control"]["beaten"] in (True, False, None), r["id"]
         assert (r["calibration"] is not None) == (r["id"].startswith(("kubo", "song"))), r["id"]
@@ -174,7 +176,7 @@ def test_a_claim_false_by_construction_fails_and_a_true_one_holds():
         RunSpec("dropout", "dropout", {"p": 0.5}, **common),
         RunSpec("magnitude-unit", "magnitude", {"mode": "unit", "fraction": 0.5}, **common),
     ]
-    context = ClaimContext(load_profile("cpu-1thread"), specs, "quick", min_run_time=0.1, rounds=3)
+    context = ClaimContext(load_profile("cpu-1thread"), specs, QUICK, min_run_time=0.1, rounds=3)
     false_claim = Claim(
         id="dropout-faster", paper="-", claim="dropout makes inference 2.5x faster", metric="speedup", claimed=2.5, unit="x", bound=2.5,
         tolerance="", runs={"baseline": "dense", "candidate": "dropout"}, check=speedup.check,
@@ -198,7 +200,7 @@ def test_no_validation_split_is_not_run_with_a_reason(monkeypatch):
 
 def test_too_few_seeds_is_not_run_with_a_reason():
     specs = [dataclasses.replace(s, seeds=()) if s.name == "dense" else s for s in tiny_plan()]
-    [record] = check_claims(get_claims(["gomez2019-pruning"]), ClaimContext(load_profile("cpu-1thread"), specs, "quick"))
+    [record] = check_claims(get_claims(["gomez2019-pruning"]), ClaimContext(load_profile("cpu-1thread"), specs, QUICK))
     assert record.verdict == "not-run" and "run 'dense' has 1 seed(s)" in record.explanation, record.explanation
     assert "Traceback" not in record.explanation
 
@@ -208,7 +210,7 @@ def test_a_check_that_raises_is_recorded_as_error():
         raise RuntimeError("boom")
 
     claim = dataclasses.replace(CLAIMS[-1], check=broken)
-    [record] = check_claims([claim], ClaimContext(load_profile("cpu-1thread"), plan(True), "quick"))
+    [record] = check_claims([claim], ClaimContext(load_profile("cpu-1thread"), QUICK_SPECS, QUICK))
     assert record.verdict == "error" and "RuntimeError: boom" in record.explanation
 
 

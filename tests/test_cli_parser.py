@@ -11,7 +11,8 @@ from conftest import assert_one_line_error
 
 from dropbench.cli.options import profile_from
 from dropbench.cli.parser import build_parser
-from dropbench.plans import plan, reseeded
+from dropbench.plans.files import overridden, read_plan
+from dropbench.plans.specs import run_specs
 from dropbench.profiles import default_profile, load_profile
 
 # the smallest valid arguments of each command that takes one --profile (cluster node takes several)
@@ -81,10 +82,11 @@ def test_bad_seeds_are_one_line_errors(cli, tmp_path, seeds, words):
     assert not out.exists()  # nothing written
 
 
-def test_reseeded_gives_every_verdict_run_the_seeds_and_timed_runs_the_first():
-    specs = {s.name: s for s in reseeded(plan(quick=True), (3, 4, 5))}
+def test_seeds_give_every_verdict_run_the_seeds_and_timed_runs_the_first():
+    quick = read_plan("quick")
+    specs = {s.name: s for s in run_specs(overridden(quick, (3, 4, 5)))}
     assert specs["dense"].all_seeds() == (3, 4, 5) and specs["dropout-compaction-s1"].all_seeds() == (3, 4, 5)
     assert specs["magnitude-unit"].all_seeds() == (3,)  # timed only
-    assert reseeded(plan(quick=True), None) == plan(quick=True)
+    assert overridden(quick, None) == quick
     # seed 3 of a 3-seed plan is the same training (cache entry) as seed 3 of any other plan
-    assert specs["dense"].per_seed()[0].key() == reseeded(plan(quick=True), (3,))[0].per_seed()[0].key()
+    assert specs["dense"].per_seed()[0].key() == run_specs(overridden(quick, (3, 7)))[0].per_seed()[0].key()

@@ -15,7 +15,7 @@ import pytest
 
 from dropbench.cluster import connect, parse_address
 from dropbench.errors import ClusterError
-from dropbench.plans import plan
+from dropbench.plans.specs import load_plan, run_specs
 from dropbench.runs import RunSpec, train_run, valid_entry
 from dropbench.runtimes import torch_threads
 
@@ -32,7 +32,7 @@ def cluster():
 def smallest_quick_runs() -> list[RunSpec]:
     """The quick plan's three fastest trainings (an MLP, an LSTM, a LeNet), every seed."""
     names = ("dense-lenet-300-100", "approximate-random-p0.7", "lstm-approximate-random-p0.7")
-    return [spec for spec in plan(quick=True) if spec.name in names]
+    return [spec for spec in run_specs(load_plan("quick")) if spec.name in names]
 
 
 def comparable(directory: Path) -> dict[str, object]:
@@ -72,7 +72,7 @@ def _kill_when_running(label: str, killed: list[int], timeout: float = 60) -> No
 
 
 def test_a_worker_killed_mid_task_is_retried(cluster, capsys):
-    spec = next(s for s in plan(quick=True) if s.name == "dense").with_seed(7)  # a seed no other test trains
+    spec = next(s for s in run_specs(load_plan("quick")) if s.name == "dense").with_seed(7)  # a seed no other test trains
     killed: list[int] = []
     killer = threading.Thread(target=_kill_when_running, args=(f"train_dense_seed_{spec.train.seed}", killed))
     killer.start()

@@ -17,14 +17,7 @@ import time
 import psutil
 import pytest
 
-import dropbench.reproduce as reproduce_module
-from conftest import TINY, assert_one_line_error
-from dropbench.runs import RunSpec
-
-
-def tiny_plan(quick: bool) -> list[RunSpec]:
-    small = dict(hidden=(16,), train=TINY)
-    return [RunSpec("dense", "dense", **small, seeds=(0, 1)), RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small)]
+from conftest import TINY_RUNS, assert_one_line_error, write_plan
 
 
 @pytest.fixture
@@ -49,15 +42,16 @@ def assert_untouched(out) -> None:
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
 
 
-def test_reproduce_on_a_local_cluster_times_each_profile_and_reports_them_side_by_side(tmp_path, cli, monkeypatch):
-    monkeypatch.setattr(reproduce_module, "plan", tiny_plan)
+def test_reproduce_on_a_local_cluster_times_each_profile_and_reports_them_side_by_side(tmp_path, cli):
+    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense"}}
+    plan = write_plan(tmp_path / "plan.toml", TINY_RUNS, min_seeds=1, claims=bindings)
     out = tmp_path / "repro"
-    result = cli("reproduce", "--quick", "--out", out, "--profiles", "cpu-1thread,cpu-2thread", "--cluster", "local:2", "--quiet")
+    result = cli("reproduce", "--plan", plan, "--out", out, "--profiles", "cpu-1thread,cpu-2thread", "--cluster", "local:2", "--quiet")
     assert result.code == 0, result.err
     assert "timed on cpu-1thread, cpu-2thread" in result.out
     claims = json.loads((out / "claims.json").read_text())
     ids = {c["id"] for c in claims}
-    assert len(ids) == 7 and sorted((c["id"], c["profile"]) for c in claims) == sorted((i, p) for i in ids for p in ("cpu-1thread", "cpu-2thread"))
+    assert len(ids) == 1 and sorted((c["id"], c["profile"]) for c in claims) == sorted((i, p) for i in ids for p in ("cpu-1thread", "cpu-2thread"))
     for name in ("bench", "speedups"):
         records = json.loads((out / f"{name}.json").read_text())
         assert {r["profile"] for r in records} == {"cpu-1thread", "cpu-2thread"}
@@ -136,10 +130,10 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_the_output_as_it_was(previous_outpu
 
 def test_without_cluster_ray_is_never_imported(tmp_path):
     """A whole reproduce (a one-run plan) in a fresh interpreter, then a look at what it imported."""
+    plan = write_plan(tmp_path / "plan.toml", TINY_RUNS[:1])
     code = (
-        "import sys; import dropbench.reproduce as r; from dropbench.runs import RunSpec; from dropbench.train import TrainConfig; "
-        "r.plan = lambda quick: [RunSpec('dense', 'dense', hidden=(16,), train=TrainConfig(epochs=2))]; "
-        f"from dropbench.cli import main; code = main(['reproduce', '--out', {str(tmp_path / 'out')!r}, '--profile', 'cpu-1thread', '--quiet']); "
+        f"import sys; from dropbench.cli import main; code = main(['reproduce', '--plan', {str(plan)!r}, '--out', {str(tmp_path / 'out')!r}, "
+        "'--profile', 'cpu-1thread', '--quiet']); "
         "print(code, 'ray' in sys.modules)"
     )
     env = {**os.environ, "DROPBENCH_CACHE": str(tmp_path / "cache")}

@@ -4,11 +4,10 @@ import json
 import subprocess
 import sys
 
-from conftest import TINY, assert_one_line_error
+from conftest import TINY_RUNS, assert_one_line_error, write_plan
 
-from dropbench import reproduce as reproduce_module
 from dropbench.checkpoint import load_checkpoint
-from dropbench.runs import RunSpec
+from dropbench.plans.files import plan_sha256, read_plan
 
 
 def test_train_export_bench(tmp_path, cli):
@@ -61,19 +60,13 @@ def test_console_script_has_no_traceback(tmp_path):
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
 
 
-def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
+def test_reproduce_writes_runs_and_report(tmp_path, cli):
     # The real job with a two-run plan (the dense run with two seeds), so the test takes seconds.
-    small = dict(hidden=(16,), train=TINY)
-    monkeypatch.setattr(
-        reproduce_module,
-        "plan",
-        lambda quick: [
-            RunSpec("dense", "dense", **small, seeds=(0, 1)),
-            RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small),
-        ],
-    )
+    # the gomez claim bound to the tiny runs: a claim record goes through the whole path
+    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense"}}
+    plan = write_plan(tmp_path / "plan.toml", TINY_RUNS, min_seeds=1, claims=bindings)
     out = tmp_path / "repro"
-    result = cli("reproduce", "--quick", "--out", out, "--profile", "cpu-1thread", "--quiet")
+    result = cli("reproduce", "--plan", plan, "--out", out, "--profile", "cpu-1thread", "--quiet")
     assert result.code == 0, result.err
     for run in ("dense", "magnitude-unit"):
         assert {p.name for p in (out / "runs" / run).iterdir()} == {".dropbench-output", "manifest.json", "model.safetensors", "model.onnx"}
@@ -88,8 +81,12 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli, monkeypatch):
     assert {(s["baseline"], s["candidate"]) for s in compared} == {("dense", "magnitude-unit")}
     assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
     claims = json.loads((out / "claims.json").read_text())
-    assert len(claims) == 7 and {c["verdict"] for c in claims} == {"not-run"}  # the two-run plan lacks their runs
-    assert all("the plan has no run" in c["explanation"] for c in claims)
+    # pre-registration: the plan's hash in reproduce.json, the claim record and the report
+    sha256 = plan_sha256(read_plan(str(plan)))
+    record = json.loads((out / "reproduce.json").read_text())
+    assert (record["plan"], record["plan_sha256"]) == ("tiny", sha256) and record["plan_spec"]["runs"][1]["name"] == "magnitude-unit"
+    assert [(c["id"], c["setup"]["plan_sha256"]) for c in claims] == [("gomez2019-pruning", sha256)]
     html = (out / "report.html").read_text()
+    assert sha256 in html
     assert "magnitude-unit" in html and "Speedups" in html and "Timing calibration (A/A)" in html and "<script" not in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers

@@ -26,7 +26,8 @@ def _run(code: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["data", "list"], ["profile", "list"], ["train", "--epochs", "0"]])
+@pytest.mark.parametrize("argv", [["--help"], ["data", "list"], ["profile", "list"], ["train", "--epochs", "0"], ["plan", "show", "quick"],
+                                  ["reproduce", "--plan", "quick", "--data", "cifar10", "--out", "x"]])
 def test_listing_commands_and_argument_errors_load_no_heavy_library(argv):
     code = (
         "import sys; from dropbench.cli import main\n"

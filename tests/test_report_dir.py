@@ -9,22 +9,19 @@ import shutil
 import pytest
 
 import dropbench.reproduce as reproduce_module
-from conftest import TINY, assert_one_line_error
+from conftest import TINY_RUNS, assert_one_line_error
 from dropbench.profiles import load_profile
-from dropbench.runs import RunSpec
+from dropbench.plans.files import validated
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     """Two real reproduce outputs of a two-run plan, one per profile."""
-    small = dict(hidden=(16,), train=TINY)
     # magnitude-unit before dense: not the order of the names, which a re-render must not fall back to
-    runs = [RunSpec("magnitude-unit", "magnitude", {"fraction": 0.5}, **small), RunSpec("dense", "dense", **small, seeds=(0, 1))]
+    plan = validated({"name": "tiny", "runs": TINY_RUNS[::-1]}, "test plan")
     folder = tmp_path_factory.mktemp("outputs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reproduce_module, "plan", lambda quick: runs)
-        for profile in ("cpu-1thread", "cpu-2thread"):
-            reproduce_module.reproduce(folder / profile, True, load_profile(profile))
+    for profile in ("cpu-1thread", "cpu-2thread"):
+        reproduce_module.reproduce(folder / profile, plan, load_profile(profile))
     return folder / "cpu-1thread", folder / "cpu-2thread"
 
 
@@ -86,6 +83,21 @@ def test_compare_puts_two_outputs_side_by_side(outputs, cli):
     for (checkpoint, runtime, batch), median_a in medians[0].items():  # every latency row: A, B and B / A
         assert f'{checkpoint}</td><td class="l">{runtime}</td><td>{batch}</td><td>' in page
         assert f"<td>{medians[1][checkpoint, runtime, batch] / median_a:.2f}</td></tr>" in page
+
+
+def test_compare_says_when_two_outputs_ran_different_plans(outputs, cli, tmp_path):
+    one, two = outputs
+    assert cli("report", two, "--compare", one).code == 0
+    assert "ran different plans" not in (two / "report.html").read_text()  # the same plan on two profiles
+    other = tmp_path / "other"
+    shutil.copytree(one, other)
+    record = json.loads((other / "reproduce.json").read_text())
+    record["plan_sha256"] = "0" * 64
+    (other / "reproduce.json").write_text(json.dumps(record))
+    assert cli("report", two, "--compare", other).code == 0
+    page = (two / "report.html").read_text()
+    assert "ran different plans" in page and "plan tiny (000000000000)" in page
+    assert f"SHA-256 <code>{json.loads((two / 'reproduce.json').read_text())['plan_sha256']}</code>" in page  # the header
 
 
 def test_report_of_what_is_no_output_is_one_line_error(outputs, cli, tmp_path):

@@ -10,7 +10,7 @@ from dropbench.errors import ConfigError, TrainingDiverged
 from dropbench.methods import get_method
 from dropbench.models import build_model, default_arch
 from dropbench.runs import RunSpec, train_run
-from dropbench.train import TrainConfig, evaluate, fit
+from dropbench.train import TrainConfig, _lr_factor, evaluate, fit
 
 
 def test_same_seed_same_checkpoint_bytes(tmp_path):
@@ -82,3 +82,11 @@ def test_manifest_records_everything(tiny_run):
         assert key in manifest, key
     for key in ("accuracy", "params", "nonzero_params", "flops"):
         assert key in manifest["metrics"], key
+
+
+def test_the_linear_schedule_holds_then_falls_to_zero():
+    config = TrainConfig(schedule="linear", hold=0.5)
+    assert [round(_lr_factor(config, p), 6) for p in (0.0, 0.5, 0.75, 1.0)] == [1.0, 1.0, 0.5, 0.0]
+    assert _lr_factor(TrainConfig(schedule="linear"), 0.25) == 0.75
+    with pytest.raises(ValueError, match="hold must be in"):
+        TrainConfig(schedule="linear", hold=1.0)

@@ -20,7 +20,7 @@ from dropbench.claims.song import at_batch
 from dropbench.export import ensure_exported
 from dropbench.checkpoint import load_checkpoint
 from dropbench.fsutil import atomic_write_json
-from dropbench.plans import plan
+from dropbench.plans.specs import load_plan, run_specs
 from dropbench.profiles import fingerprint, load_profile
 from dropbench.runs import cached_run
 from dropbench.timing.inference import RunnerFactory
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--compaction-run", default="dropout-compaction-s2", help="the kubo sweep point to time (default dropout-compaction-s2)")
     args = parser.parse_args()
     profile = load_profile(args.profile)
-    specs = {spec.name: spec for spec in plan(quick=True)}
+    specs = {spec.name: spec for spec in run_specs(load_plan("quick"))}
     dense, compact = (load_checkpoint(ensure_exported(cached_run(specs[name]))) for name in ("dense", args.compaction_run))
     cases = {
         f"kubo: dense / {compact.name}, onnxruntime, batch {TIMING_BATCH}": Round(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from .claims.context import PlanChecks
 from .profiles import Profile
 from .runs import RunSpec
 from .stages import ProfileFigures, TimingBudget, measure_profile, train_all
@@ -23,7 +24,7 @@ class Executor(Protocol):
         """Every seed of every run in the local run cache: run name -> cache entries."""
 
     def measure_all(
-        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], mode: str, budget: TimingBudget,
+        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], checks: PlanChecks, budget: TimingBudget,
     ) -> list[ProfileFigures]:
         """Each profile's timing stage over the checkpoints (`cached` entries, laid out under `runs_dir`)."""
 
@@ -44,6 +45,6 @@ class LocalExecutor:
         return train_all(specs, self.progress)
 
     def measure_all(
-        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], mode: str, budget: TimingBudget,
+        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], checks: PlanChecks, budget: TimingBudget,
     ) -> list[ProfileFigures]:
-        return [measure_profile(specs, runs_dir, profile, mode, self.progress, budget) for profile in profiles]
+        return [measure_profile(specs, runs_dir, profile, checks, self.progress, budget) for profile in profiles]

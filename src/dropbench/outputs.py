@@ -22,7 +22,7 @@ from .errors import ConfigError, ProfileError
 from .limits import RECORDS_MAX_BYTES
 from .profiles import find_profile
 from .report.document import write_report
-from .report.sections import comparison_section
+from .report.sections import comparison_section, plans_differ
 from .schemas import NOT_AS_WRITTEN, read_json, read_record, validate
 from .schemas.records import Bench, Reproduce, ShownRun, Speedup
 from .stages import is_first_seed_dir
@@ -53,10 +53,14 @@ def load_output(directory: Path) -> dict[str, Any]:
         seed_manifests[first.get("name", run.name)] = [first, *map(_shown_manifest, _other_seeds(run))]
     names = [c.profile for c in claims] + [r["profile"] for records in timed.values() for r in records if "profile" in r]
     profiles = [_profile(name) for name in dict.fromkeys(names)] or [{"name": "unknown"}]
-    fingerprint = next((c.fingerprint for c in claims if c.fingerprint), {})
-    provenance = _reproduce_record(directory).provenance or next((c.provenance for c in claims if c.provenance), {})
+    record = _reproduce_record(directory)
+    fingerprint = next((c.fingerprint for c in claims if c.fingerprint), record.fingerprint)
+    provenance = record.provenance or next((c.provenance for c in claims if c.provenance), {})
+    plan = record.plan or next((c.setup.get("plan") for c in claims if c.setup.get("plan")), None)
+    sha256 = record.plan_sha256 or next((c.setup.get("plan_sha256") for c in claims if c.setup.get("plan_sha256")), None)
     return {
         "title": f"dropbench report {directory}", "profiles": profiles, "fingerprint": fingerprint, "provenance": provenance,
+        "plan": plan if isinstance(plan, str) else None, "plan_sha256": sha256 if isinstance(sha256, str) else None,
         "manifests": manifests, "seed_manifests": seed_manifests,
         "bench": timed["bench"], "speedups": timed["speedups"], "claims": claims, "seconds": None,
     }
@@ -69,6 +73,8 @@ def rerender(directory: Path, compare: Path | None = None) -> Path:
         other = load_output(compare)
         context["title"] = f"dropbench report {directory} vs {compare}"
         context["comparison"] = comparison_section(str(directory), context, str(compare), other)
+        if context["plan_sha256"] != other["plan_sha256"]:
+            context["comparison"] = plans_differ(str(directory), context, str(compare), other) + context["comparison"]
     write_report(directory / "report.html", context)
     return directory / "report.html"
 

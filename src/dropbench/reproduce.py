@@ -3,7 +3,7 @@
 Trained checkpoints come from the run cache (runs.cached_run), so a second reproduce, the claims
 and the asv suites reuse them; each is copied into the output directory.
 
-`plans.plan(quick)` lists the runs. This module only orchestrates: an executor (execution.py:
+The plan (plans/: a built-in name or a TOML file) lists the runs and the claims. This module only orchestrates: an executor (execution.py:
 here, or a Ray cluster) runs the two stages (stages.py): every run is trained, then each hardware
 profile times every checkpoint and checks the claims alone on its machine. Output (written to a
 staging directory, renamed into place at the end):
@@ -15,7 +15,7 @@ staging directory, renamed into place at the end):
                          rounds), and the A/A calibration: the dense checkpoint against itself
     DIR/claims.json      every claim's verdict (dropbench claims), one record per profile
     DIR/report.html      self-contained report, the profiles side by side
-    DIR/reproduce.json   the plan, profiles, cluster, the wall seconds of each stage, and the provenance
+    DIR/reproduce.json   the plan (name, SHA-256, itself), profiles, cluster, the wall seconds of each stage, and the provenance
                          (commit, version, command line, libraries, machine: provenance.py)
 """
 
@@ -25,14 +25,15 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .checkpoint import checkpoint_dirs, load_checkpoint, read_manifest
 from .claims.record import ClaimRecord
 from .execution import Executor, LocalExecutor
 from .fsutil import atomic_write_json, check_output_dir, staged_dir
-from .plans import plan, reseeded
+from .plans.specs import plan_checks, run_specs
 from .profiles import Profile, fingerprint
+from .schemas.plan import PlanSchema
 from .provenance import provenance
 from .report.document import write_report
 from .stages import TimingBudget, export_timed, seed_dirs
@@ -50,19 +51,19 @@ class ReproduceResult:
 
 
 def reproduce(
-    out: Path, quick: bool, profiles: Profile | list[Profile], force: bool = False, progress: Any = None,
-    executor: Executor | None = None, budget: TimingBudget | None = None, seeds: Sequence[int] | None = None,
+    out: Path, plan: PlanSchema, profiles: Profile | list[Profile], force: bool = False, progress: Any = None,
+    executor: Executor | None = None, budget: TimingBudget | None = None,
 ) -> ReproduceResult:
     """Run the whole job into `out` (replaced atomically when it finishes) and time it on every profile.
 
     The executor runs the stages (default: here, one step after another; a connected
-    `cluster.Cluster` runs them as Ray tasks); `out` is written here either way. `seeds` replaces
-    the plan's seeds (plans.reseeded)."""
+    `cluster.Cluster` runs them as Ray tasks); `out` is written here either way. `plan` is
+    validated (plans.specs.load_plan), with the command line's --seeds and --data applied
+    (plans.files.overridden): its hash is recorded as what ran."""
     profiles = [profiles] if isinstance(profiles, Profile) else list(profiles)
     executor = executor or LocalExecutor(progress)
     budget = budget or TimingBudget()
-    specs = reseeded(plan(quick), seeds)
-    mode = "quick" if quick else "full"
+    specs, checks = run_specs(plan), plan_checks(plan)
     check_output_dir(out, force)
     executor.check(profiles)  # every profile can be timed, every task fits: before any work
     start = time.perf_counter()
@@ -77,18 +78,19 @@ def reproduce(
                 shutil.copytree(entry, directory, symlinks=True)
             result.runs[spec.name] = [Path(out) / d.relative_to(tmp) for d in dirs]
         result.stages["export + copy"] = time.perf_counter() - start - result.stages["train"]
-        for figures in executor.measure_all(specs, cached, tmp / "runs", profiles, mode, budget):
+        for figures in executor.measure_all(specs, cached, tmp / "runs", profiles, checks, budget):
             result.bench += figures.bench
             result.speedups += figures.speedups
             result.claims += figures.claims
         result.seconds = time.perf_counter() - start
         result.stages["time + claims"] = result.seconds - sum(result.stages.values())
         atomic_write_json(tmp / "reproduce.json", {
-            "plan": mode, "runs": [spec.name for spec in specs], "seeds": sorted({s for spec in specs for s in spec.all_seeds()}),
+            "plan": plan.name, "plan_sha256": checks.sha256, "plan_spec": plan.model_dump(),
+            "runs": [spec.name for spec in specs], "seeds": sorted({s for spec in specs for s in spec.all_seeds()}),
             "profiles": [p.name for p in profiles],
             "cluster": str(executor.address) if executor.address else None,
             "trainings": sum(len(spec.all_seeds()) for spec in specs), "seconds": result.seconds, "stages": result.stages,
-            "provenance": provenance().as_dict(),
+            "provenance": provenance().as_dict(), "fingerprint": fingerprint(),
         })
         atomic_write_json(tmp / "bench.json", result.bench)
         atomic_write_json(tmp / "speedups.json", result.speedups)
@@ -96,7 +98,7 @@ def reproduce(
         manifests = {c.name: c.manifest for spec in specs for c in map(load_checkpoint, checkpoint_dirs(tmp / "runs" / spec.name))}
         seed_manifests = {spec.name: [read_manifest(d) for d in seed_dirs(spec, tmp / "runs")] for spec in specs}
         write_report(tmp / "report.html", {
-            "title": f"dropbench reproduce{' --quick' if quick else ''}", "profiles": [p.as_dict() for p in profiles],
+            "title": f"dropbench reproduce --plan {plan.name}", "plan": plan.name, "plan_sha256": checks.sha256, "profiles": [p.as_dict() for p in profiles],
             "fingerprint": fingerprint(), "provenance": provenance().as_dict(), "manifests": manifests, "seed_manifests": seed_manifests,
             "bench": result.bench, "speedups": result.speedups, "claims": result.claims, "seconds": result.seconds,
         })

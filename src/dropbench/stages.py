@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import checkpoint_dirs, load_checkpoint
-from .claims import get_claims
-from .claims.context import ClaimContext
+from .claims.context import ClaimContext, PlanChecks
 from .claims.record import ClaimRecord
 from .claims.runner import check_claims
 from .export import ensure_exported
-from .plans import baseline_for
+from .plans.specs import baseline_for
 from .profiles import Profile
 from .runs import RunSpec, cached_runs
 from .runtimes import profile_threads
@@ -86,7 +85,7 @@ def export_timed(cached: dict[str, list[Path]]) -> None:
 
 
 def measure_profile(
-    specs: list[RunSpec], runs_dir: Path, profile: Profile, mode: str, progress: Any = None, budget: TimingBudget = TimingBudget(),
+    specs: list[RunSpec], runs_dir: Path, profile: Profile, checks: PlanChecks, progress: Any = None, budget: TimingBudget = TimingBudget(),
 ) -> ProfileFigures:
     """Time every checkpoint under runs_dir (laid out as reproduce writes runs/) and check every claim on `profile`.
 
@@ -94,10 +93,10 @@ def measure_profile(
     of it runs on the profile's torch threads, the claims' accuracy figures as much as the timings."""
     profile.require_available()
     with profile_threads(profile):
-        return _measure(specs, runs_dir, profile, mode, progress, budget)
+        return _measure(specs, runs_dir, profile, checks, progress, budget)
 
 
-def _measure(specs: list[RunSpec], runs_dir: Path, profile: Profile, mode: str, progress: Any, budget: TimingBudget) -> ProfileFigures:
+def _measure(specs: list[RunSpec], runs_dir: Path, profile: Profile, checks: PlanChecks, progress: Any, budget: TimingBudget) -> ProfileFigures:
     run_dirs = {spec.name: seed_dirs(spec, runs_dir) for spec in specs}
     checkpoints = {name: [load_checkpoint(d) for d in checkpoint_dirs(dirs[0])] for name, dirs in run_dirs.items()}
     figures = ProfileFigures(profile.name)
@@ -125,7 +124,7 @@ def _measure(specs: list[RunSpec], runs_dir: Path, profile: Profile, mode: str, 
             figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
     done()
     stage("claims")
-    context = ClaimContext(profile, specs, mode, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
-    figures.claims = check_claims(get_claims(), context)
+    context = ClaimContext(profile, specs, checks, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)
+    figures.claims = check_claims(list(checks.claims), context)
     done()
     return figures

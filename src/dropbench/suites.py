@@ -1,7 +1,7 @@
 """What the asv suites (benchmarks/) measure: every case comes from a registry, the work from here.
 
 The benchmark modules are thin: they take their parameter grids from this module and call its
-functions, so a new method (METHODS, plans.plan), runtime (RUNTIMES) or profile
+functions, so a new method (METHODS, the plans), runtime (RUNTIMES) or profile
 (hardware_profiles/) appears in asv without editing a suite.
 
 Parameter grids never depend on the machine: asv keys results by benchmark name and parameter
@@ -9,6 +9,7 @@ values, and one benchmarks.json describes every machine. A case the active profi
 (a batch size it does not list, a device it does not time, torch-sparse on a dense checkpoint)
 raises NotApplicable, which asv reports as skipped together with the reason.
 
+The plan is $DROPBENCH_PLAN (a built-in name or a plan file), else the built-in quick plan.
 The active profile is $DROPBENCH_PROFILE, else the detected one (profiles.default_profile); the
 asv machine is that profile on this machine's CPU (dropbench.machines, docs/asv.md).
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib
 import math
 import os
@@ -32,8 +34,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
-from .claims import get_claims
-from .claims.context import ClaimContext
+from .claims.context import ClaimContext, PlanChecks
 from .claims.record import ClaimRecord
 from .claims.runner import check_claims
 from .data import load_dataset
@@ -42,7 +43,7 @@ from .export import ensure_exported
 from .flops import theoretical_speedup
 from .methods import METHODS
 from .profiles import Profile, default_profile, list_profiles
-from .plans import baseline_for, plan
+from .plans.specs import baseline_for, load_plan, plan_checks, run_specs
 from .runs import RunSpec, cached_runs
 from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
 from .timing.inference import speedup_record
@@ -64,18 +65,26 @@ class NotApplicable(DropbenchError, NotImplementedError):
 
 
 ASV_RUNS_ENV = "DROPBENCH_ASV_RUNS"
+PLAN_ENV = "DROPBENCH_PLAN"
+
+
+@functools.cache
+def suite_plan() -> tuple[list[RunSpec], PlanChecks]:
+    """The runs and claims of $DROPBENCH_PLAN (a built-in name or a plan file; the quick plan when unset)."""
+    plan = load_plan(os.environ.get(PLAN_ENV) or "quick")
+    return run_specs(plan), plan_checks(plan)
 
 
 def checkpoint_specs() -> list[RunSpec]:
-    """The runs whose compacted checkpoints are timed: the quick reproduce plan, or only the runs
+    """The runs whose compacted checkpoints are timed: the plan's (suite_plan), or only the runs
     $DROPBENCH_ASV_RUNS names (comma-separated), so a CI smoke trains two runs instead of 26."""
-    specs = plan(quick=True)
+    specs = suite_plan()[0]
     wanted = [name.strip() for name in os.environ.get(ASV_RUNS_ENV, "").split(",") if name.strip()]
     if not wanted:
         return specs
     unknown = sorted(set(wanted) - {spec.name for spec in specs})
     if unknown:
-        raise ConfigError(f"{ASV_RUNS_ENV} names {', '.join(unknown)}: not runs of the quick plan ({', '.join(s.name for s in specs)})")
+        raise ConfigError(f"{ASV_RUNS_ENV} names {', '.join(unknown)}: not runs of the plan ({', '.join(s.name for s in specs)})")
     return [spec for spec in specs if spec.name in wanted]
 
 
@@ -97,10 +106,10 @@ def batch_sizes() -> list[int]:
 def training_cases() -> dict[str, RunSpec]:
     """Case name -> the run whose training step is timed, one per registered method.
 
-    A method trains with the parameters of its first run in the quick plan (its defaults if the
-    plan has none yet); a method with a dropout rate `p` is swept over RATES.
+    A method trains with the parameters of its first run in the plan (its defaults if the plan
+    has none); a method with a dropout rate `p` is swept over RATES.
     """
-    specs = plan(quick=True)  # the whole plan: a training step needs no trained checkpoint
+    specs = suite_plan()[0]  # the whole plan: a training step needs no trained checkpoint
     first_run: dict[str, RunSpec] = {}
     for spec in specs:
         first_run.setdefault(spec.method, spec)
@@ -299,10 +308,11 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
 
 
 def claim_records() -> dict[str, ClaimRecord]:
-    """Every claim checked on the quick plan's checkpoints (the run cache), by claim id."""
+    """Every claim of the plan checked on its checkpoints (the run cache), by claim id."""
     prepare_checkpoints()  # exports every first seed (the timed checkpoints)
-    context = ClaimContext(usable_profile(), checkpoint_specs(), "quick", min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs())
-    return {record.id: record for record in check_claims(get_claims(), context)}
+    checks = suite_plan()[1]
+    context = ClaimContext(usable_profile(), checkpoint_specs(), checks, min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs())
+    return {record.id: record for record in check_claims(list(checks.claims), context)}
 
 
 def claim_figures(records: dict[str, ClaimRecord], claim_id: str) -> tuple[float, int]:
@@ -314,7 +324,9 @@ def claim_figures(records: dict[str, ClaimRecord], claim_id: str) -> tuple[float
     shown as n/a). not holding = 0 when the verdict is `holds`, else 1, so a claim that stops
     holding shows as a step up on the site and in `dropbench history`.
     """
-    record = records[claim_id]
+    record = records.get(claim_id)
+    if record is None:
+        raise NotApplicable(f"{claim_id}: the plan ({PLAN_ENV}) does not check it")
     if not record.checked:
         raise NotApplicable(f"{claim_id}: {record.verdict}: {record.explanation}")
     ratio = record.bound / record.measured if record.measured > 0 else math.nan

@@ -17,6 +17,7 @@ from torch import nn
 
 from .dataset import Dataset
 from .errors import TrainingDiverged
+from .schemas.plan import OPTIMIZERS, SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,22 @@ class TrainConfig:
     optimizer: str = "adam"  # "adam" or "sgd"
     momentum: float = 0.9  # sgd only
     weight_decay: float = 0.0
-    schedule: str = "constant"  # "constant", "cosine" or "step" (x0.1 at 50 % and 75 %)
+    schedule: str = "constant"  # "constant", "cosine", "step" (x0.1 at 50 % and 75 %) or "linear" (to 0 after `hold`)
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     seed: int = 0
+    hold: float = 0.0  # linear schedule: the fraction of training at the full lr before it falls linearly to 0
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.schedule not in ("constant", "cosine", "step"):
-            raise ValueError(f"schedule must be constant, cosine or step, got {self.schedule!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not 0.0 <= self.hold < 1.0:
+            raise ValueError(f"hold must be in [0, 1), got {self.hold}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +118,8 @@ def _lr_factor(config: TrainConfig, progress: float) -> float:
         return 0.5 * (1 + math.cos(math.pi * progress))
     if config.schedule == "step":
         return 0.01 if progress >= 0.75 else 0.1 if progress >= 0.5 else 1.0
+    if config.schedule == "linear":  # sparse VD's reference code: held, then linearly to 0
+        return min(1.0, (1.0 - progress) / (1.0 - config.hold))
     return 1.0
 
 

@@ -25,25 +25,32 @@ from ..profiles import Profile
 from ..runs import RunSpec, cached_run, cached_runs
 from ..timing.inference import compare_checkpoints
 from ..timing.inference import AA_TOLERANCE
+from ..schemas.plan import bound_names
 from .base import Claim, NotRunnable, RunBinding
 from .record import Calibration
 
-MIN_SEEDS = {"quick": 2, "full": 3}  # trainings per accuracy run a verdict needs
 TIMING_BATCH = 64  # the batch speed claims and their A/A calibration are timed at (every batch of the profile is reported)
 
 
 def plan_names(binding: RunBinding, specs: list[RunSpec]) -> list[str]:
     """The runs a role's binding names: one run, several, or for a name ending in '-' every run of that sweep."""
-    if not isinstance(binding, str):
-        return [name for one in binding for name in plan_names(one, specs)]
-    if binding.endswith("-"):
-        return [spec.name for spec in specs if spec.name.startswith(binding)]
-    return [spec.name for spec in specs if spec.name == binding]
+    return bound_names(binding, [spec.name for spec in specs])
 
 
 def claim_run_names(claim: Claim, specs: list[RunSpec]) -> set[str]:
     """Every run of the plan that `claim` reads, over all its roles."""
     return {name for binding in claim.runs.values() for name in plan_names(binding, specs)}
+
+
+@dataclass(frozen=True)
+class PlanChecks:
+    """What a plan asks of the claims: which ones, bound to which of its runs, the seeds a verdict
+    on accuracy needs, and the plan's name and SHA-256 (recorded in every claim record)."""
+
+    plan: str
+    sha256: str | None
+    min_seeds: int
+    claims: tuple[Claim, ...]
 
 
 @dataclass
@@ -58,7 +65,7 @@ class ClaimContext:
 
     profile: Profile
     specs: list[RunSpec]
-    mode: str  # "quick" or "full": which setups the specs are
+    checks: PlanChecks
     progress: Any = None
     min_run_time: float = 1.0
     run_dirs: dict[str, list[Path]] | None = None
@@ -76,11 +83,11 @@ class ClaimContext:
         return plan_names(binding, self.specs)
 
     def checkpoints(self, name: str) -> list[Checkpoint]:
-        """One checkpoint per seed of run `name`; NotRunnable when it has fewer than the mode needs."""
+        """One checkpoint per seed of run `name`; NotRunnable when it has fewer than the plan needs."""
         dirs = self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
-        need = MIN_SEEDS.get(self.mode, 1)
+        need = self.checks.min_seeds
         if len(dirs) < need:
-            raise NotRunnable(f"run {name!r} has {len(dirs)} seed(s); a {self.mode}-plan verdict on accuracy needs at least {need}")
+            raise NotRunnable(f"run {name!r} has {len(dirs)} seed(s); a verdict on accuracy in plan {self.checks.plan!r} needs at least {need}")
         return [load_checkpoint(d) for d in dirs]
 
     def checkpoint(self, name: str) -> Checkpoint:
@@ -98,7 +105,7 @@ class ClaimContext:
     def setup(self, claim: Claim) -> dict[str, Any]:
         """The plan's runs the claim reads, as they were set up."""
         names = claim_run_names(claim, self.specs)
-        return {"mode": self.mode, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names}}
+        return {"plan": self.checks.plan, "plan_sha256": self.checks.sha256, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names}}
 
     def missing_runs(self, claim: Claim) -> list[str]:
         """The bindings of `claim` that name no run of the plan."""

@@ -17,9 +17,6 @@ from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, 
 from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
 
-# the KL weights the plans train (the paper's is 1): mnist-5k has 17x fewer training images than
-# MNIST, so smaller weights are candidates too, and validation picks one
-KL_WEIGHTS = (0.1, 0.3)
 GLOBAL_FRACTIONS = (0.5, 0.75, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999)  # the control's pruning grid
 
 

@@ -13,7 +13,7 @@ from ..console import console, error, make_progress, one_line, stdout
 from ..errors import ConfigError
 from ..fsutil import atomic_write_json, check_output_dir
 
-from .options import key_values, profile_from
+from .options import key_values, plan_from, profile_from
 
 if TYPE_CHECKING:  # annotations only: the library loads inside each command
     from ..claims.record import ClaimRecord
@@ -230,6 +230,22 @@ def cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..plans.files import plan_sha256, plan_toml, read_plan
+
+    plan = read_plan(args.target)  # the schema: torch-free
+    if args.action == "show":  # the built-in plans pass the registries too (tests/test_plans.py)
+        sys.stdout.write(plan_toml(plan))  # not rich: TOML's [[runs]] is not markup
+        return 0
+    from ..plans.specs import check_plan
+
+    check_plan(plan, args.target)
+    stdout.print(f"[green]valid[/] plan {plan.name!r}: {len(plan.runs)} runs, {len(plan.claims)} claims, sha256 {plan_sha256(plan)}", soft_wrap=True)
+    return 0
+
+
 VERDICT_STYLE = {"holds": "green", "fails": "red", "inconclusive": "yellow", "not-run": "dim", "error": "bold red"}
 
 
@@ -251,21 +267,21 @@ def claims_table(records: list[ClaimRecord]):
 def cmd_claims(args: argparse.Namespace) -> int:
     import functools
 
-    from ..claims import get_claims
+    plan = plan_from(args)  # a bad plan is said before the library loads
     from ..claims.adaptive import check_until_decided
     from ..claims.context import ClaimContext
     from ..claims.runner import check_claims
-    from ..plans import plan, reseeded
+    from ..plans.specs import plan_checks, run_specs
 
     if args.until_decided and args.budget is None:
         raise ConfigError("--until-decided needs --budget MINUTES: how long it may keep adding seeds")
     if args.budget is not None and not args.until_decided:
         raise ConfigError("--budget applies to --until-decided only; add --until-decided or drop --budget")
     profile = profile_from(args)
-    claims = get_claims(args.only)
-    specs, mode = reseeded(plan(args.quick), args.seeds), "quick" if args.quick else "full"
+    checks, specs = plan_checks(plan, args.only), run_specs(plan)
+    claims = list(checks.claims)
     with make_progress(args.quiet) as progress:
-        make_context = functools.partial(ClaimContext, profile, mode=mode, progress=progress, min_run_time=args.min_time)
+        make_context = functools.partial(ClaimContext, profile, checks=checks, progress=progress, min_run_time=args.min_time)
         if args.until_decided:
             records = check_until_decided(claims, specs, make_context, 60 * args.budget, log=lambda line: console.print(one_line(line)))
         else:
@@ -282,6 +298,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    plan = plan_from(args)  # a bad plan is said before the library loads
     from ..profiles import default_profile, load_profile
     from ..reproduce import reproduce
 
@@ -289,7 +306,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("give --profile NAME or --profiles A,B, not both")
     if args.train_threads and not args.cluster:
         raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
-    names = args.profiles or ([args.profile] if args.profile else [])
+    names = args.profiles or ([args.profile] if args.profile else plan.profiles)
     profiles = [load_profile(name) for name in names] if names else [default_profile()]
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
@@ -299,9 +316,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             address = parse_address(args.cluster)
             check_output_dir(out, args.force)  # before a cluster is started or joined
             with connect(address, progress, args.train_threads or 1) as cluster:
-                result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, executor=cluster, seeds=args.seeds)
+                result = reproduce(out, plan, profiles, force=args.force, progress=progress, executor=cluster)
         else:
-            result = reproduce(out, args.quick, profiles, force=args.force, progress=progress, seeds=args.seeds)
+            result = reproduce(out, plan, profiles, force=args.force, progress=progress)
     runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
     on = ", ".join(p.name for p in profiles)
     stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, timed on {on}, report {report}")

@@ -9,10 +9,11 @@ import math
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ConfigError, DropbenchError
-from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
+from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_PLAN_SEEDS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
 
-if TYPE_CHECKING:  # annotations only: profiles loads inside profile_from
+if TYPE_CHECKING:  # annotations only: profiles and plans load inside profile_from and plan_from
     from ..profiles import Profile
+    from ..schemas.plan import PlanSchema
 
 EXIT_USER_ERROR = 2
 
@@ -69,9 +70,6 @@ def csv_rates(text: str) -> tuple[float, ...]:
     if not values or not all(0.0 <= v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"expected dropout rates in [0, 1), got {text!r}")
     return values
-
-
-MAX_PLAN_SEEDS = 100  # trainings per run of a plan
 
 
 def seed_list(text: str) -> tuple[int, ...]:
@@ -183,8 +181,27 @@ def add_force_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace --out if it is an earlier dropbench output")
 
 
-def add_quick_option(p: argparse.ArgumentParser, help: str) -> None:
-    p.add_argument("--quick", action="store_true", help=help)
+def add_plan_options(p: argparse.ArgumentParser) -> None:
+    """--plan, --quick, --seeds, --data: which plan runs (read back with plan_from)."""
+    p.add_argument("--plan", metavar="NAME_OR_FILE", help="a built-in plan (quick, full) or a plan file (dropbench plan show quick > my.toml); default: full")
+    p.add_argument("--quick", action="store_true", help="the built-in quick plan (--plan quick): small nets, minutes")
+    add_seeds_option(p)
+    p.add_argument("--data", metavar="SPEC", help="the data of every run that does not pin its own: digits, mnist-5k, idx:DIR, npz:PATH, csv:PATH[#LABEL]")
+
+
+def plan_from(args: argparse.Namespace) -> PlanSchema:
+    """The plan --plan or --quick names (full when neither), with --seeds and --data applied, validated
+    (against the schema first, which needs no torch, so a bad field is said at once)."""
+    from ..plans.files import overridden, read_plan
+
+    if args.plan and args.quick:
+        raise ConfigError("give --plan NAME_OR_FILE or --quick (the built-in quick plan), not both")
+    source = args.plan or ("quick" if args.quick else "full")
+    plan = overridden(read_plan(source), args.seeds, args.data)
+    from ..plans.specs import check_plan
+
+    check_plan(plan, source)
+    return plan
 
 
 def add_set_option(p: argparse.ArgumentParser) -> None:

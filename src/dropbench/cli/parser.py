@@ -18,6 +18,7 @@ from .commands import (
     cmd_export,
     cmd_history,
     cmd_methods,
+    cmd_plan,
     cmd_profile,
     cmd_report,
     cmd_reproduce,
@@ -43,10 +44,9 @@ from .options import (
     add_model_options,
     add_out_option,
     add_profile_option,
-    add_quick_option,
+    add_plan_options,
     add_quiet_option,
     add_rounds_option,
-    add_seeds_option,
     add_until_decided_options,
     add_set_option,
 )
@@ -68,7 +68,7 @@ def add_train_commands(sub) -> None:
     add_batch_size_option(p, 64)
     p.add_argument("--lr", type=bounded(float, 1e-12, 100.0), default=1e-3)
     p.add_argument("--optimizer", default="adam", help="adam or sgd")
-    p.add_argument("--schedule", default="constant", help="constant, cosine or step")
+    p.add_argument("--schedule", default="constant", help="constant, cosine, step or linear (to 0)")
     p.add_argument("--weight-decay", type=bounded(float, 0.0, 100.0), default=0.0)
     p.add_argument("--grad-clip", type=bounded(float, 0.0, 1e6), default=0.0, help="max gradient norm (0 = off)")
     p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0)
@@ -140,12 +140,16 @@ def add_listing_commands(sub) -> None:
     p = sub.add_parser("methods", help="list the methods and their hyper-parameters")
     p.set_defaults(func=cmd_methods)
 
+    p = sub.add_parser("plan", help="plans: show NAME_OR_FILE (as TOML, to edit and run with --plan) | validate FILE")
+    p.add_argument("action", choices=["show", "validate"])
+    p.add_argument("target", help="a built-in plan (quick, full) or a plan file")
+    p.set_defaults(func=cmd_plan)
+
 
 def add_claims_commands(sub) -> None:
     """claims, reproduce."""
     p = sub.add_parser("claims", help="check the papers' claims on this machine: holds / fails / inconclusive / not-run")
-    add_quick_option(p, "the quick setups (minutes) instead of the full ones")
-    add_seeds_option(p)
+    add_plan_options(p)
     add_until_decided_options(p)
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--only", nargs="+", metavar="ID", help="check only these claims")
@@ -156,8 +160,7 @@ def add_claims_commands(sub) -> None:
     p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("reproduce", help="the main job: every method trained, compacted, exported, benched, reported")
-    add_quick_option(p, "small nets on digits (minutes)")
-    add_seeds_option(p)
+    add_plan_options(p)
     add_out_option(p, "output directory")
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--profiles", type=csv_names, help="time and check the claims on each of these profiles (comma-separated)")

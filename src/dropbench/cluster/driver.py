@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..claims.context import PlanChecks
 from ..errors import ClusterError
 from ..profiles import Profile
 from ..runs import RunSpec, cache_entry, cache_root, valid_entry
@@ -59,7 +60,7 @@ class Cluster:
         return entries
 
     def measure_all(
-        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], mode: str, budget: TimingBudget,
+        self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], checks: PlanChecks, budget: TimingBudget,
     ) -> list[ProfileFigures]:
         """Each profile's timing stage as one task on its node; the entries a node lacks are sent to it first.
 
@@ -71,7 +72,7 @@ class Cluster:
             node = self.timing_nodes[profile.name]
             missing = self.ray.get(self.ray.remote(tasks.missing_entries).options(**pinned_options(node)).remote(names))
             payloads = {name: self.ray.put(pack_dir(cache_root() / name)) for name in missing}
-            args = (specs, profile, mode, budget, layout, payloads)
+            args = (specs, profile, checks, budget, layout, payloads)
             jobs.append(Job(f"time {profile.name}", tasks.time_profile, args, timing_options(profile, node)))
         figures: dict[str, ProfileFigures] = {}
         self.executor.run("time on the profiles' nodes", jobs, lambda job, value: figures.__setitem__(value.profile, value))

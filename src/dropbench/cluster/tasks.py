@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 
+from ..claims.context import PlanChecks
 from ..profiles import Profile
 from ..runs import RunSpec, cache_root, entry_name, train_run, valid_entry
 from ..runtimes import torch_threads
@@ -47,7 +48,9 @@ def missing_entries(names: list[str]) -> list[str]:
     return [name for name in names if not valid_entry(cache_root() / name)]
 
 
-def time_profile(specs: list[RunSpec], profile: Profile, mode: str, budget: TimingBudget, layout: dict[str, str], payloads: dict[str, Any]) -> ProfileFigures:
+def time_profile(
+    specs: list[RunSpec], profile: Profile, checks: PlanChecks, budget: TimingBudget, layout: dict[str, str], payloads: dict[str, Any],
+) -> ProfileFigures:
     """reproduce's timing stage for one profile, on the node that advertises it.
 
     `layout` maps each runs/<dir> to its cache entry; `payloads` holds object refs of the entries
@@ -61,4 +64,4 @@ def time_profile(specs: list[RunSpec], profile: Profile, mode: str, budget: Timi
         runs = Path(tmp) / "runs"
         for directory, entry in layout.items():
             shutil.copytree(cache_root() / entry, runs / directory, symlinks=True)
-        return measure_profile(specs, runs, profile, mode, budget=budget)
+        return measure_profile(specs, runs, profile, checks, budget=budget)

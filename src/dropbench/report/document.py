@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..fsutil import atomic_write_text
 from .html import contents, esc, page
 from .sections import (
+    plan_line,
     provenance_header,
     bench_section,
     calibration_section,
@@ -92,6 +93,7 @@ def write_report(path: Path, context: dict[str, Any]) -> None:
     ]
     header = [
         provenance_header(context.get("provenance") or {}),
+        plan_line(context.get("plan"), context.get("plan_sha256")),
         f'<p class="muted">{timing} on profile{"s" if several else ""} {esc(", ".join(names))}.</p>',
         contents(body),
     ]

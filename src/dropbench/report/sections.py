@@ -256,6 +256,13 @@ def bench_section(bench: list[dict], where: str = "") -> str:
     return section(f"Inference latency{where}", details(f"{len(rows)} latencies: checkpoint x runtime x batch", table))
 
 
+def plan_line(plan: str | None, sha256: str | None) -> str:
+    """Under the title: the plan the verdicts came from, by its SHA-256 (fixed before the results)."""
+    if not sha256:
+        return '<p class="muted">Plan: not recorded (written by a dropbench that did not record it).</p>'
+    return f'<p class="muted">Plan {esc(plan or "?")}, SHA-256 <code>{esc(sha256)}</code></p>'
+
+
 def provenance_header(provenance: dict) -> str:
     """Under the title: the commit (and whether the tree was dirty), dropbench's version, the
     command line and the library versions the figures were taken with (provenance.py)."""
@@ -339,6 +346,15 @@ def comparison_section(name_a: str, a: dict[str, Any], name_b: str, b: dict[str,
                                                                    caption, left=2)) if bench_rows else "",
     ]
     return section("Side by side", "".join(tables) or f'<p class="muted">{esc(caption)}: no figures in common</p>')
+
+
+def plans_differ(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any]) -> str:
+    """The warning above a side-by-side view of two outputs that ran different plans (or one unrecorded)."""
+    def which(side: dict[str, Any]) -> str:
+        return f"plan {side.get('plan') or '?'} ({side['plan_sha256'][:12]})" if side.get("plan_sha256") else "a plan it did not record"
+
+    return (f'<p class="warn">A = {esc(name_a)} and B = {esc(name_b)} ran different plans: A ran {esc(which(a))}, '
+            f'B ran {esc(which(b))}. Their figures come from different runs, data, seeds or claims.</p>')
 
 
 def context_profiles(context: dict[str, Any]) -> list[dict[str, Any]]:

@@ -35,12 +35,12 @@ def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str
         raise error(invalid.format(path=path, reason=e, what=what)) from None
     except RecursionError:
         raise too_deep from None
-    if _depth(value) > JSON_MAX_DEPTH:
+    if nesting_depth(value) > JSON_MAX_DEPTH:
         raise too_deep
     return value
 
 
-def _depth(value: Any) -> int:
+def nesting_depth(value: Any) -> int:
     """Nesting depth, iteratively (a recursive walk is what a hostile file would overflow)."""
     deepest, stack = 0, [(value, 1)]
     while stack:

@@ -146,6 +146,9 @@ class Reproduce(Strict):
     runs: Annotated[list[Name], Field(max_length=10_000)] = []
     stages: dict[Name, Seconds] = {}
     provenance: dict[str, Any] = {}  # shown in the report's header; older records have none
+    fingerprint: dict[str, Any] = {}  # the machine, for a plan that checks no claim (whose records carry it otherwise)
+    plan: Annotated[str, StringConstraints(max_length=64)] | None = None
+    plan_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None  # older records have none
 
 
 Row = dict[Name, Scalar]

@@ -1,0 +1,13 @@
+"""Plans: the runs `reproduce`, the claims and the asv suites train, and the claims they check.
+
+A plan is a TOML file (`dropbench plan show quick > my-plan.toml`): its runs (method and
+parameters, model, widths, data, training config, seeds), the claims it checks with their roles
+bound to its runs, the seeds a verdict needs, and the profiles. The built-in ones are `quick.toml`,
+`full.toml` and `paper.toml` beside this module, written as `plan show` writes them.
+
+- `files`: read and validate a plan (schemas/plan.py), apply --seeds / --data, its SHA-256; torch-free.
+- `toml`: write one.
+- `specs`: a plan as RunSpecs and bound claims, and the checks against the method and claim registries.
+
+This module imports nothing, so `dropbench plan show` loads no torch.
+"""
