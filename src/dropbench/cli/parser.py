@@ -142,7 +142,7 @@ def add_listing_commands(sub) -> None:
 
     p = sub.add_parser("plan", help="plans: show NAME_OR_FILE (as TOML, to edit and run with --plan) | validate FILE")
     p.add_argument("action", choices=["show", "validate"])
-    p.add_argument("target", help="a built-in plan (quick, full) or a plan file")
+    p.add_argument("target", help="a built-in plan (quick, full, paper, ci) or a plan file")
     p.set_defaults(func=cmd_plan)
 
 

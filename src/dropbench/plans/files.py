@@ -18,7 +18,7 @@ from ..schemas import nesting_depth
 from ..schemas.plan import PlanSchema
 from .toml import dumps
 
-BUILTIN = ("quick", "full", "paper")  # plans/<name>.toml
+BUILTIN = ("quick", "full", "paper", "ci")  # plans/<name>.toml
 
 
 def read_plan(source: str) -> PlanSchema:
