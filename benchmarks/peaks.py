@@ -31,7 +31,8 @@ def main() -> None:
     print(json.dumps(figures))
     if args.write:
         path = Path(profile.source)
-        atomic_write_text(path, json.dumps({**json.loads(path.read_text()), **figures}, indent=2) + "\n")
+        stored = {**json.loads(path.read_text()), **figures}
+        atomic_write_text(path, "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in stored.items()) + "\n}\n")
         print(f"stored in {profile.source}")
 
 
