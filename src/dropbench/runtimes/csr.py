@@ -1,8 +1,10 @@
 """Sparse forms of plain models, for the `torch-sparse` inference runner.
 
 A sparse layer's weight becomes a matrix in one of FORMATS and runs as sparse x dense products:
-Linear layers directly, Conv2d layers after im2col. The runner uses DEFAULT_FORMAT (torch CSR: MKL
-sparse on CPU, cuSPARSE on CUDA); benchmarks/sparse_kernels.py times every format side by side.
+Linear layers directly, Conv2d layers after im2col. The runner uses its device's DEFAULT_FORMAT,
+the fastest that benchmarks/sparse_kernels.py found (docs/sparse-and-approximate.md): scipy's CSR
+product on CPU (2.25x the dense LeNet-300-100 at batch 64 on 2 threads, torch's MKL CSR 1.34x),
+torch CSR (cuSPARSE) on CUDA.
 Only layers with at most MAX_DENSITY non-zero weights are converted: on denser ones the dense
 kernels win (LeNet-5's first conv, 66 % non-zero, ran 1.6x slower as CSR at batch 64). Embeddings
 and LSTMs stay dense. The converted model computes what the plain model computes.
@@ -64,11 +66,11 @@ FORMATS: dict[str, Callable[[torch.Tensor], Product]] = {  # [out, fan_in] weigh
     "torch-bsr-4": _bsr(4),
     "torch-bsr-16": _bsr(16),
 }
-DEFAULT_FORMAT = "torch-csr"
+DEFAULT_FORMAT = {"cpu": "scipy-csr", "cuda": "torch-csr"}
 
 
 class CSRLinear(nn.Module):
-    def __init__(self, layer: nn.Linear, device: str, sparse_format: str = DEFAULT_FORMAT):
+    def __init__(self, layer: nn.Linear, device: str, sparse_format: str):
         super().__init__()
         self.product = FORMATS[sparse_format](layer.weight.detach().to(device))
         self.bias = layer.bias.detach().to(device)[:, None]
@@ -80,7 +82,7 @@ class CSRLinear(nn.Module):
 
 
 class CSRConv2d(nn.Module):
-    def __init__(self, layer: nn.Conv2d, device: str, sparse_format: str = DEFAULT_FORMAT):
+    def __init__(self, layer: nn.Conv2d, device: str, sparse_format: str):
         super().__init__()
         if layer.groups != 1 or layer.dilation != (1, 1) or not isinstance(layer.padding, tuple):
             raise ValueError("CSR convolution supports groups=1, dilation=1 and numeric padding only")
@@ -98,8 +100,10 @@ class CSRConv2d(nn.Module):
         return y.view(-1, batch, out_h, out_w).transpose(0, 1)
 
 
-def csr_model(model: nn.Module, device: str = "cpu", sparse_format: str = DEFAULT_FORMAT) -> nn.Module:
-    """A copy of `model` whose sparse Linear and Conv2d layers run in `sparse_format` (inference only)."""
+def csr_model(model: nn.Module, device: str = "cpu", sparse_format: str | None = None) -> nn.Module:
+    """A copy of `model` whose sparse Linear and Conv2d layers run in `sparse_format` (default: the
+    device's DEFAULT_FORMAT; inference only)."""
+    sparse_format = sparse_format or DEFAULT_FORMAT[torch.device(device).type]
     converted = copy.deepcopy(model).to(device).eval()
     for parent in list(converted.modules()):
         for name, child in parent.named_children():
