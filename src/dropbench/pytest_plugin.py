@@ -62,8 +62,10 @@ def pytest_benchmark_compare_machine_info(benchmarksession, machine_info: dict, 
         compared_benchmark["machine_info"] = saved
 
 
-FIRST_SHOWN = ("dropbench.profile.name", "dropbench.fingerprint.cpu", "dropbench.fingerprint.cores_physical", "dropbench.fingerprint.ram_gb",
-               "dropbench.fingerprint.gpu", "dropbench.fingerprint.torch", "dropbench.fingerprint.onnxruntime")
+FIRST_SHOWN = (
+    "dropbench.profile.name", "dropbench.profile.threads", "dropbench.fingerprint.cpu", "dropbench.fingerprint.cores_physical",
+    "dropbench.fingerprint.ram_gb", "dropbench.fingerprint.gpu", "dropbench.fingerprint.torch", "dropbench.fingerprint.onnxruntime",
+)
 SHOWN = 4  # differences written out; the rest are counted
 
 
