@@ -42,14 +42,16 @@ def speedup_record(
         "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
     }
     if batch == EXPLAINED_BATCH and isinstance(candidate, Checkpoint) and isinstance(baseline, Checkpoint):
-        record.update(_where_time_goes(baseline, candidate, profile, candidate_runtime, c, sparse))
+        record.update(_where_time_goes(baseline, candidate, profile, candidate_runtime, c, record["realisation"], sparse))
     return record
 
 
-def _where_time_goes(baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, c: Comparison, sparse: bool) -> dict[str, Any]:
+def _where_time_goes(
+    baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, c: Comparison, realisation: float, sparse: bool,
+) -> dict[str, Any]:
     """Each net's fixed cost and per-layer times, and the cause of a realisation below the goal (timing.explain)."""
     base, cand = (breakdown(model, baseline_runtime(runtime) if model is baseline else runtime, EXPLAINED_BATCH, profile) for model in (baseline, candidate))
-    words = cause(c.speedup / theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse), base, cand, c.candidate.median, sparse, profile)
+    words = cause(realisation, base, cand, c.candidate.median, sparse, profile)
     roofline = (base.roofline_s(profile) or 0) / (cand.roofline_s(profile) or math.inf) if base and cand and not sparse else 0
     return {
         "breakdown": {"baseline": base and base.as_dict(), "candidate": cand and cand.as_dict()}, "cause": words,
