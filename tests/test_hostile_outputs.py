@@ -206,6 +206,14 @@ def test_the_cache_from_the_environment_is_checked_before_training(monkeypatch):
         cached_run(RunSpec("never-trained", "dense"))
 
 
+@pytest.mark.parametrize("command", ["claims", "reproduce"])
+def test_a_bad_cache_is_one_line_before_any_claim_or_training(tmp_path, monkeypatch, cli, command):
+    monkeypatch.setenv("DROPBENCH_CACHE", "/")
+    extra = ["--out", tmp_path / "out"] if command == "reproduce" else []
+    assert_one_line_error(cli(command, "--quick", *extra), "DROPBENCH_CACHE")
+    assert not (tmp_path / "out").exists()
+
+
 # --- 3. the user's data is bounded before anything is allocated or trained
 
 

@@ -272,12 +272,14 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from ..claims.context import ClaimContext
     from ..claims.runner import check_claims
     from ..plans.specs import plan_checks, run_specs
+    from ..runs import cache_root
 
     if args.until_decided and args.budget is None:
         raise ConfigError("--until-decided needs --budget MINUTES: how long it may keep adding seeds")
     if args.budget is not None and not args.until_decided:
         raise ConfigError("--budget applies to --until-decided only; add --until-decided or drop --budget")
     profile = profile_from(args)
+    cache_root()  # a bad $DROPBENCH_CACHE is one line here, not one per claim
     checks, specs = plan_checks(plan, args.only), run_specs(plan)
     claims = list(checks.claims)
     with make_progress(args.quiet) as progress:
@@ -301,6 +303,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     plan = plan_from(args)  # a bad plan is said before the library loads
     from ..profiles import default_profile, load_profile
     from ..reproduce import reproduce
+    from ..runs import cache_root
 
     if args.profile and args.profiles:
         raise ConfigError("give --profile NAME or --profiles A,B, not both")
@@ -308,6 +311,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
     names = args.profiles or ([args.profile] if args.profile else plan.profiles)
     profiles = [load_profile(name) for name in names] if names else [default_profile()]
+    cache_root()  # a bad $DROPBENCH_CACHE is said before anything is trained
     out = Path(args.out)
     with make_progress(args.quiet) as progress:
         if args.cluster:
