@@ -25,8 +25,8 @@ EXPLAINED_BATCH = 64  # where the time goes is profiled at this batch size (the 
 
 
 def baseline_runtime(candidate_runtime: str) -> str:
-    """The runtime the baseline runs in: its own, but torch eager against the sparse runner."""
-    return "torch-eager" if candidate_runtime == "torch-sparse" else candidate_runtime
+    """The runtime the baseline runs in: its own, but torch eager against a sparse runner."""
+    return "torch-eager" if get_runtime(candidate_runtime).sparse else candidate_runtime
 
 
 def speedup_record(
@@ -35,7 +35,7 @@ def speedup_record(
 ) -> dict[str, Any]:
     """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
     c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime, rounds)
-    sparse = candidate_runtime == "torch-sparse"
+    sparse = get_runtime(candidate_runtime).sparse
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse)
     record = {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
