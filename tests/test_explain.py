@@ -9,7 +9,9 @@ import pytest
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.profiles import load_profile
+from dropbench.timing import explain, inference
 from dropbench.timing.explain import Breakdown, Layer, breakdown, cause
+from dropbench.timing.measurement import Comparison, Measurement
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +64,16 @@ def test_the_roofline_needs_the_profiles_peaks_and_names_memory_bound_nets():
     assert compact.roofline_s(known) == pytest.approx(2 * 1e7 / 1e10)
     assert compact.memory_bound(known) and not dense.memory_bound(known)
     assert "memory bound" in cause(0.5, dense, compact, 2e-4, sparse=False, profile=known)
+
+
+def test_records_against_one_baseline_profile_it_once(checkpoint, monkeypatch):
+    profiled = []
+    monkeypatch.setattr(explain, "breakdown", lambda net, runtime, batch, profile: profiled.append((net.path, runtime)))
+    timed = Measurement("x", [1e-3] * 6)
+    monkeypatch.setattr(inference, "compare_checkpoints", lambda *args: Comparison(timed, timed, 1.0, (0.9, 1.1), [1.0, 1.0, 1.0]))
+    profile, breakdowns = load_profile("cpu-1thread"), explain.Breakdowns()
+    for name in ("a", "b"):
+        candidate = dataclasses.replace(checkpoint, path=checkpoint.path.parent / name)
+        inference.speedup_record(checkpoint, candidate, profile, "onnxruntime", 64, 0.1, breakdowns=breakdowns)
+    assert [path.name for path, _ in profiled] == ["dense", "a", "b"]
+

@@ -98,6 +98,20 @@ def breakdown(checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile
     return Breakdown(runtime, batch, fixed, layers)
 
 
+class Breakdowns:
+    """`breakdown` computed once per (checkpoint, runtime, batch, profile): every compacted net of a
+    dense baseline shares the baseline's. Make one per timing stage, so nothing outlives it."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Path, str, int, Profile], Breakdown | None] = {}
+
+    def __call__(self, checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile) -> Breakdown | None:
+        key = (checkpoint.path, runtime, batch, profile)
+        if key not in self._done:
+            self._done[key] = breakdown(checkpoint, runtime, batch, profile)
+        return self._done[key]
+
+
 def cause(
     realisation: float, baseline: Breakdown | None, candidate: Breakdown | None, candidate_s: float, sparse: bool, profile: Profile,
 ) -> str | None:
