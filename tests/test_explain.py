@@ -79,14 +79,14 @@ def test_records_against_one_baseline_profile_it_once(checkpoint, monkeypatch):
 
 
 def record(candidate: str, runtime: str, speedup: float, realisation: float, baseline_s: float = 1e-3, **where) -> dict:
-    return {"candidate": candidate, "baseline": "dense", "runtime": runtime, "speedup": speedup, "realisation": realisation,
-            "baseline_timing": {"median_s": baseline_s}, "profile": "cpu-2thread", "batch": 64, **where}
+    return {"candidate": candidate, "baseline": "dense", "runtime": runtime, "speedup": speedup, "ci": [speedup - 0.15, speedup + 0.15],
+            "realisation": realisation, "baseline_timing": {"median_s": baseline_s}, "profile": "cpu-2thread", "batch": 64, **where}
 
 
 def test_targets_flag_the_best_runtime_and_the_slower_ones_and_leave_out_fast_baselines():
     records = [
         record("dense", "onnxruntime", 1.0, 1.0, baseline="dense"),  # the A/A calibration
-        record("a", "onnxruntime", 1.9, 0.95), record("a", "torch-eager", 0.9, 0.45),
+        record("a", "onnxruntime", 1.9, 0.95), record("a", "torch-eager", 0.9, 0.45), record("a", "torch-compile", 0.8, 0.4),
         record("b", "onnxruntime", 1.2, 0.6), record("b", "torch-eager", 3.0, 0.7, baseline_s=50e-6),
         record("b", "torch-compile", 0, 0, skipped="no compiler"), record("a", "onnxruntime", 1.9, 0.95, batch=1),
         record("a", "onnxruntime", 1.9, 0.95, profile="cpu-1thread"),
@@ -94,7 +94,8 @@ def test_targets_flag_the_best_runtime_and_the_slower_ones_and_leave_out_fast_ba
     flags = {(r["candidate"], r["runtime"]): f for r, f in explain.against_targets(records, "cpu-2thread", 64)}
     assert flags == {
         ("a", "onnxruntime"): ["meets >= 0.8 on its best runtime"],
-        ("a", "torch-eager"): ["slower than dense"],
+        ("a", "torch-eager"): ["slower than dense (its interval reaches 1)"],
+        ("a", "torch-compile"): ["slower than dense"],
         ("b", "onnxruntime"): ["misses >= 0.8 on its best runtime"],
         ("b", "torch-eager"): ["no target: its dense baseline takes 50 µs, under 100 µs"],
     }
