@@ -9,7 +9,9 @@ import pytest
 from dropbench.checkpoint import load_checkpoint
 from dropbench.cli import main
 from dropbench.profiles import load_profile
+from dropbench.timing import explain, inference
 from dropbench.timing.explain import Breakdown, Layer, breakdown, cause
+from dropbench.timing.measurement import Comparison, Measurement
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +64,38 @@ def test_the_roofline_needs_the_profiles_peaks_and_names_memory_bound_nets():
     assert compact.roofline_s(known) == pytest.approx(2 * 1e7 / 1e10)
     assert compact.memory_bound(known) and not dense.memory_bound(known)
     assert "memory bound" in cause(0.5, dense, compact, 2e-4, sparse=False, profile=known)
+
+
+def test_records_against_one_baseline_profile_it_once(checkpoint, monkeypatch):
+    profiled = []
+    monkeypatch.setattr(explain, "breakdown", lambda net, runtime, batch, profile: profiled.append((net.path, runtime)))
+    timed = Measurement("x", [1e-3] * 6)
+    monkeypatch.setattr(inference, "compare_checkpoints", lambda *args: Comparison(timed, timed, 1.0, (0.9, 1.1), [1.0, 1.0, 1.0]))
+    profile, breakdowns = load_profile("cpu-1thread"), explain.Breakdowns()
+    for name in ("a", "b"):
+        candidate = dataclasses.replace(checkpoint, path=checkpoint.path.parent / name)
+        inference.speedup_record(checkpoint, candidate, profile, "onnxruntime", 64, 0.1, breakdowns=breakdowns)
+    assert [path.name for path, _ in profiled] == ["dense", "a", "b"]
+
+
+def record(candidate: str, runtime: str, speedup: float, realisation: float, baseline_s: float = 1e-3, **where) -> dict:
+    return {"candidate": candidate, "baseline": "dense", "runtime": runtime, "speedup": speedup, "ci": [speedup - 0.15, speedup + 0.15],
+            "realisation": realisation, "baseline_timing": {"median_s": baseline_s}, "profile": "cpu-2thread", "batch": 64, **where}
+
+
+def test_targets_flag_the_best_runtime_and_the_slower_ones_and_leave_out_fast_baselines():
+    records = [
+        record("dense", "onnxruntime", 1.0, 1.0, baseline="dense"),  # the A/A calibration
+        record("a", "onnxruntime", 1.9, 0.95), record("a", "torch-eager", 0.9, 0.45), record("a", "torch-compile", 0.8, 0.4),
+        record("b", "onnxruntime", 1.2, 0.6), record("b", "torch-eager", 3.0, 0.7, baseline_s=50e-6),
+        record("b", "torch-compile", 0, 0, skipped="no compiler"), record("a", "onnxruntime", 1.9, 0.95, batch=1),
+        record("a", "onnxruntime", 1.9, 0.95, profile="cpu-1thread"),
+    ]
+    flags = {(r["candidate"], r["runtime"]): f for r, f in explain.against_targets(records, "cpu-2thread", 64)}
+    assert flags == {
+        ("a", "onnxruntime"): ["meets >= 0.8 on its best runtime"],
+        ("a", "torch-eager"): ["slower than dense (its interval reaches 1)"],
+        ("a", "torch-compile"): ["slower than dense"],
+        ("b", "onnxruntime"): ["misses >= 0.8 on its best runtime"],
+        ("b", "torch-eager"): ["no target: its dense baseline takes 50 µs, under 100 µs"],
+    }

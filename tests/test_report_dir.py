@@ -108,3 +108,11 @@ def test_report_of_what_is_no_output_is_one_line_error(outputs, cli, tmp_path):
     assert_one_line_error(cli("report", tmp_path), "cannot be read as JSON")
     assert_one_line_error(cli("report", one, "--compare", tmp_path), "cannot be read as JSON")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_an_outputs_checkpoints_are_found_by_the_names_their_records_give_them(tiny_run, tmp_path):
+    from dropbench.outputs import checkpoint_paths
+
+    for name in ("dense", "dense.seed1"):  # the first seed is timed; the others are not
+        shutil.copytree(tiny_run, tmp_path / "runs" / name)
+    assert checkpoint_paths(tmp_path) == {"tiny": tmp_path / "runs" / "dense"}

@@ -66,6 +66,11 @@ def load_output(directory: Path) -> dict[str, Any]:
     }
 
 
+def checkpoint_paths(directory: Path) -> dict[str, Path]:
+    """Each timed checkpoint of an output (every run's first seed and its variants) by the name its records give it."""
+    return {_shown_manifest(path).get("name", path.name): path for run in _run_dirs(directory) for path in checkpoint_dirs(run)}
+
+
 def rerender(directory: Path, compare: Path | None = None) -> Path:
     """Write DIR/report.html from DIR's records (and DIR2's beside them); returns the page written."""
     context = load_output(directory)

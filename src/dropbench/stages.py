@@ -26,6 +26,7 @@ from .plans.specs import baseline_for
 from .profiles import Profile
 from .runs import RunSpec, cached_runs
 from .runtimes import profile_threads
+from .timing.explain import Breakdowns
 from .timing.latency import bench_checkpoint
 from .timing.inference import speedup_records
 
@@ -116,12 +117,12 @@ def _measure(specs: list[RunSpec], runs_dir: Path, profile: Profile, checks: Pla
             figures.bench += [m.as_dict() for m in bench_checkpoint(checkpoint, profile, min_run_time=budget.bench)]
         done()
     stage("speedups over the dense baselines, and the A/A calibration")
-    dense = checkpoints["dense"][0]
-    figures.speedups += speedup_records(dense, dense, profile, budget.speedup)  # A/A: must come out 1.0
+    dense, breakdowns = checkpoints["dense"][0], Breakdowns()  # each dense baseline is profiled once
+    figures.speedups += speedup_records(dense, dense, profile, budget.speedup, breakdowns=breakdowns)  # A/A: must come out 1.0
     for spec in specs:
         base = baseline_for(spec, specs)
         for checkpoint in checkpoints[spec.name] if base else []:
-            figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup)
+            figures.speedups += speedup_records(checkpoints[base.name][0], checkpoint, profile, budget.speedup, breakdowns=breakdowns)
     done()
     stage("claims")
     context = ClaimContext(profile, specs, checks, progress, budget.claim, run_dirs, relative_to=runs_dir.parent, rounds=budget.claim_rounds)

@@ -3,7 +3,8 @@
 | name | module | runs |
 |---|---|---|
 | torch-eager | torch_eager.py | a checkpoint's torch module |
-| torch-sparse | torch_sparse.py (+ csr.py) | a sparse checkpoint with CSR weights |
+| torch-sparse | torch_sparse.py (+ csr.py) | a sparse checkpoint with sparse weights in the device's default format |
+| torch-sparse-<format> | torch_sparse.py | the same in another of csr.FORMATS (opt-in: to compare formats) |
 | onnxruntime | onnxruntime.py | a checkpoint's model.onnx or any ONNX file |
 | torch-compile | torch_compile.py | a checkpoint's module compiled by inductor (opt-in: compiling takes seconds) |
 
@@ -17,7 +18,9 @@ from ..profiles import Profile
 from . import onnxruntime, torch_compile, torch_eager, torch_sparse
 from .base import Model, Runner, Runtime, RuntimeUnavailable, device_sync, profile_threads, synced, torch_threads
 
-RUNTIMES: dict[str, Runtime] = {r.name: r for r in (torch_eager.RUNTIME, torch_sparse.RUNTIME, onnxruntime.RUNTIME, torch_compile.RUNTIME)}
+RUNTIMES: dict[str, Runtime] = {
+    r.name: r for r in (torch_eager.RUNTIME, torch_sparse.RUNTIME, onnxruntime.RUNTIME, torch_compile.RUNTIME, *torch_sparse.FORMAT_RUNTIMES)
+}
 
 
 def get_runtime(name: str) -> Runtime:

@@ -32,10 +32,12 @@ class RuntimeUnavailable(DropbenchError):
 
 @dataclass
 class Runner:
-    """One batch of inference; `compile_s` is the one-time compilation (torch-compile), kept apart from run time."""
+    """One batch of inference; `compile_s` is the one-time compilation (torch-compile), kept apart from run time;
+    `warnings` what the runtime could not do as asked (a layer it runs dense), carried into the timing's warnings."""
 
     run: Callable[[], Any]
     compile_s: float | None = None
+    warnings: tuple[str, ...] = ()
 
     def __call__(self) -> Any:
         return self.run()
@@ -50,6 +52,7 @@ class Runtime:
     unsupported_reason: Callable[[Model], str | None]  # why it cannot run a model, None if it can
     by_default: bool  # timed by `bench` and `speedup` when no runtime is named
     unavailable_reason: Callable[[str], str | None] = lambda device: None  # why it cannot run on a device here
+    sparse: bool = False  # runs zero weights as sparse matrices: timed against the dense net in torch eager, FLOPs counted without zeros
 
     def require_available(self, device: str) -> None:
         """RuntimeUnavailable when it cannot run here. Checked in the calling process: a timing
@@ -95,7 +98,7 @@ def synced(run: Callable[[], Any], profile: Profile) -> Runner:
         run()
         sync()
 
-    return Runner(run_and_sync, getattr(run, "compile_s", None))
+    return Runner(run_and_sync, getattr(run, "compile_s", None), getattr(run, "warnings", ()))
 
 
 def needs_checkpoint(model: Model) -> str | None:

@@ -6,8 +6,10 @@ the fastest that benchmarks/sparse_kernels.py found (docs/sparse-and-approximate
 product on CPU (2.25x the dense LeNet-300-100 at batch 64 on 2 threads, torch's MKL CSR 1.34x),
 torch CSR (cuSPARSE) on CUDA.
 Only layers with at most MAX_DENSITY non-zero weights are converted: on denser ones the dense
-kernels win (LeNet-5's first conv, 66 % non-zero, ran 1.6x slower as CSR at batch 64). Embeddings
-and LSTMs stay dense. The converted model computes what the plain model computes.
+kernels win (LeNet-5's first conv, 66 % non-zero, ran 1.6x slower as CSR at batch 64). Other layers
+with weights (embeddings, LSTMs) and convolutions that are grouped, dilated or padded by name stay
+dense too; `kept_dense` says which and why, and the runner carries it in its warnings. The
+converted model computes what the plain model computes.
 """
 
 from __future__ import annotations
@@ -84,8 +86,6 @@ class CSRLinear(nn.Module):
 class CSRConv2d(nn.Module):
     def __init__(self, layer: nn.Conv2d, device: str, sparse_format: str):
         super().__init__()
-        if layer.groups != 1 or layer.dilation != (1, 1) or not isinstance(layer.padding, tuple):
-            raise ValueError("CSR convolution supports groups=1, dilation=1 and numeric padding only")
         self.product = FORMATS[sparse_format](layer.weight.detach().flatten(1).to(device))
         self.bias = layer.bias.detach().to(device)[:, None]
         self.kernel_size, self.padding, self.stride = layer.kernel_size, layer.padding, layer.stride
@@ -100,13 +100,33 @@ class CSRConv2d(nn.Module):
         return y.view(-1, batch, out_h, out_w).transpose(0, 1)
 
 
+def dense_reason(layer: nn.Module) -> str | None:
+    """Why a layer with weights runs dense in the sparse model, None when it runs sparse."""
+    if not isinstance(layer, (nn.Linear, nn.Conv2d)):
+        return f"{type(layer).__name__} has no sparse form here"
+    if isinstance(layer, nn.Conv2d) and (layer.groups != 1 or layer.dilation != (1, 1) or not isinstance(layer.padding, tuple)):
+        return "a grouped, dilated or name-padded convolution has no sparse form here"
+    density = float(layer.weight.count_nonzero()) / layer.weight.numel()
+    if density > MAX_DENSITY:
+        return f"{100 * density:.0f} % non-zero, above the {100 * MAX_DENSITY:.0f} % at which sparse pays"
+    return None
+
+
+def kept_dense(model: nn.Module) -> tuple[str, ...]:
+    """One line per layer with weights that `csr_model` leaves dense: its name and why."""
+    return tuple(
+        f"{name}: {reason}; kept dense" for name, layer in model.named_modules()
+        if any(True for _ in layer.parameters(recurse=False)) and (reason := dense_reason(layer))
+    )
+
+
 def csr_model(model: nn.Module, device: str = "cpu", sparse_format: str | None = None) -> nn.Module:
     """A copy of `model` whose sparse Linear and Conv2d layers run in `sparse_format` (default: the
-    device's DEFAULT_FORMAT; inference only)."""
+    device's DEFAULT_FORMAT; inference only); the others stay dense (`kept_dense`)."""
     sparse_format = sparse_format or DEFAULT_FORMAT[torch.device(device).type]
     converted = copy.deepcopy(model).to(device).eval()
     for parent in list(converted.modules()):
         for name, child in parent.named_children():
-            if isinstance(child, (nn.Linear, nn.Conv2d)) and child.weight.count_nonzero() <= MAX_DENSITY * child.weight.numel():
+            if isinstance(child, (nn.Linear, nn.Conv2d)) and dense_reason(child) is None:
                 setattr(parent, name, (CSRLinear if isinstance(child, nn.Linear) else CSRConv2d)(child, device, sparse_format))
     return converted

@@ -39,6 +39,7 @@ from ..runtimes.onnxruntime import ort_session
 from .measurement import timeit
 
 REALISATION_GOAL = 0.8  # issue 23: a compacted net should deliver this much of its FLOP saving
+MIN_BASELINE_S = 100e-6  # issue 23 sets its targets for nets whose dense baseline takes at least this long
 EXPLAINED_RUNTIMES = ("onnxruntime", "torch-eager")
 FIXED_COST_SHARE = 0.25  # a fixed cost above this share of the candidate's time caps its speedup
 SLOW_LAYER_SHARE = 0.5  # a layer at under this share of the dense layer's GFLOP/s runs a bad width
@@ -98,6 +99,20 @@ def breakdown(checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile
     return Breakdown(runtime, batch, fixed, layers)
 
 
+class Breakdowns:
+    """`breakdown` computed once per (checkpoint, runtime, batch, profile): every compacted net of a
+    dense baseline shares the baseline's. Make one per timing stage, so nothing outlives it."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Path, str, int, Profile], Breakdown | None] = {}
+
+    def __call__(self, checkpoint: Checkpoint, runtime: str, batch: int, profile: Profile) -> Breakdown | None:
+        key = (checkpoint.path, runtime, batch, profile)
+        if key not in self._done:
+            self._done[key] = breakdown(checkpoint, runtime, batch, profile)
+        return self._done[key]
+
+
 def cause(
     realisation: float, baseline: Breakdown | None, candidate: Breakdown | None, candidate_s: float, sparse: bool, profile: Profile,
 ) -> str | None:
@@ -120,6 +135,30 @@ def cause(
     if candidate.memory_bound(profile):
         causes.append("memory bound: at the profile's peak FLOP/s and bandwidth its layers wait on memory more than on arithmetic")
     return "; ".join(causes) or "no single cause: the fixed cost is small and every layer keeps over half the dense layer's GFLOP/s"
+
+
+def against_targets(records: list[dict[str, Any]], profile: str, batch: int) -> list[tuple[dict[str, Any], list[str]]]:
+    """Issue 23's targets on speedup records: every compacted checkpoint x runtime timed on `profile`
+    at `batch` (A/A and skipped records left out), each with its flags. A record is a target when
+    its dense baseline takes at least MIN_BASELINE_S; a target slower than dense says so, and each
+    checkpoint's fastest target says whether its realisation meets REALISATION_GOAL."""
+    timed = [r for r in records if r.get("profile") == profile and r.get("batch") == batch and "skipped" not in r and r["candidate"] != r["baseline"]]
+    targets = [r for r in timed if r["baseline_timing"]["median_s"] >= MIN_BASELINE_S]
+    best = {r["candidate"]: r for r in sorted(targets, key=lambda r: r["speedup"])}  # the fastest comes last, and stays
+    return [(r, _flags(r, best.get(r["candidate"]) is r)) for r in timed]
+
+
+def _flags(record: dict[str, Any], best: bool) -> list[str]:
+    baseline_s = record["baseline_timing"]["median_s"]
+    if baseline_s < MIN_BASELINE_S:
+        return [f"no target: its dense baseline takes {_us(baseline_s)}, under {_us(MIN_BASELINE_S)}"]
+    flags = []
+    if record["speedup"] < 1:  # a point below 1 whose interval reaches 1 may be noise: said so
+        flags.append("slower than dense" + ("" if record["ci"][1] < 1 else " (its interval reaches 1)"))
+    if best:
+        met = record["realisation"] >= REALISATION_GOAL
+        flags.append(f"{'meets' if met else 'misses'} >= {REALISATION_GOAL} on its best runtime")
+    return flags
 
 
 def _us(seconds: float) -> str:

@@ -16,7 +16,7 @@ from ..flops import theoretical_speedup
 from ..profiles import Profile
 from ..runtimes import Model, Runner, RuntimeUnavailable, default_runtimes, get_runtime, make_runner
 from .latency import model_batch_sizes
-from .explain import breakdown, cause
+from .explain import Breakdowns, cause
 from .measurement import Comparison
 from .rounds import DEFAULT_ROUNDS, compare
 
@@ -25,32 +25,37 @@ EXPLAINED_BATCH = 64  # where the time goes is profiled at this batch size (the 
 
 
 def baseline_runtime(candidate_runtime: str) -> str:
-    """The runtime the baseline runs in: its own, but torch eager against the sparse runner."""
-    return "torch-eager" if candidate_runtime == "torch-sparse" else candidate_runtime
+    """The runtime the baseline runs in: its own, but torch eager against a sparse runner."""
+    return "torch-eager" if get_runtime(candidate_runtime).sparse else candidate_runtime
 
 
 def speedup_record(
     baseline: Model, candidate: Model, profile: Profile, candidate_runtime: str, batch: int, min_run_time: float,
-    rounds: int = DEFAULT_ROUNDS,
+    rounds: int = DEFAULT_ROUNDS, breakdowns: Breakdowns | None = None,
 ) -> dict[str, Any]:
-    """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size."""
+    """Measured (over timing rounds) and theoretical speedup of `candidate` over `baseline` in one runtime at one batch size.
+
+    `breakdowns` shares each net's breakdown between the records of a timing stage (default: none shared)."""
     c = compare_checkpoints(baseline, candidate, profile, baseline_runtime(candidate_runtime), batch, min_run_time, candidate_runtime, rounds)
-    sparse = candidate_runtime == "torch-sparse"
+    sparse = get_runtime(candidate_runtime).sparse
     flop_ratio = theoretical_speedup(baseline.metrics, candidate.metrics, sparse=sparse)
     record = {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
         "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
     }
     if batch == EXPLAINED_BATCH and isinstance(candidate, Checkpoint) and isinstance(baseline, Checkpoint):
-        record.update(_where_time_goes(baseline, candidate, profile, candidate_runtime, c, record["realisation"], sparse))
+        explained = _where_time_goes(baseline, candidate, profile, candidate_runtime, c, record["realisation"], sparse, breakdowns or Breakdowns())
+        record.update(explained)
     return record
 
 
 def _where_time_goes(
     baseline: Checkpoint, candidate: Checkpoint, profile: Profile, runtime: str, c: Comparison, realisation: float, sparse: bool,
+    breakdowns: Breakdowns,
 ) -> dict[str, Any]:
     """Each net's fixed cost and per-layer times, and the cause of a realisation below the goal (timing.explain)."""
-    base, cand = (breakdown(model, baseline_runtime(runtime) if model is baseline else runtime, EXPLAINED_BATCH, profile) for model in (baseline, candidate))
+    base = breakdowns(baseline, baseline_runtime(runtime), EXPLAINED_BATCH, profile)
+    cand = breakdowns(candidate, runtime, EXPLAINED_BATCH, profile)
     words = cause(realisation, base, cand, c.candidate.median, sparse, profile)
     roofline = (base.roofline_s(profile) or 0) / (cand.roofline_s(profile) or math.inf) if base and cand and not sparse else 0
     return {
@@ -63,14 +68,16 @@ def _where_time_goes(
 def speedup_records(
     baseline: Model, candidate: Model, profile: Profile, min_run_time: float,
     runtimes: list[str] | None = None, batch_sizes: list[int] | None = None, rounds: int = DEFAULT_ROUNDS,
+    breakdowns: Breakdowns | None = None,
 ) -> list[dict[str, Any]]:
     """`speedup_record` for every runtime (default: the candidate's default runtimes) x batch size
-    (default: the profile's); a runtime that cannot run here gives a record with the reason under `skipped`."""
-    records = []
+    (default: the profile's); a runtime that cannot run here gives a record with the reason under `skipped`.
+    The records share `breakdowns` (default: among themselves only)."""
+    records, breakdowns = [], breakdowns or Breakdowns()
     for runtime in runtimes or default_runtimes(candidate):
         for batch in batch_sizes or model_batch_sizes(candidate, profile):
             try:
-                records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time, rounds))
+                records.append(speedup_record(baseline, candidate, profile, runtime, batch, min_run_time, rounds, breakdowns))
             except RuntimeUnavailable as e:
                 where = {"candidate": candidate.name, "baseline": baseline.name, "runtime": runtime, "batch": batch, "profile": profile.name}
                 records.append({**where, "skipped": str(e)})

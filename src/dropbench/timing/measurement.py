@@ -65,6 +65,7 @@ class Measurement:
     number: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
     contention: float = 0.0  # cores other processes kept busy while it was timed
+    runner_warnings: tuple[str, ...] = ()  # what the runner could not do as asked (Runner.warnings)
 
     @property
     def median(self) -> float:
@@ -76,7 +77,7 @@ class Measurement:
 
     @property
     def warnings(self) -> list[str]:
-        notes = []
+        notes = list(self.runner_warnings)
         if len(self.times) < MIN_SAMPLES:
             notes.append(f"only {len(self.times)} samples; the figure is rough")
         if self.median > 0 and self.iqr / self.median > NOISY_IQR_FRACTION:
@@ -172,11 +173,12 @@ def timeit(
     fn: Callable[[], Any], label: str = "", *, min_run_time: float = 0.5, max_samples: int = 200,
     warmup: float = 0.05, sync: Callable[[], None] = no_sync, metadata: dict | None = None,
 ) -> Measurement:
-    """Time `fn` after warming up: samples until `min_run_time` seconds and at least MIN_SAMPLES."""
+    """Time `fn` after warming up: samples until `min_run_time` seconds and at least MIN_SAMPLES.
+    A runner's own warnings (runtimes.Runner) travel with its timing."""
     number = calibrate(fn, sync, warmup)
     times: list[float] = []
     others = OtherProcesses()
     start = time.perf_counter()
     while len(times) < max_samples and (len(times) < MIN_SAMPLES or time.perf_counter() - start < min_run_time):
         times.append(sample(fn, number, sync))
-    return Measurement(label, times, number, metadata or {}, others.cores())
+    return Measurement(label, times, number, metadata or {}, others.cores(), getattr(fn, "warnings", ()))

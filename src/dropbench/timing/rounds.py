@@ -54,6 +54,7 @@ class RoundResult:
     numbers: tuple[int, int]  # calls per sample
     contention: float  # cores other processes kept busy while it was timed
     compile_s: tuple[float | None, float | None]  # one-time compilation of each runner (torch-compile)
+    warnings: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # each runner's own (runtimes.Runner.warnings)
 
     @property
     def ratio(self) -> float:
@@ -76,9 +77,10 @@ def time_round(plan: Round) -> RoundResult:
             ys.append(sample(second, numbers[1], sync))
         contention = others.cores()
         compile_s = getattr(first, "compile_s", None), getattr(second, "compile_s", None)
+        warnings = tuple(getattr(first, "warnings", ())), tuple(getattr(second, "warnings", ()))
     if plan.swapped:
-        return RoundResult(ys, xs, numbers[::-1], contention, compile_s[::-1])
-    return RoundResult(xs, ys, numbers, contention, compile_s)
+        return RoundResult(ys, xs, numbers[::-1], contention, compile_s[::-1], warnings[::-1])
+    return RoundResult(xs, ys, numbers, contention, compile_s, warnings)
 
 
 def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
@@ -149,8 +151,10 @@ def compare(
         results.append(result)
     ratios = [result.ratio for result in results]
     last = results[-1]
-    baseline = Measurement(labels[0], [t for result in results for t in result.baseline], last.numbers[0], _compiled(last.compile_s[0]))
-    candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]))
+    baseline = Measurement(labels[0], [t for result in results for t in result.baseline], last.numbers[0], _compiled(last.compile_s[0]),
+                           runner_warnings=last.warnings[0])
+    candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]),
+                            runner_warnings=last.warnings[1])
     contention = [result.contention for result in results]
     ci, confidence = stats.rounds_ci(ratios), stats.current_confidence()
     return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, confidence, contention, fresh_processes, retimed)
