@@ -236,10 +236,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from ..plans.files import plan_sha256, plan_toml, read_plan
 
     plan = read_plan(args.target)  # the schema: torch-free
-    if args.action == "show":  # the built-in plans pass the registries too (tests/test_plans.py)
+    if args.action == "show":  # the built-in plans pass the catalogue too (tests/test_plans.py)
         sys.stdout.write(plan_toml(plan))  # not rich: TOML's [[runs]] is not markup
         return 0
-    from ..plans.specs import check_plan
+    from ..plans.checks import check_plan
 
     check_plan(plan, args.target)
     stdout.print(f"[green]valid[/] plan {plan.name!r}: {len(plan.runs)} runs, {len(plan.claims)} claims, sha256 {plan_sha256(plan)}", soft_wrap=True)

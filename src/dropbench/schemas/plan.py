@@ -2,8 +2,8 @@
 
 What it checks needs no registry: types, bounds, unknown keys, distinct run names, bindings that
 name runs of the plan, and enough seeds for every run a claim reads. The method, model and claim
-names and the methods' parameters are checked against their registries afterwards
-(plans.specs.check_registries), which import torch.
+names and the methods' parameters are checked against the catalogue afterwards
+(plans.checks.check_registries).
 """
 
 from __future__ import annotations
