@@ -48,9 +48,10 @@ def test_the_schemas_names_follow_the_registries():
 
 def test_the_torch_registries_agree_with_the_catalogue():
     """plan validate checks against the torch-free catalogue; what runs are the torch registries."""
-    from dropbench.catalog import CLAIM_ROLES, METHOD_CONFIGS
+    from dropbench.catalog import METHOD_CONFIGS
     from dropbench.claims import CLAIMS
     from dropbench.methods import METHODS
+    from dropbench.plans.checks import CLAIM_ROLES
 
     assert list(METHODS) == list(METHOD_CONFIGS)
     assert all(method.Config is METHOD_CONFIGS[name] for name, method in METHODS.items())

@@ -1,9 +1,11 @@
-"""What a plan can name, torch-free: each method's parameters (its Config: names, types, ranges),
-the models and their default widths, and each claim's roles.
+"""What a plan's runs can name, torch-free: each method's parameters (its Config: names, types,
+ranges) and the models with their default widths.
 
 The torch registries take these from here (methods.METHODS: each method's `Config`; models: the
-model names; claims.CLAIMS: each claim's roles), so `dropbench plan validate` checks a plan
-without loading torch; tests/test_plans.py checks that the registries and this catalogue agree.
+model names), so `dropbench plan validate` checks a plan without loading torch;
+tests/test_plans.py checks that the registries and this catalogue agree. Training code: a change
+here changes the run cache's key (runs.code_version). The claims' roles, which cannot change a
+checkpoint, are in plans/checks.py.
 """
 
 from __future__ import annotations
@@ -176,18 +178,6 @@ MODELS: dict[str, tuple[str, list[int]]] = {
     "lenet5": ("lenet5", [500]),
     "lstm": ("lstm", [256]),
 }
-
-# each claim's roles: the runs its check reads, which a plan binds (`[claims.ID]`)
-CLAIM_ROLES: dict[str, tuple[str, ...]] = {
-    "kubo2016-runtime": ("dense", "dropout", "sweep"),
-    "song2018-mlp-training": ("dropout", "approximate-random"),
-    "song2018-lstm-training": ("dropout", "approximate-random"),
-    "molchanov2017-lenet300": ("dense", "candidates"),
-    "molchanov2017-lenet5": ("dense", "candidates"),
-    "gomez2019-pruning": ("targeted", "dropout", "dense"),
-    "knodt2022-width": ("structural", "dense", "dropout"),
-}
-
 
 def method_config(name: str, params: dict[str, Any]) -> Any:
     """The Config of method `name` from user parameters (CLI strings are converted); one ConfigError

@@ -1,17 +1,28 @@
 """What a plan the schema accepted must also pass before anything trains: the catalogue (methods and
-their parameters, models, claims and their roles) and the user's data files. Torch-free, so
+their parameters, models), the claims and their roles, and the user's data files. Torch-free, so
 `dropbench plan validate` answers at once."""
 
 from __future__ import annotations
 
-from ..catalog import CLAIM_ROLES, METHOD_CONFIGS, MODELS, method_config
+from ..catalog import METHOD_CONFIGS, MODELS, method_config
 from ..data import load_dataset
 from ..errors import ConfigError, DataError
 from ..schemas.plan import DATA_FILE_KINDS, PlanSchema
 
+# each claim's roles, torch-free: the runs its check reads, which a plan binds (`[claims.ID]`); claims.CLAIMS agrees (tests/test_plans.py)
+CLAIM_ROLES: dict[str, tuple[str, ...]] = {
+    "kubo2016-runtime": ("dense", "dropout", "sweep"),
+    "song2018-mlp-training": ("dropout", "approximate-random"),
+    "song2018-lstm-training": ("dropout", "approximate-random"),
+    "molchanov2017-lenet300": ("dense", "candidates"),
+    "molchanov2017-lenet5": ("dense", "candidates"),
+    "gomez2019-pruning": ("targeted", "dropout", "dense"),
+    "knodt2022-width": ("structural", "dense", "dropout"),
+}
+
 
 def check_plan(plan: PlanSchema, source: str) -> None:
-    """What a plan the schema accepted must also pass before anything trains: the catalogue and the user's data files."""
+    """What a plan the schema accepted must also pass before anything trains: the catalogue, the claims' roles and the user's data files."""
     check_registries(plan, source)
     for spec in sorted({run.data or plan.data for run in plan.runs}):
         if spec.startswith(DATA_FILE_KINDS):
