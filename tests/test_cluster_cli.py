@@ -166,6 +166,37 @@ def test_cluster_estimate_reads_a_reproduce_output(tmp_path, cli):
     assert_one_line_error(cli("cluster", "estimate", tmp_path), "reproduce.json is missing", "--other-seconds")
 
 
+def test_cluster_estimate_of_a_plan_times_a_few_steps_of_each_run(tmp_path, cli):
+    plan = write_plan(tmp_path / "plan.toml", TINY_RUNS, min_seeds=1)
+    result = cli("cluster", "estimate", "--plan", plan, "--nodes", "1,2", "--cpus-per-node", "1", "--steps", "2", "--other-seconds", "60")
+    assert result.code == 0, result.err
+    timed = [line for line in result.err.splitlines() if line.startswith("timed ")]
+    assert [line.split(":")[0] for line in timed] == ["timed dense", "timed magnitude-unit"]
+    assert "x 2 seed(s)" in timed[0] and "x 1 seed(s)" in timed[1]  # 1,257 digits / 64 = 20 steps x 2 epochs
+    assert "x 40 steps" in timed[0]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.out.splitlines() if line.startswith("│")]
+    assert [row[:2] + row[3:4] for row in rows[-2:]] == [["1", "1", "1.0 min"], ["2", "2", "1.0 min"]]
+
+
+def test_cluster_estimate_of_the_paper_plan_needs_no_data(monkeypatch):
+    """idx:DIR that is not here is timed as the full MNIST's shape and size."""
+    from dropbench.cluster.estimate import FULL_MNIST_IMAGES, timed_data
+
+    data, note = timed_data("idx:/nonexistent/mnist")
+    assert len(data.train) == FULL_MNIST_IMAGES * 9 // 10 and data.input_shape == (1, 28, 28) and "full MNIST (60,000" in note
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--plan", "nope"], "nope does not exist"),
+    (["--plan", "quick", "--nodes", "0"], "node counts from 1"),
+    (["--plan", "quick", "out"], "give a reproduce output DIR or --plan"),
+    ([], "give a reproduce output DIR or --plan"),
+    (["--plan", "quick", "--slowdown", "2"], "--slowdown scales a reproduce output"),
+])
+def test_cluster_estimate_bad_input_is_one_line(cli, args, fragment):
+    assert_one_line_error(cli("cluster", "estimate", *args), fragment)
+
+
 def test_a_node_joining_an_unreachable_head_is_one_line(cli):
     port = free_port()
     assert_one_line_error(cli("cluster", "node", "--address", f"127.0.0.1:{port}", "--profile", "cpu-1thread"), "cannot reach the Ray cluster")

@@ -15,6 +15,7 @@ from conftest import TINY, assert_one_line_error
 from rich.console import Console
 
 from dropbench.console import PlainProgress
+from dropbench.plans.files import BUILTIN
 from dropbench.provenance import UNKNOWN, git_state, provenance
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -26,7 +27,10 @@ def _run(code: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["data", "list"], ["profile", "list"], ["train", "--epochs", "0"], ["plan", "show", "quick"],
+PLAN_COMMANDS = [["plan", action, name] for action in ("show", "validate") for name in BUILTIN]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["data", "list"], ["profile", "list"], ["train", "--epochs", "0"], *PLAN_COMMANDS,
                                   ["reproduce", "--plan", "quick", "--data", "cifar10", "--out", "x"]])
 def test_listing_commands_and_argument_errors_load_no_heavy_library(argv):
     code = (

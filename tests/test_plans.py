@@ -16,7 +16,8 @@ from dropbench.data import SOURCES
 from dropbench.limits import PLAN_MAX_BYTES
 from dropbench.plans import files
 from dropbench.plans.files import BUILTIN, overridden, plan_sha256, plan_toml, read_plan, validated
-from dropbench.plans.specs import check_registries, load_plan, plan_checks, run_specs
+from dropbench.plans.checks import check_registries
+from dropbench.plans.specs import load_plan, plan_checks, run_specs
 from dropbench.plans.toml import dumps
 from dropbench.schemas.plan import DATA_SETS
 
@@ -31,7 +32,7 @@ def test_plan_show_parses_back_to_the_built_in_plan(cli, tmp_path, name):
     mine = tmp_path / "my-plan.toml"
     mine.write_text(shown.out)
     assert read_plan(str(mine)) == read_plan(name) and plan_sha256(read_plan(str(mine))) == plan_sha256(read_plan(name))
-    check_registries(read_plan(name), name)  # the registries accept every method, parameter, model, claim and role
+    check_registries(read_plan(name), name)  # the catalogue accepts every method, parameter, model, claim and role
 
 
 def test_the_built_in_plans_are_stored_as_plan_show_writes_them():
@@ -43,6 +44,18 @@ def test_the_built_in_plans_are_stored_as_plan_show_writes_them():
 
 def test_the_schemas_names_follow_the_registries():
     assert DATA_SETS == tuple(SOURCES)  # the schema's copy: data.py imports numpy and the loaders
+
+
+def test_the_torch_registries_agree_with_the_catalogue():
+    """plan validate checks against the torch-free catalogue; what runs are the torch registries."""
+    from dropbench.catalog import METHOD_CONFIGS
+    from dropbench.claims import CLAIMS
+    from dropbench.methods import METHODS
+    from dropbench.plans.checks import CLAIM_ROLES
+
+    assert list(METHODS) == list(METHOD_CONFIGS)
+    assert all(method.Config is METHOD_CONFIGS[name] for name, method in METHODS.items())
+    assert {claim.id: tuple(claim.runs) for claim in CLAIMS} == CLAIM_ROLES
 
 
 def test_the_hash_is_stable_and_follows_every_change():
@@ -124,6 +137,7 @@ BAD = {
     "unknown pinned data set": (run0(data="imagenet"), "field runs[0] ('dense').data: unknown data set 'imagenet'"),
     "min_seeds out of range": (lambda plan: plan.update(min_seeds=0), "field min_seeds: Input should be greater than or equal to 1"),
     "no runs": (lambda plan: plan.update(runs=[], claims={}), "field runs: Field required"),
+    "compiling a missing run": (lambda plan: plan.update(torch_compile_runs=["dense", "nope"]), "field torch_compile_runs: 'nope' names no run of the plan"),
 }
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .catalog import MODELS
 from .dataset import Dataset
 from .errors import ConfigError
 
@@ -112,13 +113,6 @@ def run_lstm(x: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor, 
 
 
 KINDS = {"mlp": MLP, "lenet5": LeNet5, "lstm": LSTMLanguageModel}
-# User-facing model names -> (kind, default hidden widths)
-MODELS: dict[str, tuple[str, list[int]]] = {
-    "mlp": ("mlp", [256, 256]),
-    "lenet-300-100": ("mlp", [300, 100]),
-    "lenet5": ("lenet5", [500]),
-    "lstm": ("lstm", [256]),
-}
 
 
 def lenet_feature_side(arch: Arch) -> int:

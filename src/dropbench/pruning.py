@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .catalog import UNIT_CRITERIA
 from .dataset import Dataset
 from .errors import ConfigError
 from .models import build_model, lenet_feature_side
 from .train import evaluate
 
 PRUNING_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.9)
-UNIT_CRITERIA = ("incoming", "group")
 
 
 def _site_layers(model: nn.Module) -> list[tuple[str, str]]:

@@ -69,10 +69,11 @@ PLAN_ENV = "DROPBENCH_PLAN"
 
 
 @functools.cache
-def suite_plan() -> tuple[list[RunSpec], PlanChecks]:
-    """The runs and claims of $DROPBENCH_PLAN (a built-in name or a plan file; the quick plan when unset)."""
+def suite_plan() -> tuple[list[RunSpec], PlanChecks, list[str] | None]:
+    """The runs and claims of $DROPBENCH_PLAN (a built-in name or a plan file; the quick plan when
+    unset), and the runs it asks the torch-compile suite to time (None: all)."""
     plan = load_plan(os.environ.get(PLAN_ENV) or "quick")
-    return run_specs(plan), plan_checks(plan)
+    return run_specs(plan), plan_checks(plan), plan.torch_compile_runs
 
 
 def checkpoint_specs() -> list[RunSpec]:
@@ -90,6 +91,13 @@ def checkpoint_specs() -> list[RunSpec]:
 
 def checkpoint_names() -> list[str]:
     return [spec.name for spec in checkpoint_specs()]
+
+
+def compiled_names() -> list[str]:
+    """The checkpoints the torch-compile suite times: those the plan's `torch_compile_runs` names
+    (compiling every checkpoint at every batch size took most of a cold CI run), else all."""
+    wanted = suite_plan()[2]
+    return [name for name in checkpoint_names() if wanted is None or name in wanted]
 
 
 def compacted_names() -> list[str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..catalog import MODES
 from ..checkpoint import Checkpoint
 from ..data import load_dataset
 from ..errors import ConfigError
-from ..methods.targeted import MODES
 from ..pruning import PRUNING_FRACTIONS, prune_weights, pruning_curve
 from ..report import plots
 from ..report.html import figure, section, seeds_words

@@ -236,10 +236,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from ..plans.files import plan_sha256, plan_toml, read_plan
 
     plan = read_plan(args.target)  # the schema: torch-free
-    if args.action == "show":  # the built-in plans pass the registries too (tests/test_plans.py)
+    if args.action == "show":  # the built-in plans pass the catalogue too (tests/test_plans.py)
         sys.stdout.write(plan_toml(plan))  # not rich: TOML's [[runs]] is not markup
         return 0
-    from ..plans.specs import check_plan
+    from ..plans.checks import check_plan
 
     check_plan(plan, args.target)
     stdout.print(f"[green]valid[/] plan {plan.name!r}: {len(plan.runs)} runs, {len(plan.claims)} claims, sha256 {plan_sha256(plan)}", soft_wrap=True)
@@ -330,16 +330,49 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_estimate(args: argparse.Namespace) -> int:
-    from ..cluster.estimate import estimate
     from ..report.terminal import rich_table
 
-    estimates = estimate(args.dir, list(args.nodes), args.cpus_per_node, args.slowdown, args.other_seconds)
+    if (args.dir is None) == (args.plan is None):
+        raise ConfigError("give a reproduce output DIR or --plan NAME_OR_FILE (a plan not yet run), one of them")
+    estimates, what = _plan_estimates(args) if args.plan else _output_estimates(args)
     minutes = lambda s: f"{s / 60:.1f} min"  # noqa: E731
     rows = [[e.nodes, e.nodes * args.cpus_per_node, minutes(e.train_s), minutes(e.other_s), minutes(e.total_s),
              f"{estimates[0].total_s / e.total_s:.2f}x"] for e in estimates]
-    title = one_line(f"{args.dir} on N nodes of {args.cpus_per_node} one-CPU workers (training x {args.slowdown:g})")
+    title = one_line(f"{what} on N nodes of {args.cpus_per_node} one-CPU workers")
     stdout.print(rich_table(title, ["nodes", "workers", "training", "export + timing", "total", f"vs {estimates[0].nodes} node(s)"], rows))
     return 0
+
+
+def _output_estimates(args: argparse.Namespace) -> tuple[list, str]:
+    from ..cluster.estimate import estimate
+
+    return estimate(args.dir, list(args.nodes), args.cpus_per_node, args.slowdown, args.other_seconds), f"{args.dir} (training x {args.slowdown:g})"
+
+
+def _plan_estimates(args: argparse.Namespace) -> tuple[list, str]:
+    """A plan before it runs: checked against the schema and the catalogue (not its data, which it may lack here)."""
+    from ..plans.checks import check_registries
+    from ..plans.files import read_plan
+
+    if args.slowdown != 1.0:
+        raise ConfigError("--slowdown scales a reproduce output's recorded times; --plan times its steps with one thread already")
+    plan = read_plan(args.plan)
+    check_registries(plan, args.plan)  # a bad plan is said before torch loads
+    from ..cluster.estimate import DEFAULT_OTHER_S, estimate_plan
+    from ..plans.specs import run_specs
+
+    notes = {""}
+
+    def said(cost) -> None:
+        if cost.note not in notes:  # where the data's size came from, once
+            notes.add(cost.note)
+            console.print(one_line(cost.note), soft_wrap=True, markup=False)
+        console.print(one_line(f"timed {cost.name}: {1000 * cost.step_s:.1f} ms/step x {cost.steps:,} steps = {cost.seed_s / 60:.1f} min "
+                               f"per seed x {cost.seeds} seed(s)"), soft_wrap=True, markup=False)
+
+    other_s = DEFAULT_OTHER_S if args.other_seconds is None else args.other_seconds
+    _, estimates = estimate_plan(run_specs(plan), list(args.nodes), args.cpus_per_node, other_s, args.steps, said)
+    return estimates, f"plan {plan.name!r} (extrapolated from {args.steps} timed steps per run, one thread)"
 
 
 def cmd_cluster_node(args: argparse.Namespace) -> int:

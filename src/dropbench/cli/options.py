@@ -198,7 +198,7 @@ def plan_from(args: argparse.Namespace) -> PlanSchema:
         raise ConfigError("give --plan NAME_OR_FILE or --quick (the built-in quick plan), not both")
     source = args.plan or ("quick" if args.quick else "full")
     plan = overridden(read_plan(source), args.seeds, args.data)
-    from ..plans.specs import check_plan
+    from ..plans.checks import check_plan
 
     check_plan(plan, source)
     return plan

@@ -7,7 +7,7 @@
     executor.py  submits tasks, retries a lost one once, shows progress per node, cancels on Ctrl-C
     driver.py    `Cluster`: the two stages of reproduce (train_all, measure_all) as Ray tasks
     node.py      `dropbench cluster node`: a Ray node that advertises hardware profiles
-    estimate.py  `dropbench cluster estimate`: a plan's wall time on N nodes from recorded training times
+    estimate.py  `dropbench cluster estimate`: a plan's wall time on N nodes, from recorded training times or timed steps
 
 Nothing here imports Ray at module level: without `--cluster`, Ray is never imported.
 """

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..catalog import ApproximateRandomConfig
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..models import run_lstm
@@ -47,22 +48,6 @@ SEARCH_STEPS = 400
 PENALTY = 1e6  # weight of the squared drop-rate error in the pattern search
 MIN_BLOCKS = 4  # a layer is cut into at least this many blocks (if it has the units)
 RATE_TOLERANCE = 1e-4  # largest |searched drop rate - p| accepted
-
-
-@dataclass(frozen=True)
-class ApproximateRandomConfig:
-    p: float = 0.5  # per-unit (row) or per-synapse (tile) drop probability
-    pattern: str = "row"  # "row" (units) or "tile" (tile x tile synapse blocks)
-    block: int = 16  # units per block of the row pattern (fewer if a layer has < 4 blocks)
-    tile: int = 128  # side of the tile pattern's synapse blocks (small tiles make small, slow GEMMs)
-
-    def __post_init__(self):
-        if not 0.0 <= self.p < 1.0:
-            raise ValueError(f"p must be in [0, 1), got {self.p}")
-        if self.pattern not in ("row", "tile"):
-            raise ValueError(f"pattern must be 'row' or 'tile', got {self.pattern!r}")
-        if self.block < 1 or self.tile < 1:
-            raise ValueError(f"block and tile must be >= 1, got {self.block} and {self.tile}")
 
 
 # --- patterns ------------------------------------------------------------------------------------
@@ -340,7 +325,6 @@ class ApproximateLSTM(nn.Module):
 class ApproximateRandom(Method):
     name = "approximate-random"
     summary = "regular row / tile dropout patterns computed as smaller dense GEMMs (Song et al. 2018)"
-    Config = ApproximateRandomConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         kind = model.arch["kind"]

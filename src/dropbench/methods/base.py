@@ -2,8 +2,9 @@
 
 A method may wrap or replace layers (`prepare`), add a regulariser to the loss (`regularizer`),
 act each step (`on_step`), and finally `compact` the trained module into plain models that load
-from their architecture spec alone. Hyper-parameters live in a small dataclass beside each
-implementation (`Config`), so the CLI, the manifest and the tests all see the same fields.
+from their architecture spec alone. Hyper-parameters live in a small dataclass in the torch-free
+catalogue (`catalog.METHOD_CONFIGS`, the method's `Config`), so the CLI, the plans' validation,
+the manifest and the tests all see the same fields.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..catalog import METHOD_CONFIGS, method_config
 from ..dataset import Dataset
-from ..errors import ConfigError
 from ..models import build_model
 from ..train import StepState
 
@@ -36,21 +37,20 @@ class Compacted:
     variants: dict[str, "Compacted"] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class NoParams:
-    """Config of a method without hyper-parameters."""
-
-
 class Method:
     """Base class: plain training, compaction = the model as trained.
 
-    Subclasses set `name`, `summary` and `Config` (a dataclass whose `__post_init__` raises
-    ValueError for out-of-range values).
+    Subclasses set `name` and `summary`; their `Config` is catalog.METHOD_CONFIGS[name] (a
+    dataclass whose `__post_init__` raises ValueError for out-of-range values).
     """
 
     name: ClassVar[str]
     summary: ClassVar[str]
-    Config: ClassVar[type] = NoParams
+    Config: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls.Config = METHOD_CONFIGS[cls.name]  # the catalogue is the one home of a method's parameters
 
     def __init__(self, config: Any):
         self.config = config
@@ -58,16 +58,7 @@ class Method:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "Method":
         """Build from user parameters, with one clear error for an unknown key or bad value."""
-        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
-        unknown = sorted(set(params) - set(fields))
-        if unknown:
-            valid = ", ".join(fields) or "none"
-            raise ConfigError(f"method {cls.name!r} has no parameter {unknown[0]!r}; its parameters: {valid}")
-        try:
-            config = cls.Config(**{k: _coerce(fields[k], v) for k, v in params.items()})
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"method {cls.name!r}: {e}") from None
-        return cls(config)
+        return cls(method_config(cls.name, params))
 
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
@@ -95,36 +86,9 @@ class Method:
         return 1.0
 
 
-def check_width_multiple(value: int) -> None:
-    """The `width_multiple` of a unit-removing method's Config (1: widths as the method chose them)."""
-    if value < 1:
-        raise ValueError(f"width_multiple must be >= 1, got {value}")
-
-
 def plain_model(module: nn.Module) -> nn.Module:
     """A fresh plain model of `module.arch` holding the trained weights (method extras dropped)."""
     model = build_model(module.arch)
     trained = module.state_dict()
     model.load_state_dict({k: trained[k].detach().clone() for k in model.state_dict()})
     return model.eval()
-
-
-def _coerce(f: dataclasses.Field, value: Any) -> Any:
-    """Turn CLI strings into the field's type (the default's type decides)."""
-    if not isinstance(value, str) or f.default is dataclasses.MISSING:
-        return value
-    kind = type(f.default)
-    if kind is bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{f.name} must be true or false, got {value!r}")
-    if kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            raise ValueError(f"{f.name} must be a {kind.__name__}, got {value!r}") from None
-    if kind in (tuple, list):
-        return kind(float(v) for v in value.split(","))
-    return value

@@ -16,27 +16,11 @@ covers a unit or a conv channel at each hidden site.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..models import run_lstm
 from .base import Method
-
-MASKS = ("element", "unit")
-
-
-@dataclass(frozen=True)
-class DropoutConfig:
-    p: float = 0.5  # probability of dropping a unit
-    mask: str = "element"  # "element": per element (and time step); "unit": whole units, one mask per step
-
-    def __post_init__(self):
-        if not 0.0 <= self.p < 1.0:
-            raise ValueError(f"p must be in [0, 1), got {self.p}")
-        if self.mask not in MASKS:
-            raise ValueError(f"mask must be 'element' or 'unit', got {self.mask!r}")
 
 
 def scaled_unit_mask(units: int, p: float, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -88,7 +72,6 @@ class UnitDropoutLSTM(nn.Module):
 class Dropout(Method):
     name = "dropout"
     summary = "baseline: standard Bernoulli dropout at every hidden layer"
-    Config = DropoutConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         if self.config.mask == "unit" and model.arch["kind"] == "lstm":

@@ -18,43 +18,16 @@ units. The price is a small bias (z is not exactly 0 or 1), which evaluation by 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..dataset import Dataset
 from ..pruning import check_multiple_fits, remove_units, site_producers, widened_to_multiple
 from ..train import StepState, evaluate
-from .base import Compacted, Method, check_width_multiple, plain_model
+from .base import Compacted, Method, plain_model
 
 PRIOR_EPS = 1e-6  # p is clamped to [eps, 1 - eps] inside the prior's logs
 THRESHOLD_SWEEP = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-
-
-@dataclass(frozen=True)
-class DropoutCompactionConfig:
-    strength: float = 1.0  # weight of the prior, relative to one pass over the training set
-    a: float = 0.5  # Beta(a, b) prior; a < 1 pulls toward p = 0
-    b: float = 0.9  # b < 1 pulls toward p = 1; b > a makes p = 0 the stronger pull
-    init_retention: float = 0.5
-    temperature: float = 0.5  # of the relaxed Bernoulli: lower = closer to hard 0/1 masks
-    threshold: float = 0.1  # units with a retention below this are removed
-    logit_gain: float = 10.0  # logit = gain x parameter: the gates learn `gain` times faster under Adam
-    width_multiple: int = 1  # each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
-
-    def __post_init__(self):
-        if not (self.strength >= 0 and math.isfinite(self.strength)):
-            raise ValueError(f"strength must be >= 0, got {self.strength}")
-        if not (0 < self.a < 1 and 0 < self.b < 1):
-            raise ValueError(f"the prior needs 0 < a, b < 1 (bimodal Beta), got a={self.a}, b={self.b}")
-        if not 0 < self.init_retention < 1:
-            raise ValueError(f"init_retention must be in (0, 1), got {self.init_retention}")
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if self.temperature <= 0 or self.logit_gain <= 0:
-            raise ValueError("temperature and logit_gain must be > 0")
-        check_width_multiple(self.width_multiple)
 
 
 class RetentionGate(nn.Module):
@@ -105,7 +78,6 @@ def gates(module: nn.Module) -> list[RetentionGate]:
 class DropoutCompaction(Method):
     name = "dropout-compaction"
     summary = "learned per-unit retention with a bimodal Beta prior; low-retention units removed (Kubo 2016, reconstruction)"
-    Config = DropoutCompactionConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         c = self.config

@@ -17,37 +17,18 @@ scale folded into the next layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..catalog import StructuralConfig
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import check_multiple_fits, remove_units, rounded_width
 from ..train import evaluate
-from .base import Compacted, Method, check_width_multiple, plain_model
+from .base import Compacted, Method, plain_model
 
 TARGETS = {"keep99": 0.99, "keep95": 0.95}  # variant name -> fraction of full-width val accuracy
-
-
-@dataclass(frozen=True)
-class StructuralConfig:
-    p: float = 0.5  # probability that a layer is cut on a forward pass
-    lower_bound: int = 8  # the smallest width a cut keeps
-    step: int = 1  # cuts are lower_bound, lower_bound + step, ... below the layer's width
-    sweep_points: int = 64  # widths evaluated after training
-    width_multiple: int = 1  # each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
-
-    def __post_init__(self):
-        if not 0.0 <= self.p <= 1.0:
-            raise ValueError(f"p must be in [0, 1], got {self.p}")
-        if self.lower_bound < 1 or self.step < 1:
-            raise ValueError("lower_bound and step must be >= 1")
-        if self.sweep_points < 2:
-            raise ValueError("sweep_points must be >= 2")
-        check_width_multiple(self.width_multiple)
 
 
 class StructuralDropoutMLP(nn.Module):
@@ -87,7 +68,6 @@ def narrow_to(model: nn.Module, width: int) -> nn.Module:
 class Structural(Method):
     name = "structural"
     summary = "structural dropout: random width cuts while training, then any width (Knodt 2022)"
-    Config = StructuralConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         if model.arch["kind"] != "mlp":

@@ -31,12 +31,12 @@ weights (weight). The gomez claim
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ..catalog import MODES
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import (
@@ -48,29 +48,7 @@ from ..pruning import (
     smallest,
 )
 from ..train import StepState
-from .base import Compacted, Method, check_width_multiple, plain_model
-
-MODES = ("unit", "weight")
-
-
-@dataclass(frozen=True)
-class TargetedConfig:
-    mode: str = "weight"  # "weight" or "unit"
-    gamma: float = 0.5  # targeted fraction (of each unit's weights, or of the units)
-    alpha: float = 0.5  # drop probability of a candidate
-    ramp: float = 0.0  # fraction of training over which gamma and alpha ramp up from 0
-    prune_fraction: float = 0.5  # the shipped model is pruned at this fraction
-    width_multiple: int = 1  # unit mode: each kept hidden width rounded up to a multiple of this (pruning.widened_to_multiple)
-
-    def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be 'weight' or 'unit', got {self.mode!r}")
-        for name in ("gamma", "alpha", "ramp"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not 0.0 <= self.prune_fraction < 1.0:
-            raise ValueError(f"prune_fraction must be in [0, 1), got {self.prune_fraction}")
-        check_width_multiple(self.width_multiple)
+from .base import Compacted, Method, plain_model
 
 
 class Targeting:
@@ -124,7 +102,6 @@ def targeted_sites(model: nn.Module) -> dict[int, nn.Module]:
 class Targeted(Method):
     name = "targeted"
     summary = "targeted dropout: drop the low-magnitude weights or units more often (Gomez 2019)"
-    Config = TargetedConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         c = self.config

@@ -26,12 +26,11 @@ a `structural` variant: hidden units no weight connects and input pixels no weig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..catalog import LOG_ALPHA_LIMIT, VariationalConfig
 from ..dataset import Dataset
 from ..errors import ConfigError
 from ..pruning import remove_unconnected_units, remove_unread_inputs
@@ -39,25 +38,6 @@ from ..train import StepState
 from .base import Compacted, Method, plain_model
 
 K1, K2, K3 = 0.63576, 1.87320, 1.48695
-LOG_ALPHA_LIMIT = 8.0
-
-
-@dataclass(frozen=True)
-class VariationalConfig:
-    threshold: float = 3.0  # log alpha at and above which a weight is zero at test time
-    init_log_sigma2: float = -10.0
-    warmup_start: float = 0.025  # fraction of training before which beta = 0 (paper: epoch 5 of 200)
-    warmup_end: float = 0.1  # fraction of training at which beta reaches kl_weight (paper: epoch 20 of 200)
-    kl_weight: float = 1.0  # beta after the warm-up; 1 = the paper's variational lower bound
-    train_clip: bool = False  # zero the weights at and above threshold in the training-time mean too
-
-    def __post_init__(self):
-        if not 0.0 <= self.warmup_start <= self.warmup_end <= 1.0:
-            raise ValueError(f"need 0 <= warmup_start <= warmup_end <= 1, got {self.warmup_start} and {self.warmup_end}")
-        if not self.kl_weight > 0:
-            raise ValueError(f"kl_weight must be positive, got {self.kl_weight}")
-        if not -LOG_ALPHA_LIMIT < self.threshold < LOG_ALPHA_LIMIT:
-            raise ValueError(f"threshold must lie inside the clipping range (-8, 8), got {self.threshold}")
 
 
 def kl_approximation(log_alpha: torch.Tensor) -> torch.Tensor:
@@ -157,7 +137,6 @@ def sparsity_metrics(model: nn.Module) -> dict:
 class Variational(Method):
     name = "variational"
     summary = "sparse variational dropout: a learned dropout rate per weight (Molchanov et al. 2017)"
-    Config = VariationalConfig
 
     def prepare(self, model: nn.Module) -> nn.Module:
         if model.arch["kind"] not in ("mlp", "lenet5"):

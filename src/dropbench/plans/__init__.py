@@ -7,7 +7,9 @@ bound to its runs, the seeds a verdict needs, and the profiles. The built-in one
 
 - `files`: read and validate a plan (schemas/plan.py), apply --seeds / --data, its SHA-256; torch-free.
 - `toml`: write one.
-- `specs`: a plan as RunSpecs and bound claims, and the checks against the method and claim registries.
+- `checks`: the checks against the catalogue (methods and parameters, models), the claims' roles and
+  the user's data files; torch-free.
+- `specs`: a plan as RunSpecs and bound claims.
 
-This module imports nothing, so `dropbench plan show` loads no torch.
+This module imports nothing, so `dropbench plan show` and `plan validate` load no torch.
 """

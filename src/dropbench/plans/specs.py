@@ -1,6 +1,4 @@
-"""A validated plan as what runs: its `RunSpec`s, its claims bound to its runs, and the registry
-checks the schema cannot make without torch (method names and parameters, models, claims and
-their roles)."""
+"""A validated plan as what runs: its `RunSpec`s and its claims bound to its runs."""
 
 from __future__ import annotations
 
@@ -9,13 +7,11 @@ from typing import Sequence
 
 from ..claims import CLAIMS
 from ..claims.context import PlanChecks
-from ..data import load_dataset
-from ..errors import ConfigError, DataError
-from ..methods import METHODS, get_method
-from ..models import MODELS
+from ..errors import ConfigError
 from ..runs import RunSpec
-from ..schemas.plan import DATA_FILE_KINDS, PlanSchema
+from ..schemas.plan import PlanSchema
 from ..train import TrainConfig
+from .checks import check_plan
 from .files import overridden, plan_sha256, read_plan
 
 
@@ -41,48 +37,12 @@ def plan_checks(plan: PlanSchema, only: list[str] | None = None) -> PlanChecks:
     return PlanChecks(plan.name, plan_sha256(plan), plan.min_seeds, claims)
 
 
-def check_registries(plan: PlanSchema, source: str) -> None:
-    """What the schema cannot check without the registries: each run's method, its parameters and
-    its model; each claim's id and roles (every role bound, no other). ConfigError names the file and field."""
-    for i, run in enumerate(plan.runs):
-        where = f"{source}: field runs[{i}] ({run.name!r})"
-        try:
-            get_method(run.method, dict(run.params))
-        except ConfigError as e:
-            raise ConfigError(f"{where}.{'params' if run.method in METHODS else 'method'}: {e}") from None
-        if run.model not in MODELS:
-            raise ConfigError(f"{where}.model: unknown model {run.model!r}; choose one of: {', '.join(MODELS)}")
-    known = {claim.id: claim for claim in CLAIMS}
-    for claim_id, roles in plan.claims.items():
-        if claim_id not in known:
-            raise ConfigError(f"{source}: field claims.{claim_id}: unknown claim; known claims: {', '.join(known)}")
-        declared = list(known[claim_id].runs)
-        unbound = [role for role in declared if role not in roles]
-        if unbound:
-            raise ConfigError(f"{source}: field claims.{claim_id}.{unbound[0]}: role left unbound; bind every role of the claim: {', '.join(declared)}")
-        extra = [role for role in roles if role not in declared]
-        if extra:
-            raise ConfigError(f"{source}: field claims.{claim_id}.{extra[0]}: the claim has no such role; its roles: {', '.join(declared)}")
-
-
 def load_plan(source: str, seeds: Sequence[int] | None = None, data: str | None = None) -> PlanSchema:
     """A built-in plan or a plan file with --seeds and --data applied, checked against the schema,
-    the registries and the user's data files: all before anything trains."""
+    the catalogue and the user's data files: all before anything trains."""
     plan = overridden(read_plan(source), seeds, data)
     check_plan(plan, source)
     return plan
-
-
-def check_plan(plan: PlanSchema, source: str) -> None:
-    """What a plan the schema accepted must also pass before anything trains: the registries and the user's data files."""
-    check_registries(plan, source)
-    for spec in sorted({run.data or plan.data for run in plan.runs}):
-        if spec.startswith(DATA_FILE_KINDS):
-            try:
-                load_dataset(spec)  # DataError names the file and the place; kept in memory for the training
-            except DataError as e:
-                then = f"; {plan.data_help}" if plan.data_help and spec == plan.data else ""
-                raise DataError(f"{e}{then}") from None
 
 
 def baseline_for(spec: RunSpec, specs: list[RunSpec]) -> RunSpec | None:

@@ -19,22 +19,22 @@ from .measurement import Comparison
 from .rounds import DEFAULT_ROUNDS, compare
 
 
-def _prepared(spec: RunSpec, device: str) -> tuple[Dataset, Method, nn.Module]:
-    """The data, method and prepared (training-mode) module of `spec`, seeded as a run is."""
-    data = load_dataset(spec.data)
+def _prepared(spec: RunSpec, device: str, data: Dataset | None = None) -> tuple[Dataset, Method, nn.Module]:
+    """The data (`spec.data` unless given), method and prepared (training-mode) module of `spec`, seeded as a run is."""
+    data = data or load_dataset(spec.data)
     method = get_method(spec.method, spec.params)
     torch.manual_seed(spec.train.seed)
     module = method.prepare(build_model(default_arch(spec.model, data, list(spec.hidden) if spec.hidden else None)))
     return data, method, module.to(device).train()
 
 
-def train_step_runner(spec: RunSpec, device: str = "cpu") -> Callable[[], Any]:
-    """One training step of `spec` on a fixed batch, everything else set up once.
+def train_step_runner(spec: RunSpec, device: str = "cpu", data: Dataset | None = None) -> Callable[[], Any]:
+    """One training step of `spec` on a fixed batch of `data` (`spec.data` unless given), everything else set up once.
 
     The step runs at mid-training (StepState halfway), so schedules such as a KL warm-up or a
     targeting ramp are in their typical regime.
     """
-    data, method, module = _prepared(spec, device)
+    data, method, module = _prepared(spec, device, data)
     optimizer = make_optimizer([p for p in module.parameters() if p.requires_grad], spec.train)
     seq_len = module.arch.get("seq_len", 0)
     x, y = next(batches(data, spec.train, torch.Generator().manual_seed(0), seq_len))
