@@ -35,7 +35,7 @@ def test_a_layer_too_dense_for_sparse_kernels_is_kept_dense_and_named():
     converted = csr_model(checkpoint.model)
     assert [type(layer) is nn.Linear for layer in converted.layers] == [False, True, False]
     (words,) = kept_dense(checkpoint.model)
-    assert words.startswith("layers.1: 9") and words.endswith("% non-zero, above the 25 % at which sparse pays; kept dense"), words
+    assert words.startswith("layers.1: 9") and words.endswith("% non-zero, above the 10 % at which sparse pays; kept dense"), words
 
 
 def test_layers_without_a_sparse_form_are_named():
