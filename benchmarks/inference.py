@@ -24,9 +24,9 @@ class Inference(CheckpointSuite):
 
 class CompiledInference(CheckpointSuite):
     """torch-compile (inductor): compiled once per checkpoint and batch size in setup; compile time
-    tracked apart. The checkpoints are the plan's `torch_compile_runs` (all when it names none)."""
+    tracked apart."""
 
-    params = (suites.compiled_names(), BATCHES, list(suites.DEVICES))
+    params = (CHECKPOINTS, BATCHES, list(suites.DEVICES))
     param_names = ("checkpoint", "batch", "device")
 
     def setup(self, checkpoints, name, batch, device):

@@ -186,10 +186,12 @@ def test_the_suites_take_their_plan_from_the_environment(monkeypatch, tmp_path):
     suites.suite_plan.cache_clear()
     try:
         assert suites.checkpoint_names() == ["dense", "magnitude-unit"] and suites.compacted_names() == ["magnitude-unit"]
-        assert suites.compiled_names() == ["dense", "magnitude-unit"]  # the plan names no torch_compile_runs: all
-        write_plan(plan, TINY_RUNS, torch_compile_runs=["magnitude-unit"])
+        write_plan(plan, TINY_RUNS, asv_runs=["magnitude-unit"])
         suites.suite_plan.cache_clear()
-        assert suites.compiled_names() == ["magnitude-unit"] and suites.checkpoint_names() == ["dense", "magnitude-unit"]
+        assert suites.checkpoint_names() == ["magnitude-unit"] and suites.compacted_names() == []
+        monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense")  # the environment narrows the plan's choice
+        assert suites.checkpoint_names() == ["dense"]
+        monkeypatch.delenv(suites.ASV_RUNS_ENV)
         with pytest.raises(suites.NotApplicable, match="kubo2016-runtime: the plan .DROPBENCH_PLAN. does not check it"):
             suites.claim_figures({}, "kubo2016-runtime")
         monkeypatch.setenv(suites.PLAN_ENV, str(tmp_path / "missing.toml"))

@@ -137,7 +137,7 @@ BAD = {
     "unknown pinned data set": (run0(data="imagenet"), "field runs[0] ('dense').data: unknown data set 'imagenet'"),
     "min_seeds out of range": (lambda plan: plan.update(min_seeds=0), "field min_seeds: Input should be greater than or equal to 1"),
     "no runs": (lambda plan: plan.update(runs=[], claims={}), "field runs: Field required"),
-    "compiling a missing run": (lambda plan: plan.update(torch_compile_runs=["dense", "nope"]), "field torch_compile_runs: 'nope' names no run of the plan"),
+    "timing a missing run": (lambda plan: plan.update(asv_runs=["dense", "nope"]), "field asv_runs: 'nope' names no run of the plan"),
 }
 
 

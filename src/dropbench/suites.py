@@ -71,16 +71,17 @@ PLAN_ENV = "DROPBENCH_PLAN"
 @functools.cache
 def suite_plan() -> tuple[list[RunSpec], PlanChecks, list[str] | None]:
     """The runs and claims of $DROPBENCH_PLAN (a built-in name or a plan file; the quick plan when
-    unset), and the runs it asks the torch-compile suite to time (None: all)."""
+    unset), and the runs whose checkpoints it asks the checkpoint suites to time (None: all)."""
     plan = load_plan(os.environ.get(PLAN_ENV) or "quick")
-    return run_specs(plan), plan_checks(plan), plan.torch_compile_runs
+    return run_specs(plan), plan_checks(plan), plan.asv_runs
 
 
 def checkpoint_specs() -> list[RunSpec]:
-    """The runs whose compacted checkpoints are timed: the plan's (suite_plan), or only the runs
-    $DROPBENCH_ASV_RUNS names (comma-separated), so a CI smoke trains two runs instead of 26."""
-    specs = suite_plan()[0]
-    wanted = [name.strip() for name in os.environ.get(ASV_RUNS_ENV, "").split(",") if name.strip()]
+    """The runs whose checkpoints are timed: those $DROPBENCH_ASV_RUNS names (comma-separated, so a
+    CI smoke trains two runs instead of 26), else those the plan's `asv_runs` names, else all.
+    The claims suite checks every claim of the plan whatever these are."""
+    specs, _, planned = suite_plan()
+    wanted = [name.strip() for name in os.environ.get(ASV_RUNS_ENV, "").split(",") if name.strip()] or planned
     if not wanted:
         return specs
     unknown = sorted(set(wanted) - {spec.name for spec in specs})
@@ -91,13 +92,6 @@ def checkpoint_specs() -> list[RunSpec]:
 
 def checkpoint_names() -> list[str]:
     return [spec.name for spec in checkpoint_specs()]
-
-
-def compiled_names() -> list[str]:
-    """The checkpoints the torch-compile suite times: those the plan's `torch_compile_runs` names
-    (compiling every checkpoint at every batch size took most of a cold CI run), else all."""
-    wanted = suite_plan()[2]
-    return [name for name in checkpoint_names() if wanted is None or name in wanted]
 
 
 def compacted_names() -> list[str]:

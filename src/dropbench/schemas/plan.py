@@ -99,8 +99,9 @@ class PlanSchema(Strict):
     profiles: Annotated[list[Name], Field(max_length=64)] = []  # where to time and check; empty: the detected one
     runs: Annotated[list[RunSchema], Field(min_length=1, max_length=MAX_PLAN_RUNS)]
     claims: Annotated[dict[Name, Annotated[dict[Name, Binding], Field(max_length=64)]], Field(max_length=256)] = {}  # claim id -> role -> runs
-    # the runs the asv torch-compile suite times (a compile costs seconds per checkpoint and batch size); absent: every run
-    torch_compile_runs: Annotated[list[Name], Field(max_length=MAX_PLAN_RUNS)] | None = None
+    # the runs whose checkpoints the asv checkpoint suites time (inference, time ratios, torch-compile,
+    # compaction; each checkpoint costs seconds per runtime and batch size); absent: every run
+    asv_runs: Annotated[list[Name], Field(max_length=MAX_PLAN_RUNS)] | None = None
 
     @field_validator("data")
     @classmethod
@@ -113,9 +114,9 @@ class PlanSchema(Strict):
         twice = next((name for name in names if names.count(name) > 1), None)
         if twice:
             raise ValueError(f"field runs: the run name {twice!r} is used twice")
-        unknown = next((name for name in self.torch_compile_runs or [] if name not in names), None)
+        unknown = next((name for name in self.asv_runs or [] if name not in names), None)
         if unknown:
-            raise ValueError(f"field torch_compile_runs: {unknown!r} names no run of the plan")
+            raise ValueError(f"field asv_runs: {unknown!r} names no run of the plan")
         seeds = {run.name: len(run.seeds) for run in self.runs}
         for claim, roles in self.claims.items():
             for role, binding in roles.items():
