@@ -62,7 +62,8 @@ def test_a_comparison_carries_each_runners_warnings_under_its_label():
         return Runner(lambda: None, warnings=("fc: kept dense",))
 
     c = compare(quiet, fallback, ("dense", "sparse"), rounds=2, min_run_time=0.01, fresh_processes=False)
-    assert "sparse: fc: kept dense" in c.warnings and not any(w.startswith("dense:") for w in c.warnings)
+    assert "sparse: fc: kept dense" in c.warnings  # noise warnings may come on either side; fallbacks only from the runner
+    assert not any(w.startswith("dense:") and "kept dense" in w for w in c.warnings)
     assert c.as_dict()["candidate_timing"]["warnings"][0] == "fc: kept dense"
 
 
