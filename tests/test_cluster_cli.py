@@ -112,7 +112,9 @@ def test_a_joined_node_too_small_for_its_profile_is_one_line(previous_output, cl
 def test_ctrl_c_cancels_the_tasks_and_leaves_the_output_as_it_was(previous_output, tmp_path):
     env = {**os.environ, "DROPBENCH_CACHE": str(tmp_path / "cold-cache")}
     args = [sys.executable, "-m", "dropbench", "reproduce", "--quick", "--out", str(previous_output), "--force", "--cluster", "local:2"]
-    driver = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the driver: a shell's background job inherits it ignored, and Python keeps it so
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    driver = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=restore_sigint)
     training = lambda: [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [""])[0].startswith("ray::train_")]  # noqa: E731
     deadline = time.monotonic() + 60
     while not training() and time.monotonic() < deadline:
