@@ -180,6 +180,22 @@ def test_asv_runs_can_be_narrowed_for_a_smoke(monkeypatch):
         suites.checkpoint_names()
 
 
+def test_the_claims_suite_checks_the_whole_plan_whatever_asv_runs_names(monkeypatch, tmp_path):
+    """asv_runs narrows the checkpoint suites; the claims need every run a claim binds."""
+    monkeypatch.setenv(suites.PLAN_ENV, str(write_plan(tmp_path / "ci.toml", TINY_RUNS, asv_runs=["magnitude-unit"])))
+    prepared, seen = [], {}
+    monkeypatch.setattr(suites, "prepare_checkpoints", lambda specs=None: prepared.append([s.name for s in specs]))
+    monkeypatch.setattr(suites, "prepare_seed_runs", lambda specs=None: prepared.append([s.name for s in specs]) or {})
+    monkeypatch.setattr(suites, "check_claims", lambda claims, context: seen.setdefault("specs", [s.name for s in context.specs]) and [])
+    suites.suite_plan.cache_clear()
+    try:
+        assert suites.checkpoint_names() == ["magnitude-unit"]
+        suites.claim_records()
+        assert prepared == [["dense", "magnitude-unit"]] * 2 and seen["specs"] == ["dense", "magnitude-unit"]
+    finally:
+        suites.suite_plan.cache_clear()
+
+
 def test_the_suites_take_their_plan_from_the_environment(monkeypatch, tmp_path):
     plan = write_plan(tmp_path / "ci.toml", TINY_RUNS)
     monkeypatch.setenv(suites.PLAN_ENV, str(plan))

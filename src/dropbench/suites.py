@@ -310,10 +310,11 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
 
 
 def claim_records() -> dict[str, ClaimRecord]:
-    """Every claim of the plan checked on its checkpoints (the run cache), by claim id."""
-    prepare_checkpoints()  # exports every first seed (the timed checkpoints)
-    checks = suite_plan()[1]
-    context = ClaimContext(usable_profile(), checkpoint_specs(), checks, min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs())
+    """Every claim of the plan checked on its checkpoints (the run cache), by claim id: over the
+    whole plan, whatever runs the checkpoint suites time (asv_runs)."""
+    specs, checks, _ = suite_plan()
+    prepare_checkpoints(specs)  # exports every first seed (the timed checkpoints)
+    context = ClaimContext(usable_profile(), specs, checks, min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs(specs))
     return {record.id: record for record in check_claims(list(checks.claims), context)}
 
 
