@@ -40,6 +40,19 @@ def test_layer_kl_sums_the_clipped_log_alpha():
     assert layer.kl().item() == pytest.approx(expected.item(), rel=1e-6)
 
 
+def test_the_steps_kl_reuses_the_forwards_log_alpha_with_the_same_value_and_gradient():
+    layer = LinearSVDO(nn.Linear(6, 4)).train()
+    with torch.no_grad():
+        layer.log_sigma2.uniform_(-6.0, 4.0)
+    layer(torch.randn(5, 6))
+    reused = layer.kl()  # consumes the forward's log alpha
+    assert "forward_log_alpha" not in layer.__dict__
+    grads = torch.autograd.grad(reused, [layer.weight, layer.log_sigma2])
+    fresh = layer.kl()
+    assert torch.equal(reused, fresh)
+    assert all(torch.equal(a, b) for a, b in zip(grads, torch.autograd.grad(fresh, [layer.weight, layer.log_sigma2])))
+
+
 def test_weights_with_log_alpha_at_least_3_are_zero_in_eval_mode():
     layer = LinearSVDO(nn.Linear(4, 3)).eval()
     with torch.no_grad():

@@ -30,19 +30,21 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Both stages on this machine, one after another (the timing stage owns it)."""
+    """Both stages on this machine, one after another (the timing stage owns it); trainings side
+    by side, `train_threads` torch threads each (stages.train_all)."""
 
     address = None
 
-    def __init__(self, progress: Any = None) -> None:
+    def __init__(self, progress: Any = None, train_threads: int | None = None) -> None:
         self.progress = progress
+        self.train_threads = train_threads
 
     def check(self, profiles: list[Profile]) -> None:
         for profile in profiles:
             profile.require_available()
 
     def train_all(self, specs: list[RunSpec]) -> dict[str, list[Path]]:
-        return train_all(specs, self.progress)
+        return train_all(specs, self.progress, self.train_threads)
 
     def measure_all(
         self, specs: list[RunSpec], cached: dict[str, list[Path]], runs_dir: Path, profiles: list[Profile], checks: PlanChecks, budget: TimingBudget,

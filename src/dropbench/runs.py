@@ -74,7 +74,7 @@ class RunSpec:
 # test checks that training and export import none of it; everything else (new modules too) counts.
 NOT_TRAINING_CODE = (
     "claims", "cli", "cluster", "report", "runtimes", "timing", "schemas/records.py", "__main__.py", "execution.py",
-    "history.py", "machines.py", "onnx_model.py", "outputs.py", "plans", "provenance.py", "pytest_plugin.py", "reproduce.py",
+    "history.py", "machines.py", "onnx_model.py", "outputs.py", "plans", "processes.py", "provenance.py", "pytest_plugin.py", "reproduce.py",
     "stages.py", "stats.py", "suites.py",
 )
 

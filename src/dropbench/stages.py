@@ -12,10 +12,15 @@ timed), runs/<run>.seed<N>/ the others.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from .checkpoint import checkpoint_dirs, load_checkpoint
 from .claims.context import ClaimContext, PlanChecks
@@ -24,8 +29,9 @@ from .claims.runner import check_claims
 from .export import ensure_exported
 from .plans.specs import baseline_for
 from .profiles import Profile
-from .runs import RunSpec, cached_runs
-from .runtimes import profile_threads
+from .processes import main_not_rerun
+from .runs import RunSpec, cache_entry, cached_run, cached_runs, valid_entry
+from .runtimes import profile_threads, torch_threads
 from .timing.explain import Breakdowns
 from .timing.latency import bench_checkpoint
 from .timing.inference import speedup_records
@@ -65,17 +71,62 @@ def seed_dirs(spec: RunSpec, runs_dir: Path) -> list[Path]:
     return [runs_dir / seed_dir_name(spec, i) for i in range(len(spec.all_seeds()))]
 
 
-def train_all(specs: list[RunSpec], progress: Any = None) -> dict[str, list[Path]]:
-    """Every seed of every run from the run cache, trained here where missing: run name -> cache entries."""
+def train_all(specs: list[RunSpec], progress: Any = None, threads: int | None = None) -> dict[str, list[Path]]:
+    """Every seed of every run from the run cache, trained here where missing: run name -> cache entries.
+
+    Missing seeds train side by side, each in a process of its own with `threads` torch threads
+    (default 1), as many at once as the cores allow (training_slots): small nets scale poorly over
+    threads, so on the 2-core AMD EPYC two one-thread trainings of the quick plan finish sooner than
+    one at a time on two threads (docs/claims.md, "Budgets"). A lone missing seed trains here."""
+    missing = [one for spec in specs for one in spec.per_seed() if not valid_entry(cache_entry(one))]
+    processes, each = training_slots(threads)
+    if min(processes, len(missing)) > 1:
+        _train_side_by_side(missing, processes, each, progress)
     task = progress.add_task("train + compact", total=len(specs), status="") if progress else None
     cached = {}
-    for spec in specs:
-        if progress:
-            progress.update(task, status=f"{spec.name} ({len(spec.all_seeds())} seed(s))")
-        cached[spec.name] = cached_runs(spec, progress=progress)
-        if progress:
-            progress.advance(task)
+    with torch_threads(threads) if threads else nullcontext():  # what is left (a lone seed) trains here, on every core unless told
+        for spec in specs:
+            if progress:
+                progress.update(task, status=f"{spec.name} ({len(spec.all_seeds())} seed(s))")
+            cached[spec.name] = cached_runs(spec, progress=progress)
+            if progress:
+                progress.advance(task)
     return cached
+
+
+def training_slots(threads: int | None = None) -> tuple[int, int]:
+    """(processes, threads each) for training here: `threads` (default 1) per training, as many
+    trainings side by side as this machine has physical cores for."""
+    threads = threads or 1
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    return max(1, cores // threads), threads
+
+
+def _train_side_by_side(seeds: list[RunSpec], processes: int, threads: int, progress: Any) -> None:
+    """Train each seed into the run cache in a pool of fresh (spawned) processes; the first error
+    stops the others and is raised here (an interrupted training leaves no entry: runs.cached_run)."""
+    task = progress.add_task(f"train ({processes} at a time, {threads} thread(s) each)", total=len(seeds), status="") if progress else None
+    context = multiprocessing.get_context("spawn")  # not fork: torch's thread pools do not survive a fork
+    with main_not_rerun():
+        pool = context.Pool(processes)
+    try:
+        for name in pool.imap_unordered(_train_seed, [(seed, threads) for seed in seeds]):
+            if progress:
+                progress.update(task, status=f"{name} done")
+                progress.advance(task)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _train_seed(args: tuple[RunSpec, int]) -> str:
+    seed, threads = args
+    with torch_threads(threads):
+        cached_run(seed)
+    return f"{seed.name} seed {seed.train.seed}"
 
 
 def export_timed(cached: dict[str, list[Path]]) -> None:

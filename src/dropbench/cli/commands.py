@@ -302,13 +302,12 @@ def cmd_claims(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     plan = plan_from(args)  # a bad plan is said before the library loads
     from ..profiles import default_profile, load_profile
+    from ..execution import LocalExecutor
     from ..reproduce import reproduce
     from ..runs import cache_root
 
     if args.profile and args.profiles:
         raise ConfigError("give --profile NAME or --profiles A,B, not both")
-    if args.train_threads and not args.cluster:
-        raise ConfigError("--train-threads sets the CPUs of each training task on a cluster; it needs --cluster")
     names = args.profiles or ([args.profile] if args.profile else plan.profiles)
     profiles = [load_profile(name) for name in names] if names else [default_profile()]
     cache_root()  # a bad $DROPBENCH_CACHE is said before anything is trained
@@ -322,7 +321,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             with connect(address, progress, args.train_threads or 1) as cluster:
                 result = reproduce(out, plan, profiles, force=args.force, progress=progress, executor=cluster)
         else:
-            result = reproduce(out, plan, profiles, force=args.force, progress=progress)
+            result = reproduce(out, plan, profiles, force=args.force, progress=progress, executor=LocalExecutor(progress, args.train_threads))
     runs, report = one_line(result.out / "runs"), one_line(result.out / "report.html")
     on = ", ".join(p.name for p in profiles)
     stdout.print(f"[green]done[/] in {result.seconds:.0f} s: {len(result.runs)} runs in {runs}, timed on {on}, report {report}")

@@ -165,7 +165,8 @@ def add_claims_commands(sub) -> None:
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--profiles", type=csv_names, help="time and check the claims on each of these profiles (comma-separated)")
     p.add_argument("--cluster", metavar="ADDRESS", help='run on Ray: local:N (N workers), auto, HOST:PORT or ray://HOST:PORT (pip install -e ".[cluster]")')
-    p.add_argument("--train-threads", type=THREADS, help="CPUs (and torch threads) of each training task on the cluster (default 1)")
+    p.add_argument("--train-threads", type=THREADS,
+                   help="torch threads (and CPUs) of each training, here or on the cluster (default 1: as many trainings side by side as there are cores)")
     add_force_option(p)
     add_quiet_option(p)
     p.set_defaults(func=cmd_reproduce)

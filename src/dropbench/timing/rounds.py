@@ -13,14 +13,13 @@ and a model load, not an interpreter start; the runner factories must be picklab
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
-from importlib.machinery import ModuleSpec
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 from .. import stats
+from ..processes import main_not_rerun
 from ..runtimes.base import sync_for, torch_threads
 from .measurement import CONTENDED_CORES, MIN_SAMPLES, Comparison, Measurement, OtherProcesses, calibrate, sample
 
@@ -91,7 +90,7 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
     context.set_forkserver_preload(SERVER_PRELOAD)
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(send, fn, args), daemon=True)
-    with _main_not_rerun():
+    with main_not_rerun():
         process.start()
     send.close()
     try:
@@ -105,21 +104,6 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
     if not ok:
         raise value
     return value
-
-
-@contextmanager
-def _main_not_rerun() -> Iterator[None]:
-    """multiprocessing runs the parent's main script again in every new process (to find what was
-    defined there) unless it ran as a module. A round needs nothing from it, and running it again
-    costs time (a script importing matplotlib: 0.5 s a round) and breaks a script without a
-    `__main__` guard; a main module named `__main__` is one multiprocessing leaves alone."""
-    main = sys.modules["__main__"]
-    spec = getattr(main, "__spec__", None)
-    main.__spec__ = ModuleSpec("__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = spec
 
 
 def _run_and_send(send: Any, fn: Callable[..., Any], args: tuple) -> None:
