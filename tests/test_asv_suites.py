@@ -14,6 +14,7 @@ import torch
 
 from conftest import TINY_RUNS, write_plan
 from dropbench import suites
+from dropbench.catalog import TRAINING_RATES
 from dropbench.checkpoint import load_checkpoint
 from dropbench.errors import ConfigError, ProfileError
 from dropbench.history import load_project, load_results, scratch_config
@@ -49,9 +50,9 @@ def test_grids_follow_the_registries():
     cases = suites.training_cases()
     for name, method in METHODS.items():
         has_rate = "p" in {f.name for f in dataclasses.fields(method.Config)}
-        expected = [f"{name}-p{rate}" for rate in suites.RATES] if has_rate else [name]
+        expected = [f"{name}-p{rate}" for rate in TRAINING_RATES] if has_rate else [name]
         assert all(case in cases and cases[case].method == name for case in expected)
-    assert [cases[f"dropout-p{rate}"].params["p"] for rate in suites.RATES] == list(suites.RATES)
+    assert [cases[f"dropout-p{rate}"].params["p"] for rate in TRAINING_RATES] == list(TRAINING_RATES)
     assert suites.checkpoint_names() == [s.name for s in run_specs(load_plan("quick"))]
     assert "dense" not in suites.compacted_names() and set(suites.compacted_names()) < set(suites.checkpoint_names())
     assert suites.batch_sizes() == sorted({b for p in list_profiles() for b in p.batch_sizes})
@@ -205,6 +206,11 @@ def test_the_suites_take_their_plan_from_the_environment(monkeypatch, tmp_path):
         write_plan(plan, TINY_RUNS, asv_runs=["magnitude-unit"])
         suites.suite_plan.cache_clear()
         assert suites.checkpoint_names() == ["magnitude-unit"] and suites.compacted_names() == []
+        assert len(suites.training_cases()) > 3
+        write_plan(plan, TINY_RUNS, asv_runs=["magnitude-unit"], asv_training=["dropout-p0.5", "targeted"])
+        suites.suite_plan.cache_clear()
+        cases = suites.training_cases()
+        assert list(cases) == ["dense", "dropout-p0.5", "targeted"] and cases["dropout-p0.5"].params["p"] == 0.5
         monkeypatch.setenv(suites.ASV_RUNS_ENV, "dense")  # the environment narrows the plan's choice
         assert suites.checkpoint_names() == ["dense"]
         monkeypatch.delenv(suites.ASV_RUNS_ENV)

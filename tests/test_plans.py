@@ -138,6 +138,7 @@ BAD = {
     "min_seeds out of range": (lambda plan: plan.update(min_seeds=0), "field min_seeds: Input should be greater than or equal to 1"),
     "no runs": (lambda plan: plan.update(runs=[], claims={}), "field runs: Field required"),
     "timing a missing run": (lambda plan: plan.update(asv_runs=["dense", "nope"]), "field asv_runs: 'nope' names no run of the plan"),
+    "an unknown training case": (lambda plan: plan.update(asv_training=["dropout-p0.4"]), "field asv_training: unknown training case 'dropout-p0.4'"),
 }
 
 

@@ -179,6 +179,19 @@ MODELS: dict[str, tuple[str, list[int]]] = {
     "lstm": ("lstm", [256]),
 }
 
+TRAINING_RATES = (0.3, 0.5, 0.7)  # the asv training suites sweep each method with a dropout rate (a Config field `p`) over these
+
+
+def training_cases() -> dict[str, tuple[str, float | None]]:
+    """The asv training suites' cases, case -> (method, dropout rate): each method by name, a method
+    with a dropout rate (a Config field `p`) once per TRAINING_RATES (`dropout-p0.3`)."""
+    cases: dict[str, tuple[str, float | None]] = {}
+    for name, config in METHOD_CONFIGS.items():
+        rates = TRAINING_RATES if "p" in {f.name for f in dataclasses.fields(config)} else (None,)
+        cases.update({name if rate is None else f"{name}-p{rate}": (name, rate) for rate in rates})
+    return cases
+
+
 def method_config(name: str, params: dict[str, Any]) -> Any:
     """The Config of method `name` from user parameters (CLI strings are converted); one ConfigError
     for an unknown method, an unknown parameter or a bad value."""

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 import torch
 
+from . import catalog
 from .checkpoint import Checkpoint, load_checkpoint
 from .claims.context import ClaimContext, PlanChecks
 from .claims.record import ClaimRecord
@@ -41,16 +42,15 @@ from .data import load_dataset
 from .errors import ConfigError, DropbenchError
 from .export import ensure_exported
 from .flops import theoretical_speedup
-from .methods import METHODS
 from .profiles import Profile, default_profile, list_profiles
 from .plans.specs import baseline_for, load_plan, plan_checks, run_specs
 from .runs import RunSpec, cached_runs
+from .schemas.plan import PlanSchema
 from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
 from .timing.inference import speedup_record
 from .timing.training import compare_training, train_step_runner
 
 DEVICES = ("cpu", "cuda")
-RATES = (0.3, 0.5, 0.7)  # swept for every method with a dropout rate (a Config field `p`)
 TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
 SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per measured ratio
 # torch-compile has a suite of its own: compiling every checkpoint x batch size takes minutes
@@ -69,19 +69,19 @@ PLAN_ENV = "DROPBENCH_PLAN"
 
 
 @functools.cache
-def suite_plan() -> tuple[list[RunSpec], PlanChecks, list[str] | None]:
+def suite_plan() -> tuple[list[RunSpec], PlanChecks, PlanSchema]:
     """The runs and claims of $DROPBENCH_PLAN (a built-in name or a plan file; the quick plan when
-    unset), and the runs whose checkpoints it asks the checkpoint suites to time (None: all)."""
+    unset), and the plan itself (its asv_runs and asv_training narrow what the suites time)."""
     plan = load_plan(os.environ.get(PLAN_ENV) or "quick")
-    return run_specs(plan), plan_checks(plan), plan.asv_runs
+    return run_specs(plan), plan_checks(plan), plan
 
 
 def checkpoint_specs() -> list[RunSpec]:
     """The runs whose checkpoints are timed: those $DROPBENCH_ASV_RUNS names (comma-separated, so a
     CI smoke trains two runs instead of 26), else those the plan's `asv_runs` names, else all.
     The claims suite checks every claim of the plan whatever these are."""
-    specs, _, planned = suite_plan()
-    wanted = [name.strip() for name in os.environ.get(ASV_RUNS_ENV, "").split(",") if name.strip()] or planned
+    specs, _, plan = suite_plan()
+    wanted = [name.strip() for name in os.environ.get(ASV_RUNS_ENV, "").split(",") if name.strip()] or plan.asv_runs
     if not wanted:
         return specs
     unknown = sorted(set(wanted) - {spec.name for spec in specs})
@@ -106,24 +106,24 @@ def batch_sizes() -> list[int]:
 
 
 def training_cases() -> dict[str, RunSpec]:
-    """Case name -> the run whose training step is timed, one per registered method.
+    """Case name -> the run whose training step is timed: every case of catalog.training_cases (one
+    per method, a method with a dropout rate `p` once per rate), or those the plan's `asv_training`
+    names, with dense, their baseline.
 
     A method trains with the parameters of its first run in the plan (its defaults if the plan
-    has none); a method with a dropout rate `p` is swept over RATES.
+    has none).
     """
-    specs = suite_plan()[0]  # the whole plan: a training step needs no trained checkpoint
+    specs, _, plan = suite_plan()  # the whole plan: a training step needs no trained checkpoint
     first_run: dict[str, RunSpec] = {}
     for spec in specs:
         first_run.setdefault(spec.method, spec)
     template = first_run.get("dense", specs[0])
     cases = {}
-    for name, method in METHODS.items():
-        spec = first_run.get(name) or dataclasses.replace(template, name=name, method=name, params={})
-        if "p" in {f.name for f in dataclasses.fields(method.Config)}:
-            for rate in RATES:
-                cases[f"{name}-p{rate}"] = dataclasses.replace(spec, name=f"{name}-p{rate}", params={**spec.params, "p": rate})
-        else:
-            cases[name] = dataclasses.replace(spec, name=name)
+    for case, (method, rate) in catalog.training_cases().items():
+        if plan.asv_training is None or case in plan.asv_training or case == "dense":
+            spec = first_run.get(method) or dataclasses.replace(template, name=method, method=method, params={})
+            params = spec.params if rate is None else {**spec.params, "p": rate}
+            cases[case] = dataclasses.replace(spec, name=case, params=params)
     return cases
 
 

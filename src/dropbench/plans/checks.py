@@ -4,7 +4,7 @@ their parameters, models), the claims and their roles, and the user's data files
 
 from __future__ import annotations
 
-from ..catalog import METHOD_CONFIGS, MODELS, method_config
+from ..catalog import METHOD_CONFIGS, MODELS, method_config, training_cases
 from ..data import load_dataset
 from ..errors import ConfigError, DataError
 from ..schemas.plan import DATA_FILE_KINDS, PlanSchema
@@ -35,7 +35,8 @@ def check_plan(plan: PlanSchema, source: str) -> None:
 
 def check_registries(plan: PlanSchema, source: str) -> None:
     """What the schema leaves to the catalogue: each run's method, its parameters and its model;
-    each claim's id and roles (every role bound, no other). ConfigError names the file and field."""
+    the asv training cases; each claim's id and roles (every role bound, no other). ConfigError
+    names the file and field."""
     for i, run in enumerate(plan.runs):
         where = f"{source}: field runs[{i}] ({run.name!r})"
         try:
@@ -44,6 +45,9 @@ def check_registries(plan: PlanSchema, source: str) -> None:
             raise ConfigError(f"{where}.{'params' if run.method in METHOD_CONFIGS else 'method'}: {e}") from None
         if run.model not in MODELS:
             raise ConfigError(f"{where}.model: unknown model {run.model!r}; choose one of: {', '.join(MODELS)}")
+    unknown = next((case for case in plan.asv_training or [] if case not in training_cases()), None)
+    if unknown:
+        raise ConfigError(f"{source}: field asv_training: unknown training case {unknown!r}; the cases: {', '.join(training_cases())}")
     for claim_id, roles in plan.claims.items():
         if claim_id not in CLAIM_ROLES:
             raise ConfigError(f"{source}: field claims.{claim_id}: unknown claim; known claims: {', '.join(CLAIM_ROLES)}")

@@ -102,6 +102,9 @@ class PlanSchema(Strict):
     # the runs whose checkpoints the asv checkpoint suites time (inference, time ratios, torch-compile,
     # compaction; each checkpoint costs seconds per runtime and batch size); absent: every run
     asv_runs: Annotated[list[Name], Field(max_length=MAX_PLAN_RUNS)] | None = None
+    # the training cases the asv training suites time (a method, or `<method>-p<rate>` for one with a
+    # dropout rate: catalog.training_cases; dense, their baseline, always); absent: every case
+    asv_training: Annotated[list[Name], Field(max_length=256)] | None = None
 
     @field_validator("data")
     @classmethod
