@@ -44,9 +44,10 @@ from .export import ensure_exported
 from .flops import theoretical_speedup
 from .profiles import Profile, default_profile, list_profiles
 from .plans.specs import baseline_for, load_plan, plan_checks, run_specs
-from .runs import RunSpec, cached_runs
+from .runs import RunSpec
 from .schemas.plan import PlanSchema
-from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, profile_threads, synced, torch_threads
+from .stages import train_all
+from .runtimes import RUNTIMES, Runner, RuntimeUnavailable, applicable_runtimes, make_runner, synced, torch_threads
 from .timing.inference import speedup_record
 from .timing.training import compare_training, train_step_runner
 
@@ -230,7 +231,7 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
 
     The checkpoints live in the run cache (runs.cache_root), keyed by run spec, dropbench source
     and torch version, so `reproduce`, `claims` and every asv run of the same code share one
-    training. Training uses the active profile's threads, as `reproduce` does.
+    training.
     """
     specs = checkpoint_specs() if specs is None else specs
     first_seeds = [spec.per_seed()[0] for spec in specs]  # timing needs one checkpoint per run
@@ -238,10 +239,9 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
 
 
 def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path]]:
-    """Every seed of each spec (trained unless cached, on the active profile's threads); run name -> directories."""
-    specs = checkpoint_specs() if specs is None else specs
-    with profile_threads(usable_profile()):
-        return {spec.name: cached_runs(spec) for spec in specs}
+    """Every seed of each spec, trained unless cached as reproduce trains them (side by side, one
+    thread each: stages.train_all); run name -> directories."""
+    return train_all(checkpoint_specs() if specs is None else specs)
 
 
 def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, device: str) -> Runner:
