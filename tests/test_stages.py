@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
 import pytest
 import torch
 
@@ -40,6 +47,32 @@ def test_an_error_in_a_training_process_is_raised_here(tmp_path, monkeypatch):
     monkeypatch.setenv("DROPBENCH_CACHE", str(tmp_path / "cache"))
     with pytest.raises(TrainingDiverged, match="diverged"):
         stages.train_all([boom])
+
+
+def test_ctrl_c_stops_the_training_processes_without_a_traceback_and_leaves_the_output_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".dropbench-output").touch()
+    (out / "claims.json").write_text("[]")
+    env = {**os.environ, "DROPBENCH_CACHE": str(tmp_path / "cold-cache")}
+    args = [sys.executable, "-m", "dropbench", "reproduce", "--quick", "--out", str(out), "--force"]
+    # a session of its own, so that the test can press Ctrl-C as a terminal does: SIGINT to every process
+    # of the group; SIGINT at its default in the driver (a shell's background job inherits it ignored)
+    driver = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    training = lambda: [p for p in psutil.Process(driver.pid).children() if "spawn_main" in " ".join(p.cmdline())]  # noqa: E731
+    busy = lambda p: sum(p.cpu_times()[:2]) > 4  # noqa: E731  (torch imported, the initializer run: training)
+    deadline = time.monotonic() + 90
+    while not (len(training()) == 2 and all(map(busy, training()))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = training()
+    assert len(workers) == 2, "the trainings did not start side by side"
+    os.killpg(driver.pid, signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == [".dropbench-output", "claims.json"] and (out / "claims.json").read_text() == "[]"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
+    assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "a training process outlived Ctrl-C"
 
 
 class Recorder:

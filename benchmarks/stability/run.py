@@ -4,9 +4,10 @@ and with one and two training threads. Prints, per claim, the verdict of every r
 flips (holds <-> fails), the soft flips (to or from inconclusive) and how often each speed
 estimate lies inside the other runs' intervals; writes OUT/stability.json.
 
-Every run trains its seeds (cached per seed and per thread count: OMP_NUM_THREADS sets torch's
-training threads, timing takes the profile's own), so a first run takes as long as the quick
-plan per seed list. Nothing else may run meanwhile.
+Every run trains its seeds (cached per seed and per thread count: `claims --train-threads` sets
+each training's threads, one thread trains two seeds side by side on 2 cores; timing takes the
+profile's own), so a first run takes as long as the quick plan's training per seed list.
+Nothing else may run meanwhile.
 
     .venv/bin/python benchmarks/stability/run.py --out results/stability [--seed-lists 0,1/2,3/4,5] [--threads 1,2]
     .venv/bin/python benchmarks/stability/run.py --out results/stability --compare a/claims.json b/claims.json
@@ -32,8 +33,9 @@ from dropbench.schemas import read_json
 def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
     """`dropbench claims --quick` in a fresh process; its records go to OUT/claims-s<seeds>-t<threads>.json."""
     path = out / f"claims-s{seeds.replace(',', '_')}-t{threads}.json"
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "DROPBENCH_CACHE": str(out / f"cache-t{threads}")}
-    command = [sys.executable, "-m", "dropbench", "claims", "--quick", "--seeds", seeds, "--profile", profile, "--json", str(path), "--quiet"]
+    env = {**os.environ, "DROPBENCH_CACHE": str(out / f"cache-t{threads}")}
+    command = [sys.executable, "-m", "dropbench", "claims", "--quick", "--seeds", seeds, "--train-threads", str(threads), "--profile", profile,
+               "--json", str(path), "--quiet"]
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
     print(f"seeds {seeds}, {threads} training thread(s): {time.perf_counter() - start:.0f} s", flush=True)

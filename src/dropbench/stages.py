@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from contextlib import nullcontext
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,14 +77,15 @@ def train_all(specs: list[RunSpec], progress: Any = None, threads: int | None = 
     Missing seeds train side by side, each in a process of its own with `threads` torch threads
     (default 1), as many at once as the cores allow (training_slots): small nets scale poorly over
     threads, so on the 2-core AMD EPYC two one-thread trainings of the quick plan finish sooner than
-    one at a time on two threads (docs/claims.md, "Budgets"). A lone missing seed trains here."""
+    one at a time on two threads (docs/claims.md, "Budgets"). A lone missing seed trains here, on
+as many threads: a seed's bytes do not depend on how many others were missing."""
     missing = [one for spec in specs for one in spec.per_seed() if not valid_entry(cache_entry(one))]
     processes, each = training_slots(threads)
     if min(processes, len(missing)) > 1:
         _train_side_by_side(missing, processes, each, progress)
     task = progress.add_task("train + compact", total=len(specs), status="") if progress else None
     cached = {}
-    with torch_threads(threads) if threads else nullcontext():  # what is left (a lone seed) trains here, on every core unless told
+    with torch_threads(each):  # what is left (a lone seed, or one process's worth) trains here, as it would side by side
         for spec in specs:
             if progress:
                 progress.update(task, status=f"{spec.name} ({len(spec.all_seeds())} seed(s))")
@@ -108,7 +109,7 @@ def _train_side_by_side(seeds: list[RunSpec], processes: int, threads: int, prog
     task = progress.add_task(f"train ({processes} at a time, {threads} thread(s) each)", total=len(seeds), status="") if progress else None
     context = multiprocessing.get_context("spawn")  # not fork: torch's thread pools do not survive a fork
     with main_not_rerun():
-        pool = context.Pool(processes)
+        pool = context.Pool(processes, initializer=_leave_ctrl_c_to_the_parent)
     try:
         for name in pool.imap_unordered(_train_seed, [(seed, threads) for seed in seeds]):
             if progress:
@@ -120,6 +121,12 @@ def _train_side_by_side(seeds: list[RunSpec], processes: int, threads: int, prog
         raise
     finally:
         pool.join()
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the parent stops the pool (no
+    traceback from each training process)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _train_seed(args: tuple[RunSpec, int]) -> str:

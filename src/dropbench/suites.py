@@ -241,6 +241,7 @@ def prepare_checkpoints(specs: list[RunSpec] | None = None) -> dict[str, str]:
 def prepare_seed_runs(specs: list[RunSpec] | None = None) -> dict[str, list[Path]]:
     """Every seed of each spec, trained unless cached as reproduce trains them (side by side, one
     thread each: stages.train_all); run name -> directories."""
+    usable_profile()  # a profile this machine cannot run is skipped before anything trains
     return train_all(checkpoint_specs() if specs is None else specs)
 
 

@@ -269,10 +269,11 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     plan = plan_from(args)  # a bad plan is said before the library loads
     from ..claims.adaptive import check_until_decided
-    from ..claims.context import ClaimContext
+    from ..claims.context import ClaimContext, claim_run_names
     from ..claims.runner import check_claims
     from ..plans.specs import plan_checks, run_specs
     from ..runs import cache_root
+    from ..stages import train_all
 
     if args.until_decided and args.budget is None:
         raise ConfigError("--until-decided needs --budget MINUTES: how long it may keep adding seeds")
@@ -282,7 +283,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
     cache_root()  # a bad $DROPBENCH_CACHE is one line here, not one per claim
     checks, specs = plan_checks(plan, args.only), run_specs(plan)
     claims = list(checks.claims)
+    needed = {name for claim in claims for name in claim_run_names(claim, specs)}
     with make_progress(args.quiet) as progress:
+        if profile.unavailable_reason() is None:  # else every claim is not-run: nothing to train
+            train_all([spec for spec in specs if spec.name in needed], progress, args.train_threads)  # as reproduce trains them
         make_context = functools.partial(ClaimContext, profile, checks=checks, progress=progress, min_run_time=args.min_time)
         if args.until_decided:
             records = check_until_decided(claims, specs, make_context, 60 * args.budget, log=lambda line: console.print(one_line(line)))

@@ -151,6 +151,11 @@ def add_profile_option(p: argparse.ArgumentParser, help: str = "hardware profile
     p.add_argument("--profile", help=help)
 
 
+def add_train_threads_option(p: argparse.ArgumentParser, where: str = "") -> None:
+    p.add_argument("--train-threads", type=THREADS,
+                   help=f"torch threads (and CPUs) of each training{where} (default 1: as many trainings side by side as there are cores)")
+
+
 def add_json_option(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--json", help=help)
 

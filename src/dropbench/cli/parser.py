@@ -47,6 +47,7 @@ from .options import (
     add_plan_options,
     add_quiet_option,
     add_rounds_option,
+    add_train_threads_option,
     add_until_decided_options,
     add_set_option,
 )
@@ -156,6 +157,7 @@ def add_claims_commands(sub) -> None:
     add_json_option(p, "write the records to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails, not only when one errors")
     add_min_time_option(p, 1.0, "seconds of interleaved samples per speed ratio")
+    add_train_threads_option(p, " of a run not yet in the run cache")
     add_quiet_option(p)
     p.set_defaults(func=cmd_claims)
 
@@ -165,8 +167,7 @@ def add_claims_commands(sub) -> None:
     add_profile_option(p, "hardware profile (default: detected)")
     p.add_argument("--profiles", type=csv_names, help="time and check the claims on each of these profiles (comma-separated)")
     p.add_argument("--cluster", metavar="ADDRESS", help='run on Ray: local:N (N workers), auto, HOST:PORT or ray://HOST:PORT (pip install -e ".[cluster]")')
-    p.add_argument("--train-threads", type=THREADS,
-                   help="torch threads (and CPUs) of each training, here or on the cluster (default 1: as many trainings side by side as there are cores)")
+    add_train_threads_option(p, ", here or on the cluster")
     add_force_option(p)
     add_quiet_option(p)
     p.set_defaults(func=cmd_reproduce)
