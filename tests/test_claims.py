@@ -71,6 +71,13 @@ def test_a_condition_is_decided_by_its_interval_not_its_point(low, high, state, 
         assert "about 7.8x the evidence" in reason, reason
 
 
+def test_an_estimate_next_to_its_margin_says_no_realistic_evidence_decides_it():
+    """knodt on the full plan: 50.4 % removable (CI 0..77 %) against 50 % would need 16,641x the evidence."""
+    near = Condition("removable", 0.504, (0.0, 0.771), 0.5, at_most=False)
+    assert near.state == "undecided" and near.evidence_to_decide() > 10_000
+    assert near.undecided_words("its CI").endswith("straddles 0.5; its estimate sits 0.004 from the margin: over 100x the evidence would be needed")
+
+
 def test_a_fraction_over_seeds_is_decided_by_its_interval():
     """"< 50 % of hidden units kept" over seeds: met only when the seeds' interval lies below 50 %."""
     from dropbench.claims.kubo import kept_condition

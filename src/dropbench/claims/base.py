@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: the context imports this module
     from .record import ClaimRecord
 
 RunBinding = Union[str, tuple[str, ...]]  # one run, a sweep ("name-"), or several runs
+MAX_EVIDENCE_FACTOR = 100  # beyond this an estimate of the evidence needed is said as "over 100x": no plan gathers it
 
 
 class NotRunnable(Exception):
@@ -66,8 +67,12 @@ class Condition:
     def undecided_words(self, what: str) -> str:
         """Why an undecided interval is undecided, and what would decide it."""
         factor = self.evidence_to_decide()
-        more = f"about {factor:.1f}x the evidence behind it (seeds, test examples or timing rounds) would decide it at the observed spread" \
-            if factor else "its estimate sits on the margin: more evidence alone does not decide it"
+        if factor is None:
+            more = "its estimate sits on the margin: more evidence alone does not decide it"
+        elif factor > MAX_EVIDENCE_FACTOR:  # e.g. 16,641x for an estimate 0.004 from its margin: no plan would gather it
+            more = f"its estimate sits {abs(self.estimate - self.margin):.3g} from the margin: over {MAX_EVIDENCE_FACTOR}x the evidence would be needed"
+        else:
+            more = f"about {factor:.1f}x the evidence behind it (seeds, test examples or timing rounds) would decide it at the observed spread"
         return f"{what} ({self.ci[0]:.3g}..{self.ci[1]:.3g}) straddles {self.margin:g}; {more}"
 
     def as_dict(self) -> dict[str, Any]:
