@@ -30,7 +30,7 @@ from .export import ensure_exported
 from .plans.specs import baseline_for
 from .profiles import Profile
 from .processes import main_not_rerun
-from .runs import RunSpec, cache_entry, cached_run, cached_runs, valid_entry
+from .runs import RunSpec, cache_entry, cached_run, cached_runs
 from .runtimes import profile_threads, torch_threads
 from .timing.explain import Breakdowns
 from .timing.latency import bench_checkpoint
@@ -78,8 +78,10 @@ def train_all(specs: list[RunSpec], progress: Any = None, threads: int | None = 
     (default 1), as many at once as the cores allow (training_slots): small nets scale poorly over
     threads, so on the 2-core AMD EPYC two one-thread trainings of the quick plan finish sooner than
     one at a time on two threads (docs/claims.md, "Budgets"). A lone missing seed trains here, on
-as many threads: a seed's bytes do not depend on how many others were missing."""
-    missing = [one for spec in specs for one in spec.per_seed() if not valid_entry(cache_entry(one))]
+    as many threads: a seed's bytes do not depend on how many others were missing. (Missing means
+    no entry: a damaged one is found, removed and retrained here by runs.cached_run, which loads
+    every entry; loading them twice would double a warm run's reading.)"""
+    missing = [one for spec in specs for one in spec.per_seed() if not cache_entry(one).exists()]
     processes, each = training_slots(threads)
     if min(processes, len(missing)) > 1:
         _train_side_by_side(missing, processes, each, progress)

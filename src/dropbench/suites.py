@@ -314,8 +314,9 @@ def claim_records() -> dict[str, ClaimRecord]:
     """Every claim of the plan checked on its checkpoints (the run cache), by claim id: over the
     whole plan, whatever runs the checkpoint suites time (asv_runs)."""
     specs, checks, _ = suite_plan()
-    prepare_checkpoints(specs)  # exports every first seed (the timed checkpoints)
-    context = ClaimContext(usable_profile(), specs, checks, min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=prepare_seed_runs(specs))
+    run_dirs = prepare_seed_runs(specs)  # every seed in one pool of side-by-side trainings
+    prepare_checkpoints(specs)  # exports every first seed (the timed checkpoints), all trained by now
+    context = ClaimContext(usable_profile(), specs, checks, min_run_time=SPEEDUP_MIN_RUN_TIME, run_dirs=run_dirs)
     return {record.id: record for record in check_claims(list(checks.claims), context)}
 
 
