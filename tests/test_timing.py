@@ -12,6 +12,7 @@ from dropbench.timing.measurement import CONTENDED_CORES, Comparison, Measuremen
 from dropbench.timing.levels import Levels, variance_levels
 from dropbench.timing import rounds
 from dropbench.timing.rounds import MAX_RETIMES, Round, RoundResult, compare
+from dropbench.timing.servers import in_fresh_process
 from dropbench.errors import ConfigError
 from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
@@ -130,7 +131,8 @@ def test_contention_counts_other_processes_not_this_one():
 
 @dataclass(frozen=True)
 class RecordingFactory:
-    """Builds a no-op runner and notes where it was built: process id and torch threads (picklable)."""
+    """Builds a no-op runner and notes where it was built: process id, torch threads and the parent
+    process it was forked from (picklable)."""
 
     notes: Path
 
@@ -138,7 +140,7 @@ class RecordingFactory:
         import torch
 
         with self.notes.open("a") as f:
-            f.write(f"{os.getpid()} {torch.get_num_threads()}\n")
+            f.write(f"{os.getpid()} {torch.get_num_threads()} {os.getppid()}\n")
         return lambda: None
 
 
@@ -152,10 +154,12 @@ def test_each_round_runs_in_a_fresh_process_with_the_profile_threads(tmp_path):
     notes = tmp_path / "built.txt"
     c = compare(RecordingFactory(notes), RecordingFactory(notes), rounds=3, min_run_time=0.01, threads=1)
     built = [line.split() for line in notes.read_text().splitlines()]
-    pids = [pid for pid, _ in built]
-    assert len(built) == 6 and {threads for _, threads in built} == {"1"}
+    pids = [pid for pid, _, _ in built]
+    servers = [server for _, _, server in built]
+    assert len(built) == 6 and {threads for _, threads, _ in built} == {"1"}
     assert pids[0] == pids[1] and pids[2] == pids[3] and len({pids[0], pids[2], pids[4]}) == 3  # both runners of a round share one
-    assert str(os.getpid()) not in pids
+    assert len({servers[0], servers[2], servers[4]}) == 3  # each round forked from a server (an address layout) of its own
+    assert str(os.getpid()) not in pids + servers
     assert c.fresh_processes and c.as_dict()["fresh_processes"] and len(c.rounds) == 3
 
 
@@ -177,8 +181,10 @@ def test_variance_levels_times_rounds_in_fresh_processes(tmp_path):
     notes = tmp_path / "built.txt"
     plan = Round(RecordingFactory(notes), RecordingFactory(notes), False, 0.01, 200, 0.0, 1, "cpu")
     levels = variance_levels(plan, processes=2, rounds=2)
-    pids = [line.split()[0] for line in notes.read_text().splitlines()]
+    built = [line.split() for line in notes.read_text().splitlines()]
+    pids, servers = [pid for pid, _, _ in built], [server for _, _, server in built]
     assert [len(r) for r in levels.ratios] == [2, 2] and len(set(pids)) == 2 and pids.count(pids[0]) == 4
+    assert len(set(servers)) == 2  # each process forked from a server of its own
     with pytest.raises(ValueError, match="at least 2 processes"):
         variance_levels(plan, processes=1)
 
@@ -186,7 +192,13 @@ def test_variance_levels_times_rounds_in_fresh_processes(tmp_path):
 def test_a_script_without_a_main_guard_can_time_in_fresh_processes(tmp_path):
     """multiprocessing would run the script again in every round's process (and fail without a guard)."""
     script = tmp_path / "unguarded.py"
-    script.write_text("from dropbench.timing.rounds import in_fresh_process\nprint('ran')\nprint(in_fresh_process(len, [1, 2, 3]))\n")
+    script.write_text("from dropbench.timing.servers import in_fresh_process\nprint('ran')\nprint(in_fresh_process(len, [1, 2, 3]))\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ran", "3"]  # the script ran once, here
+
+
+def test_a_round_process_that_dies_is_an_error_here_and_the_server_serves_on():
+    with pytest.raises(RuntimeError, match="ended without a result \\(exit code 3\\)"):
+        in_fresh_process(os._exit, 3)
+    assert in_fresh_process(len, [1, 2]) == 2

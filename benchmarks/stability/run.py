@@ -58,7 +58,8 @@ def main() -> None:
     runs = {str(path): [ClaimRecord.from_dict(r) for r in read_json(path, ConfigError, RECORDS_MAX_BYTES, "claims file")] for path in files}
     rows = compare_runs(runs)
     print("runs: " + ", ".join(runs))
-    for row in [["claim", "verdicts", "hard flips", "soft flips", "timing estimates inside the others' intervals"], *table_rows(rows)]:
+    header = ["claim", "verdicts", "hard flips", "soft flips", "timing estimates inside the others' intervals (a calibrated interval's share)"]
+    for row in [header, *table_rows(rows)]:
         print(" | ".join(row))
     atomic_write_json(args.out / "stability.json", {"runs": list(runs), "claims": [r.as_dict() for r in rows]})
 

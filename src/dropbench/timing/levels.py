@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from .rounds import Round, in_fresh_process, time_round
+from .rounds import Round, time_round
+from .servers import in_fresh_process, start_servers
 
 
 @dataclass
@@ -54,14 +55,15 @@ class Levels:
 
 
 def variance_levels(plan: Round, processes: int = 5, rounds: int = 4) -> Levels:
-    """Time `plan` in `processes` fresh processes, `rounds` rounds each (alternating order)."""
+    """Time `plan` in `processes` fresh processes, `rounds` rounds each (alternating order); process
+    p forks from server p, as round p of `rounds.compare` does."""
     if processes < 2 or rounds < 2:
         raise ValueError("a two-level design needs at least 2 processes of at least 2 rounds")
-    in_fresh_process(int)  # start the server the processes fork from: a one-time cost, not a process's
+    start_servers(processes)  # the servers they fork from: a one-time cost, not a process's
     ratios, process_s, round_s = [], [], []
-    for _ in range(processes):
+    for p in range(processes):
         start = time.perf_counter()
-        per_round, inside = in_fresh_process(_rounds_in_one_process, plan, rounds)
+        per_round, inside = in_fresh_process(_rounds_in_one_process, plan, rounds, server=p)
         ratios.append(per_round)
         process_s.append(time.perf_counter() - start - inside)
         round_s.append(inside / rounds)

@@ -5,28 +5,25 @@ seconds, A B A B in even rounds and B A B A in odd ones; its ratio is the ratio 
 Rounds inside one process share its allocator, thread pools and memory placement, so their spread
 misses what changes between invocations: the same comparison run twice gave song-LSTM savings of
 29.2 % [27.5, 30.8] and 43.4 % [41.2, 45.6]. So `compare` runs every round in a new process, as asv
-and pyperf spread their samples over processes. The processes fork from a server that imported
-torch, onnxruntime and the timing code once (multiprocessing's forkserver), so a round costs a fork
-and a model load, not an interpreter start; the runner factories must be picklable.
+and pyperf spread their samples over processes, round r forked from preloaded server r
+(`servers.py`: each server has an address-space layout of its own); the runner factories must be
+picklable.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from .. import stats
-from ..processes import main_not_rerun
 from ..runtimes.base import sync_for, torch_threads
 from .measurement import CONTENDED_CORES, MIN_SAMPLES, Comparison, Measurement, OtherProcesses, calibrate, sample
+from .servers import in_fresh_process, start_servers
 
 DEFAULT_ROUNDS = 3
 MAX_RETIMES = 3  # rounds of one comparison timed again after another process shared the machine
-# imported once by the server the round processes fork from (a failed import is only slower)
-SERVER_PRELOAD = ["torch", "onnxruntime", "dropbench.timing.inference", "dropbench.timing.training"]
 
 RunnerFactory = Callable[[], Callable[[], Any]]
 T = TypeVar("T")
@@ -82,41 +79,6 @@ def time_round(plan: Round) -> RoundResult:
     return RoundResult(xs, ys, numbers, contention, compile_s, warnings)
 
 
-def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in a new process forked from the preloaded server; its exception is raised here.
-
-    `fn`, `args` and the result travel pickled, so they must be importable by module name."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(SERVER_PRELOAD)
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_run_and_send, args=(send, fn, args), daemon=True)
-    with main_not_rerun():
-        process.start()
-    send.close()
-    try:
-        ok, value = receive.recv()
-    except EOFError:
-        process.join()
-        raise RuntimeError(f"a timing process ended without a result (exit code {process.exitcode})") from None
-    finally:
-        receive.close()
-    process.join()
-    if not ok:
-        raise value
-    return value
-
-
-def _run_and_send(send: Any, fn: Callable[..., Any], args: tuple) -> None:
-    try:
-        result = (True, fn(*args))
-    except BaseException as e:  # raised again in the parent
-        result = (False, e)
-    try:
-        send.send(result)
-    except Exception as e:  # an exception or result that does not pickle
-        send.send((False, RuntimeError(f"{type(e).__name__}: {e}")))
-
-
 def compare(
     make_baseline: RunnerFactory, make_candidate: RunnerFactory, labels: tuple[str, str] = ("baseline", "candidate"), *,
     rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0, max_samples: int = 200, warmup: float = 0.05,
@@ -126,12 +88,14 @@ def compare(
     `fresh_processes` is off (then the factories need not be picklable)."""
     if rounds < 2:
         raise ValueError("rounds must be >= 2: the interval is taken over rounds")
+    if fresh_processes:
+        start_servers(rounds)  # before the first round: their start-up must not share the machine with one
     results, retimed = [], 0
     for r in range(rounds):
         plan = Round(make_baseline, make_candidate, r % 2 == 1, min_run_time, max_samples, warmup, threads, device)
-        result = _time(plan, fresh_processes)
+        result = _time(plan, fresh_processes, r)
         while result.contention > CONTENDED_CORES and retimed < MAX_RETIMES:  # a blip from another process: time it again
-            result, retimed = _time(plan, fresh_processes), retimed + 1
+            result, retimed = _time(plan, fresh_processes, r), retimed + 1
         results.append(result)
     ratios = [result.ratio for result in results]
     last = results[-1]
@@ -144,8 +108,8 @@ def compare(
     return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, confidence, contention, fresh_processes, retimed)
 
 
-def _time(plan: Round, fresh_process: bool) -> RoundResult:
-    return in_fresh_process(time_round, plan) if fresh_process else time_round(plan)
+def _time(plan: Round, fresh_process: bool, server: int) -> RoundResult:
+    return in_fresh_process(time_round, plan, server=server) if fresh_process else time_round(plan)
 
 
 def _compiled(compile_s: float | None) -> dict[str, Any]:
