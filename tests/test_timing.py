@@ -163,6 +163,13 @@ def test_each_round_runs_in_a_fresh_process_with_the_profile_threads(tmp_path):
     assert c.fresh_processes and c.as_dict()["fresh_processes"] and len(c.rounds) == 3
 
 
+def test_rounds_can_share_servers_when_asked(tmp_path):
+    notes = tmp_path / "built.txt"
+    compare(RecordingFactory(notes), RecordingFactory(notes), rounds=3, min_run_time=0.01, servers=1)
+    built = [line.split() for line in notes.read_text().splitlines()]
+    assert len({pid for pid, _, _ in built}) == 3 and len({server for _, _, server in built}) == 1
+
+
 def test_an_error_in_a_round_process_is_raised_here():
     with pytest.raises(ConfigError, match="cannot be built"):
         compare(FailingFactory(), FailingFactory(), rounds=2, min_run_time=0.01)

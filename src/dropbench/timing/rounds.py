@@ -82,20 +82,22 @@ def time_round(plan: Round) -> RoundResult:
 def compare(
     make_baseline: RunnerFactory, make_candidate: RunnerFactory, labels: tuple[str, str] = ("baseline", "candidate"), *,
     rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0, max_samples: int = 200, warmup: float = 0.05,
-    threads: int | None = None, device: str = "cpu", fresh_processes: bool = True,
+    threads: int | None = None, device: str = "cpu", fresh_processes: bool = True, servers: int | None = None,
 ) -> Comparison:
     """Speed ratio of two runners over independent rounds, each in a fresh process unless
-    `fresh_processes` is off (then the factories need not be picklable)."""
+    `fresh_processes` is off (then the factories need not be picklable); round r forks from server
+    r % `servers` (default: a server per round)."""
     if rounds < 2:
         raise ValueError("rounds must be >= 2: the interval is taken over rounds")
+    servers = servers or rounds
     if fresh_processes:
-        start_servers(rounds)  # before the first round: their start-up must not share the machine with one
+        start_servers(servers)  # before the first round: their start-up must not share the machine with one
     results, retimed = [], 0
     for r in range(rounds):
         plan = Round(make_baseline, make_candidate, r % 2 == 1, min_run_time, max_samples, warmup, threads, device)
-        result = _time(plan, fresh_processes, r)
+        result = _time(plan, fresh_processes, r % servers)
         while result.contention > CONTENDED_CORES and retimed < MAX_RETIMES:  # a blip from another process: time it again
-            result, retimed = _time(plan, fresh_processes, r), retimed + 1
+            result, retimed = _time(plan, fresh_processes, r % servers), retimed + 1
         results.append(result)
     ratios = [result.ratio for result in results]
     last = results[-1]

@@ -58,7 +58,7 @@ class Server:
         try:
             return self._conn.recv()
         except EOFError:
-            raise RuntimeError(f"a timing server ended without a result (exit code {self._process.exitcode})") from None
+            raise RuntimeError(f"a timing server stopped (exit code {self._process.exitcode})") from None
 
 
 _servers: list[Server] = []
