@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from dropbench.timing.measurement import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, timeit
 from dropbench.timing.levels import Levels, variance_levels
 from dropbench.timing import rounds
 from dropbench.timing.rounds import MAX_RETIMES, Round, RoundResult, compare
 from dropbench.timing.servers import in_fresh_process
+from dropbench.timing.training import train_step_runner
+from dropbench.suites import training_spec
 from dropbench.errors import ConfigError
 from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
 
@@ -209,3 +212,13 @@ def test_a_round_process_that_dies_is_an_error_here_and_the_server_serves_on():
     with pytest.raises(RuntimeError, match="ended without a result \\(exit code 3\\)"):
         in_fresh_process(os._exit, 3)
     assert in_fresh_process(len, [1, 2]) == 2
+
+
+def test_each_build_of_a_training_step_draws_its_own_dropout_patterns():
+    # Seeded as the run is, every round would time the same stream of approximate-random patterns.
+    spec = training_spec("approximate-random-p0.5", "mlp")
+    draws = []
+    for _ in range(2):
+        train_step_runner(spec)
+        draws.append(torch.rand(8))
+    assert not torch.equal(*draws)
