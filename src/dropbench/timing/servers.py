@@ -23,8 +23,9 @@ from typing import Any, Callable, TypeVar
 
 from ..processes import main_not_rerun
 
-# imported once by every server (a failed import is only slower)
-SERVER_PRELOAD = ("torch", "onnxruntime", "dropbench.timing.inference", "dropbench.timing.training")
+# imported once by every server (a failed import is only slower); torch._dynamo is what the first
+# torch.optim optimiser of a process imports (with sympy): 1.3 s that every training round paid
+SERVER_PRELOAD = ("torch", "torch._dynamo", "onnxruntime", "dropbench.timing.inference", "dropbench.timing.training")
 T = TypeVar("T")
 
 
