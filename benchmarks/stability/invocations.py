@@ -22,19 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from dropbench.checkpoint import load_checkpoint
-from dropbench.claims.context import TIMING_BATCH
-from dropbench.claims.song import at_batch
-from dropbench.export import ensure_exported
+from cases import quick_plan_pairs
 from dropbench.fsutil import atomic_write_json
-from dropbench.plans.specs import load_plan, run_specs
-from dropbench.profiles import load_profile
-from dropbench.runs import cached_run
+from dropbench.profiles import fingerprint, load_profile
 from dropbench.stats import geometric_mean
-from dropbench.timing.inference import RunnerFactory
 from dropbench.timing.levels import Levels
 from dropbench.timing.rounds import compare
-from dropbench.timing.training import TrainStepFactory
 
 SERVERS = {"per-round": None, "one": 1}
 
@@ -42,13 +35,7 @@ SERVERS = {"per-round": None, "one": 1}
 def time_once(rounds: int, servers: int | None) -> dict[str, list[float]]:
     """One invocation: each comparison's per-round ratios (in this interpreter, rounds in fresh processes)."""
     profile = load_profile("cpu-2thread")
-    specs = {spec.name: spec for spec in run_specs(load_plan("quick"))}
-    dense, compact = (load_checkpoint(ensure_exported(cached_run(specs[name]))) for name in ("dense", "dropout-compaction-s1"))
-    cases = {
-        "kubo": (RunnerFactory("onnxruntime", dense, TIMING_BATCH, profile), RunnerFactory("onnxruntime", compact, TIMING_BATCH, profile)),
-        "song-LSTM": (TrainStepFactory(at_batch(specs["lstm-dropout"]), profile.device),
-                      TrainStepFactory(at_batch(specs["lstm-approximate-random"]), profile.device)),
-    }
+    cases = quick_plan_pairs(profile, "dropout-compaction-s1")
     return {name: compare(*pair, rounds=rounds, min_run_time=0.5, threads=profile.threads, device=profile.device, servers=servers).rounds
             for name, pair in cases.items()}
 
@@ -66,6 +53,8 @@ def main() -> None:
         return
     if not args.out:
         parser.error("--out is required")
+    if args.invocations < 2 or args.rounds < 2:
+        parser.error("--invocations and --rounds must be at least 2: the spread is split between and within invocations")
     modes = list(SERVERS) if args.servers == "both" else [args.servers]
     ratios: dict[str, dict[str, list[list[float]]]] = {mode: {} for mode in modes}
     seconds: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -83,14 +72,13 @@ def main() -> None:
         for case, figures in cases.items():
             print(f"servers {mode}, {case}: invocation means {figures['invocation_means']}; sd of the log ratio within an invocation "
                   f"{figures['within_sd_percent']:.1f} %, between invocations {figures['between_sd_percent']:.1f} %")
-    atomic_write_json(args.out, {"rounds": args.rounds, "invocations": args.invocations, "seconds": seconds, "ratios": ratios, "summary": summary})
+    atomic_write_json(args.out, {"cpu": fingerprint()["cpu"], "rounds": args.rounds, "invocations": args.invocations,
+                                 "seconds": seconds, "ratios": ratios, "summary": summary})
 
 
 def _levels(rows: list[list[float]]) -> dict:
     """Within and between invocations, as timing.levels splits within and between processes."""
-    levels = Levels(rows, process_s=0.0, round_s=0.0)
-    return {"invocation_means": [round(geometric_mean(r), 3) for r in rows], "within_sd_percent": 100 * levels.within ** 0.5,
-            "between_sd_percent": 100 * levels.between ** 0.5}
+    return {"invocation_means": [round(geometric_mean(r), 3) for r in rows], **Levels(rows, process_s=0.0, round_s=0.0).as_dict()}
 
 
 if __name__ == "__main__":

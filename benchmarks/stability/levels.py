@@ -15,18 +15,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cases import quick_plan_pairs
 from dropbench.claims.context import TIMING_BATCH
-from dropbench.claims.song import at_batch
-from dropbench.export import ensure_exported
-from dropbench.checkpoint import load_checkpoint
 from dropbench.fsutil import atomic_write_json
-from dropbench.plans.specs import load_plan, run_specs
 from dropbench.profiles import fingerprint, load_profile
-from dropbench.runs import cached_run
-from dropbench.timing.inference import RunnerFactory
 from dropbench.timing.levels import variance_levels
 from dropbench.timing.rounds import Round
-from dropbench.timing.training import TrainStepFactory
 
 
 def main() -> None:
@@ -38,16 +32,13 @@ def main() -> None:
     parser.add_argument("--compaction-run", default="dropout-compaction-s2", help="the kubo sweep point to time (default dropout-compaction-s2)")
     args = parser.parse_args()
     profile = load_profile(args.profile)
-    specs = {spec.name: spec for spec in run_specs(load_plan("quick"))}
-    dense, compact = (load_checkpoint(ensure_exported(cached_run(specs[name]))) for name in ("dense", args.compaction_run))
+    pairs = quick_plan_pairs(profile, args.compaction_run)
     cases = {
-        f"kubo: dense / {compact.name}, onnxruntime, batch {TIMING_BATCH}": Round(
-            RunnerFactory("onnxruntime", dense, TIMING_BATCH, profile), RunnerFactory("onnxruntime", compact, TIMING_BATCH, profile),
-            False, 1.0, 200, 0.05, profile.threads, profile.device,
+        f"kubo: dense / {args.compaction_run}, onnxruntime, batch {TIMING_BATCH}": Round(
+            *pairs["kubo"], False, 1.0, 200, 0.05, profile.threads, profile.device,
         ),
         "song-LSTM: lstm-dropout / lstm-approximate-random step, p=0.5, batch 128": Round(
-            TrainStepFactory(at_batch(specs["lstm-dropout"]), profile.device), TrainStepFactory(at_batch(specs["lstm-approximate-random"]), profile.device),
-            False, 2.0, 200, 0.05, profile.threads, profile.device,
+            *pairs["song-LSTM"], False, 2.0, 200, 0.05, profile.threads, profile.device,
         ),
     }
     results = {}

@@ -95,9 +95,10 @@ def compare(
     results, retimed = [], 0
     for r in range(rounds):
         plan = Round(make_baseline, make_candidate, r % 2 == 1, min_run_time, max_samples, warmup, threads, device)
-        result = _time(plan, fresh_processes, r % servers)
+        server = r % servers
+        result = _time(plan, fresh_processes, server)
         while result.contention > CONTENDED_CORES and retimed < MAX_RETIMES:  # a blip from another process: time it again
-            result, retimed = _time(plan, fresh_processes, r % servers), retimed + 1
+            result, retimed = _time(plan, fresh_processes, server), retimed + 1
         results.append(result)
     ratios = [result.ratio for result in results]
     last = results[-1]
