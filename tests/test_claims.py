@@ -140,6 +140,7 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
     by_id = {r["id"]: r for r in records}
     assert set(by_id["kubo2016-runtime"]["runs"]) == {"baseline", "reference", "candidate"}
     assert len(by_id["kubo2016-runtime"]["runs"]["candidate"]) == 2  # one directory per seed
+    assert sorted(set(by_id["kubo2016-runtime"]["details"]["round_seeds"])) == [0, 1]  # the speedup's rounds span both seeds
     assert {row["p"] for row in by_id["song2018-mlp-training"]["details"]["rates"]} == {0.3, 0.5, 0.7}
     assert len(by_id["song2018-lstm-training"]["conditions"]) == 3  # the perplexity condition at every p
     assert set(by_id["gomez2019-pruning"]["details"]["curves"]) == {"targeted", "dropout", "magnitude"}

@@ -12,12 +12,12 @@ import torch
 from dropbench.timing.measurement import CONTENDED_CORES, Comparison, Measurement, OtherProcesses, timeit
 from dropbench.timing.levels import Levels, variance_levels
 from dropbench.timing import rounds
-from dropbench.timing.rounds import MAX_RETIMES, Round, RoundResult, compare
+from dropbench.timing.rounds import MAX_RETIMES, Round, RoundResult, compare, compare_pairs
 from dropbench.timing.servers import in_fresh_process
 from dropbench.timing.training import train_step_runner
 from dropbench.suites import training_spec
 from dropbench.errors import ConfigError
-from dropbench.stats import geometric_mean, rounds_ci, two_level_bootstrap
+from dropbench.stats import geometric_mean, grouped_rounds_ci, rounds_ci, two_level_bootstrap
 
 
 def test_measurement_warns_about_few_and_noisy_samples():
@@ -75,6 +75,36 @@ def test_compare_builds_fresh_runners_each_round_and_alternates_order():
     assert abs(result.speedup - geometric_mean(result.rounds)) < 1e-12
     m = timeit(lambda: None, "noop", min_run_time=0.02)
     assert m.number >= 1 and len(m.times) >= 5 and m.median > 0
+
+
+def test_compare_pairs_gives_every_pair_as_many_rounds_each_in_alternating_order():
+    built = []
+
+    def factory(name):
+        def make():
+            built.append(name)
+            return lambda: None
+
+        return make
+
+    pairs = [(factory("a0"), factory("b0")), (factory("a1"), factory("b1"))]
+    result = compare_pairs(pairs, rounds=3, min_run_time=0.01, fresh_processes=False)
+    assert result.round_pairs == [0, 1, 0, 1]  # 3 rounds asked, 2 each: every pair weighs the same
+    assert built == ["a0", "b0", "a1", "b1", "b0", "a0", "b1", "a1"]  # each pair in both orders
+    assert len(result.rounds) == 4
+
+
+def test_a_grouped_interval_spans_the_spread_between_groups():
+    rng = np.random.default_rng(0)
+    noisy = lambda ratio: list(ratio * np.exp(0.01 * rng.standard_normal(3)))  # noqa: E731  3 rounds of one pair
+    apart = grouped_rounds_ci([noisy(2.0), noisy(2.4)])  # two seeds' nets that differ by 20 %
+    alike = grouped_rounds_ci([noisy(2.0), noisy(2.0)])
+    one_seed = rounds_ci(noisy(2.0))
+    assert apart[0] < 2.05 and apart[1] > 2.35, apart  # reaches both seeds' ratios
+    assert not one_seed[0] <= 2.4 <= one_seed[1]  # what timing the first seed alone missed
+    assert alike[1] - alike[0] < (apart[1] - apart[0]) / 5
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        grouped_rounds_ci([[1.0, 1.1]])
 
 
 def test_two_level_bootstrap_widens_with_seed_spread():

@@ -1,7 +1,8 @@
-"""Child processes started from dropbench: they must not run the parent's main script again."""
+"""Child processes started from dropbench: they must not run the parent's main script again, nor take Ctrl-C."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 from importlib.machinery import ModuleSpec
@@ -21,3 +22,16 @@ def main_not_rerun() -> Iterator[None]:
         yield
     finally:
         main.__spec__ = spec
+
+
+@contextmanager
+def ctrl_c_ignored_by_children() -> Iterator[None]:
+    """Processes started inside the block ignore SIGINT from their first instruction on (a child
+    inherits an ignored signal across exec, and Python then installs no KeyboardInterrupt handler):
+    a terminal's Ctrl-C reaches every process of the group, and the parent alone stops them, with
+    no traceback from a child still importing. The parent ignores it only for the block."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

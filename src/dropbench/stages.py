@@ -6,8 +6,8 @@ each on a cluster: cluster/driver.py).
    against its dense baseline and the A/A calibration (speedups.json), and check the claims
    (claims.json). It must own the machine: nothing else may run while it does.
 
-Checkpoints are laid out as `reproduce` writes them: runs/<run>/ holds the first seed (exported,
-timed), runs/<run>.seed<N>/ the others.
+Checkpoints are laid out as `reproduce` writes them: runs/<run>/ holds the first seed (benched),
+runs/<run>.seed<N>/ the others; every seed is exported (speed claims time them all).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from .claims.runner import check_claims
 from .export import ensure_exported
 from .plans.specs import baseline_for
 from .profiles import Profile
-from .processes import main_not_rerun
+from .processes import ctrl_c_ignored_by_children, main_not_rerun
 from .runs import RunSpec, cache_entry, cached_run, cached_runs
 from .runtimes import profile_threads, torch_threads
 from .timing.explain import Breakdowns
@@ -58,7 +57,7 @@ class ProfileFigures:
 
 
 def seed_dir_name(spec: RunSpec, index: int) -> str:
-    """runs/<name>/ holds the first seed (exported, timed); runs/<name>.seed<N>/ the others."""
+    """runs/<name>/ holds the first seed (benched); runs/<name>.seed<N>/ the others."""
     return spec.name if index == 0 else f"{spec.name}.seed{spec.all_seeds()[index]}"
 
 
@@ -110,8 +109,8 @@ def _train_side_by_side(seeds: list[RunSpec], processes: int, threads: int, prog
     stops the others and is raised here (an interrupted training leaves no entry: runs.cached_run)."""
     task = progress.add_task(f"train ({processes} at a time, {threads} thread(s) each)", total=len(seeds), status="") if progress else None
     context = multiprocessing.get_context("spawn")  # not fork: torch's thread pools do not survive a fork
-    with main_not_rerun():
-        pool = context.Pool(processes, initializer=_leave_ctrl_c_to_the_parent)
+    with main_not_rerun(), ctrl_c_ignored_by_children():  # Ctrl-C: the parent stops the pool
+        pool = context.Pool(processes)
     try:
         for name in pool.imap_unordered(_train_seed, [(seed, threads) for seed in seeds]):
             if progress:
@@ -125,12 +124,6 @@ def _train_side_by_side(seeds: list[RunSpec], processes: int, threads: int, prog
         pool.join()
 
 
-def _leave_ctrl_c_to_the_parent() -> None:
-    """A terminal's Ctrl-C reaches every process of the group: the parent stops the pool (no
-    traceback from each training process)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _train_seed(args: tuple[RunSpec, int]) -> str:
     seed, threads = args
     with torch_threads(threads):
@@ -139,9 +132,10 @@ def _train_seed(args: tuple[RunSpec, int]) -> str:
 
 
 def export_timed(cached: dict[str, list[Path]]) -> None:
-    """Export the first seed of every run (and its variants) to ONNX, in the cache: that seed is timed."""
+    """Export every seed of every run, and the first seed's variants, to ONNX, in the cache: the
+    first seed is benched, and speed claims time every seed."""
     for entries in cached.values():
-        for directory in checkpoint_dirs(entries[0]):
+        for directory in [*checkpoint_dirs(entries[0]), *entries[1:]]:
             ensure_exported(directory)
 
 

@@ -68,6 +68,17 @@ def rounds_ci(ratios: Sequence[float], confidence: float | None = None) -> tuple
     return float(math.exp(logs.mean() - half)), float(math.exp(logs.mean() + half))
 
 
+def grouped_rounds_ci(groups: Sequence[Sequence[float]], confidence: float | None = None) -> tuple[float, float]:
+    """Interval of the geometric mean of per-round ratios timed in groups of equal size (one group
+    per pair of nets, e.g. per training seed): the two-level bootstrap over groups and rounds, as
+    accuracy intervals span seeds and examples, so the spread between groups enters it."""
+    logs = np.log(np.asarray(groups, dtype=float))
+    if logs.ndim != 2 or logs.shape[0] < 2:
+        raise ValueError("a grouped interval needs at least 2 groups of equally many rounds")
+    low, high = two_level_bootstrap(lambda x: x.mean(), [logs], confidence)
+    return math.exp(low), math.exp(high)
+
+
 def replication_coverage(rounds: int, confidence: float | None = None) -> float:
     """How often a second run's estimate lies inside the first run's `rounds_ci`, when both time
     `rounds` rounds of one normal distribution and nothing changes between runs.

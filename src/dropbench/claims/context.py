@@ -5,7 +5,8 @@ Rules every check follows (docs/design.md, "How a verdict is made"):
   pruning criterion, KL weight) reads the validation split; test figures are only reported.
 - Seeds: accuracy runs are trained with every seed of the plan; accuracy figures are means over
   seeds and examples with a two-level bootstrap interval (stats.two_level_bootstrap).
-- Timing: speed ratios come from independent rounds, each in a fresh process (timing.rounds);
+- Timing: speed ratios come from independent rounds, each in a fresh process, spread over the
+  seeds of the nets timed (timing.rounds.compare_pairs);
   every speed claim carries the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
 """
 
@@ -15,15 +16,15 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..errors import ConfigError
 from ..export import ensure_exported
 from ..timing.measurement import Comparison
 from ..profiles import Profile
-from ..runs import RunSpec, cached_run, cached_runs
-from ..timing.inference import compare_checkpoints
+from ..runs import RunSpec, cached_runs
+from ..timing.inference import compare_checkpoint_pairs
 from ..timing.inference import AA_TOLERANCE
 from ..schemas.plan import bound_names
 from .base import Claim, NotRunnable, RunBinding
@@ -84,23 +85,29 @@ class ClaimContext:
 
     def checkpoints(self, name: str) -> list[Checkpoint]:
         """One checkpoint per seed of run `name`; NotRunnable when it has fewer than the plan needs."""
-        dirs = self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
+        dirs = self.seed_dirs(name)
         need = self.checks.min_seeds
         if len(dirs) < need:
             raise NotRunnable(f"run {name!r} has {len(dirs)} seed(s); a verdict on accuracy in plan {self.checks.plan!r} needs at least {need}")
         return [load_checkpoint(d) for d in dirs]
 
-    def checkpoint(self, name: str) -> Checkpoint:
-        """The first seed's checkpoint, exported (what is timed)."""
-        if self.run_dirs is not None:
-            return load_checkpoint(self.run_dirs[name][0])
-        return load_checkpoint(ensure_exported(cached_run(self.spec(name), progress=self.progress)))
+    def timed(self, name: str) -> list[Checkpoint]:
+        """Every seed's checkpoint of run `name`, exported (what is timed)."""
+        return [load_checkpoint(ensure_exported(d)) for d in self.seed_dirs(name)]
+
+    def seed_dirs(self, name: str) -> list[Path]:
+        """One checkpoint directory per seed of run `name`: from `run_dirs`, else the run cache (trained where missing)."""
+        return self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
 
     def location(self, path: Path) -> str:
         return os.path.relpath(path, self.relative_to) if self.relative_to else str(path)
 
-    def compare(self, baseline: Checkpoint, candidate: Checkpoint, batch: int = TIMING_BATCH, runtime: str = "onnxruntime") -> Comparison:
-        return compare_checkpoints(baseline, candidate, self.profile, runtime, batch, self.min_run_time, rounds=self.rounds)
+    def compare(self, baselines: Sequence[Checkpoint], candidates: Sequence[Checkpoint], batch: int = TIMING_BATCH,
+                runtime: str = "onnxruntime") -> Comparison:
+        """Speedup of the candidates over the baselines, paired seed by seed (the first seeds of
+        both, and so on): the rounds are spread over the pairs, so the interval spans seeds."""
+        pairs = list(zip(baselines, candidates))
+        return compare_checkpoint_pairs(pairs, self.profile, runtime, batch, self.min_run_time, rounds=self.rounds)
 
     def setup(self, claim: Claim) -> dict[str, Any]:
         """The plan's runs the claim reads, as they were set up."""
@@ -114,8 +121,8 @@ class ClaimContext:
     @functools.cached_property
     def calibration(self) -> Calibration:
         """A/A: the calibration run against itself, as every speed claim is timed (onnxruntime, TIMING_BATCH)."""
-        model = self.checkpoint(self.calibration_run)
-        result = self.compare(model, model)
+        model = self.timed(self.calibration_run)[0]
+        result = self.compare([model], [model])
         return Calibration(
             what=f"{model.name} against itself, onnxruntime, batch {TIMING_BATCH}, {len(result.rounds)} rounds",
             ratio=result.speedup, ci=result.ci, rounds=result.rounds, covers_one=result.ci[0] <= 1.0 <= result.ci[1],

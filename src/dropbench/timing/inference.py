@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from ..checkpoint import Checkpoint
 from ..flops import theoretical_speedup
@@ -18,7 +18,7 @@ from ..runtimes import Model, Runner, RuntimeUnavailable, default_runtimes, get_
 from .latency import model_batch_sizes
 from .explain import Breakdowns, cause
 from .measurement import Comparison
-from .rounds import DEFAULT_ROUNDS, compare
+from .rounds import DEFAULT_ROUNDS, compare_pairs
 
 
 EXPLAINED_BATCH = 64  # where the time goes is profiled at this batch size (the realisation target's, issue 23)
@@ -108,13 +108,24 @@ def compare_checkpoints(
     `candidate_runtime` lets the candidate run elsewhere (e.g. torch-sparse against torch-eager).
     Every round runs in a fresh process that builds both runners anew; an A/A comparison passes one model twice.
     """
+    return compare_checkpoint_pairs([(baseline, candidate)], profile, runtime, batch, min_run_time, candidate_runtime, rounds)
+
+
+def compare_checkpoint_pairs(
+    pairs: Sequence[tuple[Model, Model]], profile: Profile, runtime: str, batch: int, min_run_time: float = 1.0,
+    candidate_runtime: str | None = None, rounds: int = DEFAULT_ROUNDS,
+) -> Comparison:
+    """`compare_checkpoints` over several (baseline, candidate) pairs, e.g. one per training seed:
+    the rounds are spread evenly over the pairs, so the interval spans them (rounds.compare_pairs)."""
     profile.require_available()
     other = candidate_runtime or runtime
     for name in {runtime, other}:
         get_runtime(name).require_available(profile.device)
-    a, b = RunnerFactory(runtime, baseline, batch, profile), RunnerFactory(other, candidate, batch, profile)
-    labels = (f"{baseline.name} {runtime} b={batch}", f"{candidate.name} {other} b={batch}")
-    return compare(a, b, labels, rounds=rounds, min_run_time=min_run_time, threads=profile.threads, device=profile.device)
+    factories = [(RunnerFactory(runtime, b, batch, profile), RunnerFactory(other, c, batch, profile)) for b, c in pairs]
+    baseline, candidate = pairs[0]
+    seeds = f" ({len(pairs)} pairs)" if len(pairs) > 1 else ""
+    labels = (f"{baseline.name} {runtime} b={batch}{seeds}", f"{candidate.name} {other} b={batch}{seeds}")
+    return compare_pairs(factories, labels, rounds=rounds, min_run_time=min_run_time, threads=profile.threads, device=profile.device)
 
 
 AA_TOLERANCE = 0.03  # an A/A ratio further than this from 1 means the timing is not to be trusted

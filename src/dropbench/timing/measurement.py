@@ -102,9 +102,10 @@ class Comparison:
     """`speedup` = baseline time / candidate time: > 1 means the candidate is faster.
 
     Measured in `rounds` independent timing rounds (fresh runners, alternating order, each in a
-    fresh process unless `fresh_processes` is off: rounds.compare); each round's ratio is the ratio
-    of its medians, `speedup` their geometric mean and `ci` a t-interval over rounds
-    (stats.rounds_ci). `baseline` / `candidate` pool every round's samples.
+    fresh process unless `fresh_processes` is off: rounds.compare_pairs); each round's ratio is the
+    ratio of its medians, `speedup` their geometric mean and `ci` a t-interval over rounds
+    (stats.rounds_ci), or over pairs and rounds when the rounds timed several pairs of nets
+    (stats.grouped_rounds_ci). `baseline` / `candidate` pool every round's samples.
     """
 
     baseline: Measurement
@@ -116,6 +117,7 @@ class Comparison:
     contention: list[float] = field(default_factory=list)  # per round: cores other processes kept busy
     fresh_processes: bool = False  # whether each round ran in a process of its own
     retimed: int = 0  # rounds timed again because another process shared the machine (rounds.MAX_RETIMES)
+    round_pairs: list[int] = field(default_factory=list)  # per round: which pair of nets it timed (rounds.compare_pairs)
 
     @property
     def contended(self) -> list[str]:
@@ -134,7 +136,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {
             "speedup": self.speedup, "ci": list(self.ci), "confidence": self.confidence, "rounds": self.rounds, "contention": self.contention,
-            "fresh_processes": self.fresh_processes, "retimed": self.retimed,
+            "fresh_processes": self.fresh_processes, "retimed": self.retimed, "round_pairs": self.round_pairs,
             "baseline_timing": self.baseline.as_dict(), "candidate_timing": self.candidate.as_dict(), "warnings": self.warnings,
         }
 

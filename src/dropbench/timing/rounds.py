@@ -12,10 +12,11 @@ picklable.
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence
 
 from .. import stats
 from ..runtimes.base import sync_for, torch_threads
@@ -26,7 +27,6 @@ DEFAULT_ROUNDS = 3
 MAX_RETIMES = 3  # rounds of one comparison timed again after another process shared the machine
 
 RunnerFactory = Callable[[], Callable[[], Any]]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,35 +80,55 @@ def time_round(plan: Round) -> RoundResult:
 
 
 def compare(
-    make_baseline: RunnerFactory, make_candidate: RunnerFactory, labels: tuple[str, str] = ("baseline", "candidate"), *,
+    make_baseline: RunnerFactory, make_candidate: RunnerFactory, labels: tuple[str, str] = ("baseline", "candidate"), **options: Any,
+) -> Comparison:
+    """Speed ratio of two runners over independent rounds (`compare_pairs` with one pair)."""
+    return compare_pairs([(make_baseline, make_candidate)], labels, **options)
+
+
+def compare_pairs(
+    pairs: Sequence[tuple[RunnerFactory, RunnerFactory]], labels: tuple[str, str] = ("baseline", "candidate"), *,
     rounds: int = DEFAULT_ROUNDS, min_run_time: float = 1.0, max_samples: int = 200, warmup: float = 0.05,
     threads: int | None = None, device: str = "cpu", fresh_processes: bool = True, servers: int | None = None,
 ) -> Comparison:
-    """Speed ratio of two runners over independent rounds, each in a fresh process unless
-    `fresh_processes` is off (then the factories need not be picklable); round r forks from server
-    r % `servers` (default: a server per round)."""
-    if rounds < 2:
+    """Speed ratio of baseline over candidate runners over independent rounds spread evenly over
+    `pairs` (e.g. one pair of nets per training seed, so the interval spans seeds as well as
+    rounds): round r times pair r % len(pairs), each pair in alternating order, and every pair
+    gets the same number of rounds (at least `rounds` in all).
+
+    Each round runs in a fresh process unless `fresh_processes` is off (then the factories need not
+    be picklable); round r forks from server r % `servers` (default: a server per round). The
+    interval is stats.rounds_ci for one pair, stats.grouped_rounds_ci over pairs and rounds for more."""
+    if not pairs:
+        raise ValueError("nothing to compare: no pair of runners")
+    per_pair = math.ceil(rounds / len(pairs))
+    total = per_pair * len(pairs)
+    if total < 2:
         raise ValueError("rounds must be >= 2: the interval is taken over rounds")
-    servers = servers or rounds
+    servers = servers or total
     if fresh_processes:
         start_servers(servers)  # before the first round: their start-up must not share the machine with one
     results, retimed = [], 0
-    for r in range(rounds):
-        plan = Round(make_baseline, make_candidate, r % 2 == 1, min_run_time, max_samples, warmup, threads, device)
+    for r in range(total):
+        baseline, candidate = pairs[r % len(pairs)]
+        plan = Round(baseline, candidate, (r // len(pairs)) % 2 == 1, min_run_time, max_samples, warmup, threads, device)
         server = r % servers
         result = _time(plan, fresh_processes, server)
         while result.contention > CONTENDED_CORES and retimed < MAX_RETIMES:  # a blip from another process: time it again
             result, retimed = _time(plan, fresh_processes, server), retimed + 1
         results.append(result)
     ratios = [result.ratio for result in results]
+    round_pairs = [r % len(pairs) for r in range(total)]
     last = results[-1]
     baseline = Measurement(labels[0], [t for result in results for t in result.baseline], last.numbers[0], _compiled(last.compile_s[0]),
                            runner_warnings=last.warnings[0])
     candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]),
                             runner_warnings=last.warnings[1])
     contention = [result.contention for result in results]
-    ci, confidence = stats.rounds_ci(ratios), stats.current_confidence()
-    return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, confidence, contention, fresh_processes, retimed)
+    by_pair = [[ratio for ratio, p in zip(ratios, round_pairs) if p == pair] for pair in range(len(pairs))]
+    ci = stats.rounds_ci(ratios) if len(pairs) == 1 else stats.grouped_rounds_ci(by_pair)
+    return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, stats.current_confidence(), contention, fresh_processes,
+                      retimed, round_pairs)
 
 
 def _time(plan: Round, fresh_process: bool, server: int) -> RoundResult:
