@@ -27,6 +27,7 @@ from ..runs import RunSpec, cached_runs
 from ..timing.inference import compare_checkpoint_pairs
 from ..timing.inference import AA_TOLERANCE
 from ..schemas.plan import bound_names
+from ..stats import geometric_mean
 from .base import Claim, NotRunnable, RunBinding
 from .record import Calibration
 
@@ -108,6 +109,11 @@ class ClaimContext:
         both, and so on): the rounds are spread over the pairs, so the interval spans seeds."""
         pairs = list(zip(baselines, candidates))
         return compare_checkpoint_pairs(pairs, self.profile, runtime, batch, self.min_run_time, rounds=self.rounds)
+
+    @staticmethod
+    def flop_ratio(baselines: Sequence[Checkpoint], candidates: Sequence[Checkpoint]) -> float:
+        """The FLOP ratio of the pairs `compare` times, seed by seed: their geometric mean."""
+        return geometric_mean([b.metrics["flops"] / c.metrics["flops"] for b, c in zip(baselines, candidates)])
 
     def setup(self, claim: Claim) -> dict[str, Any]:
         """The plan's runs the claim reads, as they were set up."""

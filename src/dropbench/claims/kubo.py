@@ -21,7 +21,7 @@ from ..timing.measurement import Comparison
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import keyed_figure, section, seeds_words
-from ..stats import ci_label, geometric_mean
+from ..stats import ci_label
 from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, points_gap, seed_interval, val_accuracy, verdict_words
 from .base import Claim, Condition, Control, Evidence, Paper
 from .context import TIMING_BATCH, ClaimContext
@@ -58,7 +58,7 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
         comparable(reference, references[reference], sweep_hits[chosen]),
     ]
     control = magnitude_control(ctx, timed_dense, dropout, compact, sweep_hits[chosen], result)
-    flop_ratio = geometric_mean([d.metrics["flops"] / c.metrics["flops"] for d, c in zip(dense, compact)])  # over the seeds timed
+    flop_ratio = ctx.flop_ratio(timed_dense, timed_compact)
     explanation = (
         f"{chosen} keeps {100 * kept[chosen]:.1f}% of hidden units and runs {result.speedup:.2f}x faster than dense in onnxruntime "
         f"at batch {TIMING_BATCH} (FLOP ratio {flop_ratio:.2f}x); reference for accuracy: {reference} (better on validation); "

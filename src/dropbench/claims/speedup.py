@@ -14,7 +14,7 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     baselines, candidates = ctx.timed(claim.run("baseline")), ctx.timed(claim.run("candidate"))
     result = ctx.compare(baselines, candidates)
     baseline, candidate = baselines[0], candidates[0]
-    flop_ratio = baseline.metrics["flops"] / candidate.metrics["flops"]
+    flop_ratio = ctx.flop_ratio(baselines, candidates)
     explanation = f"{candidate.name} runs {result.speedup:.2f}x faster than {baseline.name} (onnxruntime, batch {TIMING_BATCH}; FLOP ratio {flop_ratio:.2f}x)"
     runs = {"baseline": baseline.path, "candidate": candidate.path}
     details = {"rounds": result.rounds, "round_seeds": result.round_pairs, "flop_ratio": flop_ratio}

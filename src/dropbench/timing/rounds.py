@@ -125,8 +125,7 @@ def compare_pairs(
     candidate = Measurement(labels[1], [t for result in results for t in result.candidate], last.numbers[1], _compiled(last.compile_s[1]),
                             runner_warnings=last.warnings[1])
     contention = [result.contention for result in results]
-    by_pair = [[ratio for ratio, p in zip(ratios, round_pairs) if p == pair] for pair in range(len(pairs))]
-    ci = stats.rounds_ci(ratios) if len(pairs) == 1 else stats.grouped_rounds_ci(by_pair)
+    ci = stats.rounds_ci(ratios) if len(pairs) == 1 else stats.grouped_rounds_ci([ratios[p::len(pairs)] for p in range(len(pairs))])
     return Comparison(baseline, candidate, stats.geometric_mean(ratios), ci, ratios, stats.current_confidence(), contention, fresh_processes,
                       retimed, round_pairs)
 
