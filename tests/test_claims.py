@@ -82,9 +82,10 @@ def test_a_fraction_over_seeds_is_decided_by_its_interval():
     """"< 50 % of hidden units kept" over seeds: met only when the seeds' interval lies below 50 %."""
     from dropbench.claims.kubo import kept_condition
 
-    assert kept_condition([0.30, 0.35]).state == "met"
+    assert kept_condition([0.30, 0.31, 0.32]).state == "met"
+    assert kept_condition([0.30, 0.35]).state == "undecided"  # two seeds: t with 1 df, 12.7 standard errors wide
     assert kept_condition([0.45, 0.56]).state == "undecided"
-    assert kept_condition([0.60, 0.70]).state == "violated"
+    assert kept_condition([0.60, 0.61, 0.62]).state == "violated"
 
 
 def test_a_value_timed_on_a_shared_machine_neither_holds_nor_fails():
@@ -124,7 +125,21 @@ def tiny_context(**kwargs) -> ClaimContext:
     return ClaimContext(load_profile("cpu-1thread"), tiny_plan(), QUICK, **{"min_run_time": 0.02, "rounds": 2, **kwargs})
 
 
-def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
+def premise_granted(monkeypatch):
+    """Two epochs do not compact the tiny nets: grant kubo's premise (30 % of the units kept) so its timed path runs."""
+    from dropbench.claims import kubo
+
+    monkeypatch.setattr(kubo, "hidden_fraction", lambda baseline, candidate: 0.3)
+
+
+def test_kubo_without_its_premise_is_inconclusive_and_times_nothing():
+    record = check_claims([c for c in get_claims() if c.id == "kubo2016-runtime"], tiny_context())[0]
+    assert record.verdict == "inconclusive" and record.measured is None and record.calibration is None
+    assert "premise is not reached" in record.reason and "100.0%" in record.reason
+
+
+def test_every_check_runs_for_real_on_tiny_runs(tmp_path, monkeypatch):
+    premise_granted(monkeypatch)
     typed = check_claims(get_claims(), tiny_context())
     records = [r.as_dict() for r in typed]
     json.dumps(records, allow_nan=False)  # the --json output is strict JSON
@@ -142,7 +157,11 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path):
     assert len(by_id["kubo2016-runtime"]["runs"]["candidate"]) == 2  # one directory per seed
     assert sorted(set(by_id["kubo2016-runtime"]["details"]["round_seeds"])) == [0, 1]  # the speedup's rounds span both seeds
     assert {row["p"] for row in by_id["song2018-mlp-training"]["details"]["rates"]} == {0.3, 0.5, 0.7}
-    assert len(by_id["song2018-lstm-training"]["conditions"]) == 3  # the perplexity condition at every p
+    lstm = by_id["song2018-lstm-training"]
+    assert sum("perplexity" in c["text"] for c in lstm["conditions"]) == 3  # the perplexity condition at every p
+    assert sum(c["timed"] for c in lstm["conditions"]) == 2  # the saving at every rate but the main one's
+    assert lstm["confidence"] == pytest.approx(1 - 0.05 / 6)  # the verdict's 5 % split over its six intervals
+    assert by_id["gomez2019-pruning"]["confidence"] == 0.95 and by_id["kubo2016-runtime"]["confidence"] == pytest.approx(1 - 0.05 / 3)
     assert set(by_id["gomez2019-pruning"]["details"]["curves"]) == {"targeted", "dropout", "magnitude"}
     assert by_id["gomez2019-pruning"]["selection"]["rival"] in ("dropout", "magnitude")
     calibration = by_id["kubo2016-runtime"]["calibration"]
@@ -163,6 +182,7 @@ def shuffled_test_labels(monkeypatch):
 
 def test_shuffling_the_test_labels_changes_no_selection(monkeypatch):
     """Validation picks, test reports: every choice of every check reads the validation split only."""
+    premise_granted(monkeypatch)
     claims = get_claims(SELECTING)
     honest = [r.as_dict() for r in check_claims(claims, tiny_context())]
     shuffled_test_labels(monkeypatch)

@@ -17,7 +17,7 @@ from dropbench.timing.servers import in_fresh_process
 from dropbench.timing.training import train_step_runner
 from dropbench.suites import training_spec
 from dropbench.errors import ConfigError
-from dropbench.stats import geometric_mean, grouped_rounds_ci, rounds_ci, two_level_bootstrap
+from dropbench.stats import accuracy_ci, geometric_mean, grouped_rounds_ci, rounds_ci
 
 
 def test_measurement_warns_about_few_and_noisy_samples():
@@ -103,20 +103,19 @@ def test_a_grouped_interval_spans_the_spread_between_groups():
     assert apart[0] < 2.05 and apart[1] > 2.35, apart  # reaches both seeds' ratios
     assert not one_seed[0] <= 2.4 <= one_seed[1]  # what timing the first seed alone missed
     assert alike[1] - alike[0] < (apart[1] - apart[0]) / 5
-    with pytest.raises(ValueError, match="at least 2 groups"):
+    with pytest.raises(ValueError, match="at least 2 seeds"):
         grouped_rounds_ci([[1.0, 1.1]])
 
 
-def test_two_level_bootstrap_widens_with_seed_spread():
+def test_accuracy_interval_widens_with_seed_spread():
     rng = np.random.default_rng(0)
     examples = rng.random(500) < 0.9  # a net right on 90 % of the examples
 
     def seeds_of(spread):  # each seed flips a different share of examples
         return np.stack([examples ^ (rng.random(500) < s) for s in spread]).astype(float)
 
-    mean = lambda hits: hits.mean()  # noqa: E731
-    alike = two_level_bootstrap(mean, [seeds_of([0.01, 0.01, 0.01])])
-    apart = two_level_bootstrap(mean, [seeds_of([0.0, 0.1, 0.2])])
+    alike = accuracy_ci(seeds_of([0.01, 0.01, 0.01]))
+    apart = accuracy_ci(seeds_of([0.0, 0.1, 0.2]))
     assert apart[1] - apart[0] > alike[1] - alike[0]
 
 

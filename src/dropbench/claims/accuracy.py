@@ -1,8 +1,8 @@
 """Accuracy over seeds and examples, and the choices made on it (validation picks, test reports).
 
 `Hits` holds 0/1 correctness [seeds, examples] of one run's nets on the validation and test
-splits; gaps between runs carry a two-level bootstrap interval (seeds x examples,
-stats.two_level_bootstrap). `best_within` is the one rule every check chooses by: among the
+splits; gaps between runs carry an interval over seeds and examples (stats.accuracy_gap_ci:
+variance components, Student-t with Satterthwaite's degrees of freedom). `best_within` is the one rule every check chooses by: among the
 options within a margin of a reference on validation, the one a criterion ranks highest.
 """
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from ..checkpoint import Checkpoint
 from ..data import load_dataset
-from ..stats import ci_label, two_level_bootstrap
+from ..stats import accuracy_gap_ci, ci_label
 from ..train import predict
 from .base import Condition, NotRunnable
 
@@ -74,10 +74,8 @@ def best_within(accuracy: Mapping[K, float], floor: float, rank: Callable[[K], f
 
 def points_gap(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, tuple[float, float]]:
     """Accuracy points of `reference` minus `candidate` (mean over seeds and examples) and its interval."""
-    def gap(r: np.ndarray, c: np.ndarray) -> float:
-        return 100 * (r.mean() - c.mean())
-
-    return float(gap(reference, candidate)), two_level_bootstrap(gap, [reference, candidate])
+    low, high = accuracy_gap_ci(reference, candidate)
+    return float(100 * (reference.mean() - candidate.mean())), (100 * low, 100 * high)
 
 
 def comparable(reference_label: str, reference: Hits, candidate: Hits) -> Condition:
@@ -93,11 +91,6 @@ def accuracy_drop(drop: float, ci: tuple[float, float], reference_label: str, pr
 def gap_words(drop: float, ci: tuple[float, float], reference_label: str) -> str:
     side = "below" if drop >= 0 else "above"
     return f"test accuracy {abs(drop):.2f} points {side} {reference_label} ({ci_label()} of the drop {ci[0]:+.2f}..{ci[1]:+.2f})"
-
-
-def seed_interval(values: list[float]) -> tuple[float, float]:
-    """Bootstrap interval of a per-seed figure's mean (a count such as a compression ratio)."""
-    return two_level_bootstrap(lambda v: v.mean(), [np.asarray(values, dtype=float)[:, None]])
 
 
 def beats(method_ci: tuple[float, float], control_ci: tuple[float, float]) -> bool | None:

@@ -6,8 +6,12 @@ look would overrun the budget, or MAX_LOOKS looks were taken; a claim still unde
 `inconclusive`, its reason saying so. Looking again at data that grew is a
 repeated test: with the usual 95 % at every look, a claim would be decided wrongly more often
 than 5 % of the time. So the looks spend the error rate by halves (alpha spending): look k uses
-intervals at 1 - 0.05 / 2^k (97.5 %, 98.75 %, ...), and by the union bound the chance of any wrong
-decision over all looks stays below 5 %.
+error rate 0.05 / 2^k (2.5 %, 1.25 %, ...; each verdict splits its share over its intervals,
+claims.runner), and by the union bound the chance of any wrong decision over all looks stays
+below 5 %. Every validation choice is frozen at the first look (`ClaimContext.frozen`): later looks
+add seeds to the same comparison, they never change the hypothesis. An estimate at the deciding
+look is not adjusted for the stopping (it is biased away from the margin, as any estimate that
+stopped a sequential test); each record says so.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from .record import ClaimRecord
 from .runner import check_claims
 
 ALPHA = 0.05
-MAX_LOOKS = 4  # beyond, the bootstrap's tails need tens of thousands of resamples for little gain
+MAX_LOOKS = 4  # beyond, each look's share of the error rate is too small to decide anything a look earlier could not
 
 
 def look_confidence(look: int) -> float:
@@ -51,16 +55,22 @@ def check_until_decided(
     A claim decided at a look keeps that record: later looks check only the undecided ones."""
     start = time.perf_counter()
     records: dict[str, ClaimRecord] = {}
+    frozen: dict[str, dict] = {}  # claim id -> the first look's choices
     pending = claims
     for look in range(1, MAX_LOOKS + 1):
         look_start = time.perf_counter()
+        ctx = replace(make_context(specs), frozen=frozen)
         with stats.at_confidence(look_confidence(look)):
-            for record in check_claims(pending, make_context(specs)):
+            for record in check_claims(pending, ctx):
                 record.looks = look
+                frozen.setdefault(record.id, record.selection)
+                if look > 1:
+                    record.explanation += (f". Checked at look {look} of the adaptive mode, choices frozen at the first: "
+                                           "the estimate is not adjusted for the stopping")
                 records[record.id] = record
         pending = [c for c in pending if records[c.id].verdict == "inconclusive"]
         spent, last = time.perf_counter() - start, time.perf_counter() - look_start
-        log(f"look {look} ({100 * look_confidence(look):g} % intervals, {spent / 60:.1f} of {budget_s / 60:g} min): "
+        log(f"look {look} ({100 * (1 - look_confidence(look)):g} % error rate per verdict, {spent / 60:.1f} of {budget_s / 60:g} min): "
             f"{len(claims) - len(pending)} of {len(claims)} claims decided or not run")
         grown = with_another_seed(specs, {name for claim in pending for name in claim_run_names(claim, specs)})
         why_stop = _why_stop(pending, grown == specs, look, spent + last > budget_s)

@@ -27,8 +27,22 @@ RunBinding = Union[str, tuple[str, ...]]  # one run, a sweep ("name-"), or sever
 MAX_EVIDENCE_FACTOR = 100  # beyond this an estimate of the evidence needed is said as "over 100x": no plan gathers it
 
 
+ALPHA = 0.05  # a verdict's error rate: the chance that it says `fails` (or `holds`) wrongly
+
+
 class NotRunnable(Exception):
     """The claim cannot be checked as asked (one sentence why): recorded as `not-run`."""
+
+
+class Undecidable(Exception):
+    """The check ran but cannot decide (one sentence why: its premise was not reached, too few seeds
+    for a valid interval): recorded as `inconclusive`, never silently decided."""
+
+
+def verdict_confidence(intervals: int, alpha: float = ALPHA) -> float:
+    """The level of each of a verdict's `intervals` (the main one and every side condition: each can
+    make it `fail`), so that all of them together keep `alpha` (Bonferroni): 97.5 % for two."""
+    return 1.0 - alpha / intervals
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Condition:
     ci: tuple[float, float]
     margin: float
     at_most: bool = True
+    timed: bool = False  # a timing interval: decides nothing when the timing is not calibrated (A/A)
 
     def __post_init__(self):  # numpy scalars in, plain floats out: JSON holds them
         self.estimate, self.ci, self.margin = float(self.estimate), (float(self.ci[0]), float(self.ci[1])), float(self.margin)
@@ -76,11 +91,12 @@ class Condition:
         return f"{what} ({self.ci[0]:.3g}..{self.ci[1]:.3g}) straddles {self.margin:g}; {more}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "state": self.state, "estimate": self.estimate, "ci": list(self.ci), "margin": self.margin, "at_most": self.at_most}
+        return {"text": self.text, "state": self.state, "estimate": self.estimate, "ci": list(self.ci), "margin": self.margin, "at_most": self.at_most,
+                "timed": self.timed}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Condition":
-        return cls(d["text"], d["estimate"], tuple(d["ci"]), d["margin"], d["at_most"])  # the state follows from them
+        return cls(d["text"], d["estimate"], tuple(d["ci"]), d["margin"], d["at_most"], d.get("timed", False))  # the state follows from them
 
 
 @dataclass
@@ -114,6 +130,7 @@ class Evidence:
     selection: dict[str, Any] = field(default_factory=dict)  # what was chosen, each on the validation split
     seeds: int = 1  # the fewest trainings behind any accuracy figure of the check
     contended: list[str] = field(default_factory=list)  # timing rounds of the measured value that shared the machine
+    calibration: Any = None  # the check's own A/A (record.Calibration) where the context's inference A/A is not its timing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +147,12 @@ class Claim:
     check: Callable[["Claim", "ClaimContext"], Evidence]
     devices: tuple[str, ...] = ("cpu", "cuda")  # the profiles it applies to, by device
     timed: bool = False  # a speed claim: carries the A/A calibration
+    conditions: int | Callable[["Claim", "ClaimContext"], int] = 0  # side conditions its check returns (each can make it fail)
+    paper_setup: Mapping[str, Any] = field(default_factory=dict)  # the paper's data, epochs, device...: what deviations are read against
+
+    def intervals(self, ctx: "ClaimContext") -> int:
+        """How many intervals can make the verdict fail: the main one and each side condition."""
+        return 1 + (self.conditions(self, ctx) if callable(self.conditions) else self.conditions)
 
     def run(self, role: str) -> str:
         """The one run bound to `role` (a check asks for sweeps with ctx.names)."""
@@ -144,25 +167,30 @@ def main_interval(claim: Claim, evidence: Evidence) -> Condition:
     return Condition(claim.metric, evidence.measured, evidence.ci, claim.bound, at_most=False)
 
 
-def verdict(claim: Claim, evidence: Evidence) -> tuple[str, str]:
+def verdict(claim: Claim, evidence: Evidence, timing_doubt: str = "") -> tuple[str, str]:
     """(verdict, reason), decided by intervals, never by point estimates.
 
     holds: the main interval clears the bound and every condition is met; fails: the main interval
-    lies wholly short of the bound, or a condition is violated; inconclusive otherwise. A measured
-    value timed while the machine was shared (`contended`) neither holds nor fails on its own. The
+    lies wholly short of the bound, or a condition is violated; inconclusive otherwise. A timing
+    interval (a speed claim's measured value, a `timed` condition) decides nothing when the rounds
+    shared the machine (`contended`) or the A/A calibration failed (`timing_doubt` says how). The
     reason says which interval lies where (empty for holds)."""
     main = main_interval(claim, evidence)
+    if evidence.contended:
+        timing_doubt = f"the measured value was timed while the machine was shared ({'; '.join(evidence.contended)}): time it again on a quiet machine"
+    doubted = bool(timing_doubt) and claim.timed
     low, high = main.ci
-    if main.state == "violated" and not evidence.contended:
+    if main.state == "violated" and not doubted:
         return "fails", f"the {ci_label()} of the measured value ({low:.3g}..{high:.3g}) lies wholly below the bound {claim.bound:g}"
-    violated = [c for c in evidence.conditions if c.state == "violated"]
+    trusted = [c for c in evidence.conditions if not (doubted and c.timed)]
+    violated = [c for c in trusted if c.state == "violated"]
     if violated:
         return "fails", "; ".join(f"condition violated, its {ci_label()} wholly beyond the margin {c.margin:g}: {c.text}" for c in violated)
-    if evidence.contended:  # a measured value timed while other work ran decides nothing
-        reasons = [f"the measured value was timed while the machine was shared ({'; '.join(evidence.contended)}): time it again on a quiet machine"]
+    if doubted:  # timing that cannot be trusted decides nothing
+        reasons = [timing_doubt]
     else:
         reasons = [main.undecided_words(f"the {ci_label()} of the measured value")] if main.state == "undecided" else []
-    reasons += [c.undecided_words(f"condition undecided ({c.text}): its {ci_label()}") for c in evidence.conditions if c.state == "undecided"]
+    reasons += [c.undecided_words(f"condition undecided ({c.text}): its {ci_label()}") for c in trusted if c.state == "undecided"]
     return ("inconclusive", "; ".join(reasons)) if reasons else ("holds", "")
 
 

@@ -2,9 +2,10 @@
 
 Rules every check follows (docs/design.md, "How a verdict is made"):
 - Validation picks, test reports: every choice (reference run, sweep point, width, rival,
-  pruning criterion, KL weight) reads the validation split; test figures are only reported.
+  pruning criterion, KL weight) reads the validation split, through `pick`, so the adaptive mode
+  can freeze it at its first look; test figures are only reported.
 - Seeds: accuracy runs are trained with every seed of the plan; accuracy figures are means over
-  seeds and examples with a two-level bootstrap interval (stats.two_level_bootstrap).
+  seeds and examples with a variance-components interval (stats.accuracy_gap_ci).
 - Timing: speed ratios come from independent rounds, each in a fresh process, spread over the
   seeds of the nets timed (timing.rounds.compare_pairs);
   every speed claim carries the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
@@ -16,7 +17,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..errors import ConfigError
@@ -25,11 +26,13 @@ from ..timing.measurement import Comparison
 from ..profiles import Profile
 from ..runs import RunSpec, cached_runs
 from ..timing.inference import compare_checkpoint_pairs
-from ..timing.inference import AA_TOLERANCE
 from ..schemas.plan import bound_names
-from ..stats import geometric_mean
+from ..stats import at_confidence, geometric_mean
 from .base import Claim, NotRunnable, RunBinding
 from .record import Calibration
+
+T = TypeVar("T")
+AA_CONFIDENCE = 0.95  # the A/A is a sanity check of the timing, not part of a verdict's error rate: its usual level
 
 TIMING_BATCH = 64  # the batch speed claims and their A/A calibration are timed at (every batch of the profile is reported)
 
@@ -74,6 +77,7 @@ class ClaimContext:
     relative_to: Path | None = None
     rounds: int = 5
     calibration_run: str = "dense"
+    frozen: dict[str, dict[str, Any]] | None = None  # claim id -> the choices of an earlier look, kept (adaptive mode)
 
     def spec(self, name: str) -> RunSpec:
         for spec in self.specs:
@@ -99,6 +103,30 @@ class ClaimContext:
     def seed_dirs(self, name: str) -> list[Path]:
         """One checkpoint directory per seed of run `name`: from `run_dirs`, else the run cache (trained where missing)."""
         return self.run_dirs[name] if self.run_dirs is not None else cached_runs(self.spec(name), progress=self.progress)
+
+    def pick(self, claim: Claim, key: str, choose: Callable[[], T]) -> T:
+        """A choice made on validation (`choose()`), or the one an earlier look of the adaptive mode
+        made: later looks add seeds to the same comparison, they never change the hypothesis."""
+        frozen = (self.frozen or {}).get(claim.id, {})
+        return frozen[key] if key in frozen else choose()
+
+    def deviations(self, claim: Claim) -> list[dict[str, Any]]:
+        """How the runs the claim reads differ from the paper's setup (`claim.paper_setup`): data set,
+        epochs, device, and what the paper module lists itself. Material: one that could change the
+        verdict (other data, fewer epochs, a speed claim on other hardware)."""
+        paper = claim.paper_setup
+        specs = [self.spec(n) for n in sorted(claim_run_names(claim, self.specs))]
+        rows = []
+        data = sorted({s.data for s in specs})
+        if "data" in paper and data != [paper["data"]]:
+            rows.append({"what": "data", "paper": paper["data_words"], "ours": ", ".join(data), "material": True})
+        epochs = sorted({s.train.epochs for s in specs})
+        if "epochs" in paper and max(epochs) < paper["epochs"]:
+            rows.append({"what": "epochs", "paper": str(paper["epochs"]), "ours": ", ".join(map(str, epochs)), "material": True})
+        if "device" in paper and self.profile.device != paper["device"]:
+            rows.append({"what": "hardware", "paper": paper["device"], "ours": self.profile.device, "material": claim.timed})
+        rows += [{"what": what, "paper": theirs, "ours": ours, "material": material} for what, theirs, ours, material in paper.get("other", ())]
+        return rows
 
     def location(self, path: Path) -> str:
         return os.path.relpath(path, self.relative_to) if self.relative_to else str(path)
@@ -126,11 +154,8 @@ class ClaimContext:
 
     @functools.cached_property
     def calibration(self) -> Calibration:
-        """A/A: the calibration run against itself, as every speed claim is timed (onnxruntime, TIMING_BATCH)."""
+        """A/A: the calibration run against itself, as every inference speed claim is timed (onnxruntime, TIMING_BATCH)."""
         model = self.timed(self.calibration_run)[0]
-        result = self.compare([model], [model])
-        return Calibration(
-            what=f"{model.name} against itself, onnxruntime, batch {TIMING_BATCH}, {len(result.rounds)} rounds",
-            ratio=result.speedup, ci=result.ci, rounds=result.rounds, covers_one=result.ci[0] <= 1.0 <= result.ci[1],
-            ok=abs(result.speedup - 1.0) <= AA_TOLERANCE, tolerance=AA_TOLERANCE,
-        )
+        with at_confidence(AA_CONFIDENCE):
+            result = self.compare([model], [model])
+        return Calibration.of(f"{model.name} against itself, onnxruntime, batch {TIMING_BATCH}", result.speedup, result.ci, result.rounds)

@@ -1,6 +1,15 @@
 """Knodt 2022: one structural-dropout training yields every width; 50-80 % of the features can be
 pruned with little accuracy loss (arXiv 2205.06906).
 
+The paper's sentence (abstract): structural dropout "prunes [...] 50 to 80 % of the features
+[...] with little accuracy loss" from one training that covers every width. Hypothesis tested,
+at the range's lower end: with half of every hidden layer's features removed (the largest width
+of the grid at or below 50 %), the test accuracy of the structural-dropout nets is at most 1
+point below the dense net's at full width, over seeds and test examples. The width is fixed by
+the paper's sentence, not chosen, so no validation choice enters the measured value, and its
+interval is a plain accuracy-gap interval (stats.accuracy_gap_ci). The change at 80 % removed is
+reported beside it. Margin: 1 point is our reading of "little accuracy loss".
+
 Roles: `structural` (the structural-dropout run, every width in its manifest's curve), `dense`
 (the accuracy reference at full width, and a control net) and `dropout` (the other control net).
 """
@@ -17,20 +26,21 @@ from ..methods.structural import narrow_to
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import esc, figure, section, seeds_words
-from ..stats import ci_label, two_level_bootstrap
-from .accuracy import COMPARABLE_POINTS, Hits, accuracy_drop, beats, best_within, points_gap, verdict_words
+from ..stats import ci_label
+from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, points_gap, verdict_words
 from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
 from .record import ClaimRecord
 
+REMOVED = (0.5, 0.8)  # the paper's range of removable features: tested at its lower end, the upper reported
+
 
 def check(claim: Claim, ctx: ClaimContext) -> Evidence:
-    """Fraction of every hidden layer's features removable within 1 point of the dense net's full width.
+    """Test-accuracy change at half the features removed, against the dense net at full width.
 
-    Every width comes from one structural training per seed. Validation picks the smallest width
-    whose accuracy is within 1 point of the dense net's; test accuracy at it is reported. Control:
-    the dense and the dropout net pruned by unit magnitude to every width (net and criterion
-    chosen on validation), read the same way.
+    Every width comes from one structural training per seed. Control: the dense and the dropout
+    net pruned by unit magnitude to the same width (net and criterion chosen on validation), read
+    the same way.
     """
     structural, dense, dropout = (ctx.checkpoints(claim.run(role)) for role in ("structural", "dense", "dropout"))
     widths = sorted(point["width"] for point in structural[0].manifest["curves"]["width"])
@@ -42,38 +52,32 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
         f"{label} pruned by {criterion} norm": width_hits(runs, widths, lambda c, w, k=criterion: prune_units_to(c.model, [min(w, u) for u in full_widths], k))
         for label, runs in (("dense", dense), ("dropout", dropout)) for criterion in UNIT_CRITERIA
     }
-
-    def removable(ref: np.ndarray, hits: np.ndarray) -> float:
-        """1 - the smallest width within 1 point of the reference, over the full width (0 when none is)."""
-        accuracy = dict(zip(widths, 100 * hits.mean(axis=(0, 1))))
-        width = best_within(accuracy, 100 * ref.mean() - COMPARABLE_POINTS, rank=lambda w: -w)
-        return 1 - width / full if width is not None else 0.0
-
-    measured = removable(reference.val, curve.val)
-    ci = two_level_bootstrap(removable, [reference.val, curve.val], resamples=1000)
-    control_name = max(controls, key=lambda k: (removable(reference.val, controls[k].val), 100 * controls[k].val.mean()))
-    control_hits = controls[control_name]
-    control_measured = removable(reference.val, control_hits.val)
-    control_ci = two_level_bootstrap(removable, [reference.val, control_hits.val], resamples=1000)
-    beyond_ci = two_level_bootstrap(lambda r, s, c: removable(r, s) - removable(r, c), [reference.val, curve.val, control_hits.val], resamples=1000)
-    beaten = beats(beyond_ci, (0.0, 0.0))
-    index = widths.index(round(full * (1 - measured)))
+    index, upper = (width_index(widths, full, removed) for removed in REMOVED)
     drop, drop_ci = points_gap(reference.test, curve.test[:, :, index])
-    condition = accuracy_drop(drop, drop_ci, "the dense net at full width", prefix=f"at width {widths[index]} ")
+    measured, ci = -drop, (-drop_ci[1], -drop_ci[0])
+    control_name = ctx.pick(claim, "control", lambda: best_on_val({name: at_width(h, index) for name, h in controls.items()}))
+    control_hits = controls[control_name]
+    control_drop, control_ci = points_gap(reference.test, control_hits.test[:, :, index])
+    beyond, beyond_ci = points_gap(curve.test[:, :, index], control_hits.test[:, :, index])
+    beaten = beats(beyond_ci, (0.0, 0.0))
     control = Control(
-        control_name, control_measured, control_ci, beaten,
-        f"{control_name} (chosen on validation) can remove {100 * control_measured:.0f}% ({ci_label()} {100 * control_ci[0]:.0f}..{100 * control_ci[1]:.0f}%); "
-        f"structural dropout removes {100 * (measured - control_measured):+.0f} points of width beyond it ({ci_label()} {100 * beyond_ci[0]:+.0f}.."
-        f"{100 * beyond_ci[1]:+.0f}): {verdict_words(beaten, 'structural dropout')}",
-        {"beyond": measured - control_measured, "beyond_ci": list(beyond_ci)},
+        control_name, -control_drop, (-control_ci[1], -control_ci[0]), beaten,
+        f"{control_name} (chosen on validation) at width {widths[index]} changes test accuracy by {-control_drop:+.2f} points "
+        f"({ci_label()} {-control_ci[1]:+.2f}..{-control_ci[0]:+.2f}); structural dropout is {beyond:+.2f} points from it "
+        f"({ci_label()} {beyond_ci[0]:+.2f}..{beyond_ci[1]:+.2f}): {verdict_words(beaten, 'structural dropout')}",
+        {"beyond": beyond, "beyond_ci": list(beyond_ci)},
     )
+    upper_drop, upper_ci = points_gap(reference.test, curve.test[:, :, upper])
     explanation = (
-        f"{100 * measured:.0f}% of the {full} features per hidden layer can be removed with validation accuracy within {COMPARABLE_POINTS:g} point "
-        f"of the dense net's ({len(widths)} widths, one training per seed); {condition.text}. Control: {control.text}"
+        f"with {100 * (1 - widths[index] / full):.0f}% of the {full} features per hidden layer removed (width {widths[index]}), structural dropout's "
+        f"test accuracy is {measured:+.2f} points from the dense net's at full width ({ci_label()} {ci[0]:+.2f}..{ci[1]:+.2f}); at "
+        f"{100 * (1 - widths[upper] / full):.0f}% removed (width {widths[upper]}) {-upper_drop:+.2f} ({-upper_ci[1]:+.2f}..{-upper_ci[0]:+.2f}). "
+        f"Control: {control.text}"
     )
-    selection = {"width": widths[index], "control": control_name, "split": "val"}
+    selection = {"control": control_name, "split": "val"}
     details = {
-        "widths": widths, "full_width": full,
+        "widths": widths, "full_width": full, "width": widths[index], "upper_width": widths[upper],
+        "change_at_upper": -upper_drop, "change_at_upper_ci": [-upper_ci[1], -upper_ci[0]],
         "curves": {
             "reference_test_accuracy": reference.accuracy("test"),
             "structural": [round(100 * a, 3) for a in curve.test.mean(axis=(0, 1))],
@@ -81,7 +85,16 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
         },
     }
     runs = {"candidate": [c.path for c in structural], "reference": [c.path for c in dense], "dropout": [c.path for c in dropout]}
-    return Evidence(measured, ci, explanation, [condition], runs, details, control, selection, min(len(structural), len(dense), len(dropout)))
+    return Evidence(measured, ci, explanation, [], runs, details, control, selection, min(len(structural), len(dense), len(dropout)))
+
+
+def width_index(widths: list[int], full: int, removed: float) -> int:
+    """The index of the largest width of the grid that removes at least `removed` of the features."""
+    return max(i for i, w in enumerate(widths) if w <= full * (1 - removed) + 1e-9)
+
+
+def at_width(hits: Hits, index: int) -> Hits:
+    return Hits(hits.val[:, :, index], hits.test[:, :, index])
 
 
 def width_hits(checkpoints: list[Checkpoint], widths: list[int], narrow: Callable[[Checkpoint, int], nn.Module]) -> Hits:
@@ -115,11 +128,12 @@ CLAIM = Claim(
     id="knodt2022-width",
     paper="Knodt 2022, Structural Dropout for Model Width Compression (arXiv 2205.06906)",
     claim="One training yields every width; 50-80 % of the features can be pruned with little accuracy loss.",
-    metric="fraction of hidden features removable within 1 point of the dense net's accuracy (width picked on validation)",
-    claimed=[0.5, 0.8], unit="fraction", bound=0.5,
-    tolerance="95% CI (seeds x validation examples) of the removable fraction >= 0.5, test accuracy at that width within 1 point of the dense net",
+    metric="test-accuracy change at 50 % of the hidden features removed, against the dense net at full width",
+    claimed="50-80 % of the features removable", unit="points", bound=-COMPARABLE_POINTS,
+    tolerance="the interval (seeds x test examples) of the change at 50 % removed at least -1 point",
     runs={"structural": "structural", "dense": "dense", "dropout": "dropout"},
     check=check,
+    paper_setup={"other": [("model and data", "the paper's (convolutional nets and others)", "a 3 x 1024 MLP on the plan's images", True)]},
 )
 
 PAPER = Paper("Knodt 2022", (CLAIM,), report_section)

@@ -1,6 +1,14 @@
 """Molchanov, Ashukha, Vetrov 2017: sparse variational dropout leaves LeNet-300-100 with 68x and
 LeNet-5-Caffe with 280x fewer weights at negligible accuracy loss (arXiv 1701.05369).
 
+The paper's sentence (abstract): sparse VD gives "up to 280 times reduction of the number of
+parameters on LeNet architectures [...] with a negligible decrease of accuracy"; Table 1:
+LeNet-300-100 1.92 % error at 68x, LeNet-5-Caffe 0.75 % at 280x. Hypothesis tested: the
+compression (weights only, as the paper counts) reaches the table's figure, over seeds, at a KL
+weight validation picks, with test accuracy within 1 point of the dense net. Margins: 68x and 280x
+are the paper's; 1 point is our reading of "negligible" (the paper's own changes were -0.28 and
++0.05 points).
+
 Roles: `dense` (the dense net of the same architecture and data) and `candidates` (the sparse-VD
 runs, one per KL weight; validation picks one).
 """
@@ -13,7 +21,8 @@ from ..checkpoint import Checkpoint
 from ..errors import ConfigError
 from ..methods.variational import sparsity_metrics
 from ..pruning import prune_global
-from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, seed_interval, val_accuracy, verdict_words
+from ..stats import seed_mean_ci
+from .accuracy import COMPARABLE_POINTS, Hits, beats, best_on_val, best_within, comparable, val_accuracy, verdict_words
 from .base import Claim, Control, Evidence, Paper
 from .context import ClaimContext
 
@@ -36,12 +45,11 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     hits = {name: Hits.of(runs) for name, runs in candidates.items()}
     compression = {name: [c.metrics["compression"] for c in runs] for name, runs in candidates.items()}  # weights only, as the paper counts
     floor = dense_hits.accuracy("val") - COMPARABLE_POINTS
-    chosen = best_within(val_accuracy(hits), floor, rank=lambda name: float(np.mean(compression[name])))
-    if chosen is None:
-        chosen = best_on_val(hits)
-    measured, ci = float(np.mean(compression[chosen])), seed_interval(compression[chosen])
+    chosen = ctx.pick(claim, "run", lambda: best_within(val_accuracy(hits), floor, rank=lambda name: float(np.mean(compression[name])))
+                      or best_on_val(hits))
+    measured, ci = float(np.mean(compression[chosen])), seed_mean_ci(compression[chosen])
     condition = comparable("the dense net", dense_hits, hits[chosen])
-    control = magnitude_control(dense, dense_hits, ci)
+    control = magnitude_control(ctx, claim, dense, dense_hits, ci)
     sparse = candidates[chosen][0]
     data, epochs = sparse.manifest["data"], sparse.manifest["train"]["epochs"]
     explanation = (
@@ -50,7 +58,8 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
         f"on {data['name']} ({data['sizes']['train']} training images, {epochs} epochs) rather than full MNIST (60,000 images, 200 epochs); "
         f"{condition.text}. Control: {control.text}"
     )
-    selection = {"run": chosen, "split": "val", "val_accuracy": {n: round(h.accuracy("val"), 3) for n, h in {"dense": dense_hits, **hits}.items()}}
+    selection = {"run": chosen, "control_fraction": control.details["fraction"] or None, "split": "val",
+                 "val_accuracy": {n: round(h.accuracy("val"), 3) for n, h in {"dense": dense_hits, **hits}.items()}}
     details = {
         "compression_per_seed": compression[chosen], "test_accuracy": {n: round(h.accuracy("test"), 3) for n, h in {"dense": dense_hits, **hits}.items()},
         "candidates": {n: float(np.mean(c)) for n, c in compression.items()},
@@ -59,15 +68,15 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     return Evidence(measured, ci, explanation, [condition], runs, details, control, selection, min(len(dense), len(candidates[chosen])))
 
 
-def magnitude_control(dense: list[Checkpoint], dense_hits: Hits, method_ci: tuple[float, float]) -> Control:
+def magnitude_control(ctx: ClaimContext, claim: Claim, dense: list[Checkpoint], dense_hits: Hits, method_ci: tuple[float, float]) -> Control:
     """Global magnitude pruning of the dense net at the highest fraction within 1 point on validation (none: unpruned)."""
     pruned = {fraction: [prune_global(c.model, fraction) for c in dense] for fraction in GLOBAL_FRACTIONS}
     hits = {fraction: Hits.of_nets(dense, nets) for fraction, nets in pruned.items()}
-    fraction = best_within(val_accuracy(hits), dense_hits.accuracy("val") - COMPARABLE_POINTS, rank=float)
+    fraction = ctx.pick(claim, "control_fraction", lambda: best_within(val_accuracy(hits), dense_hits.accuracy("val") - COMPARABLE_POINTS, rank=float))
     nets, kept = (pruned[fraction], hits[fraction]) if fraction is not None else ([c.model for c in dense], dense_hits)
     fraction = fraction or 0.0
     compression = [sparsity_metrics(net)["compression"] for net in nets]
-    ci = seed_interval(compression)
+    ci = seed_mean_ci(compression)
     beaten = beats(method_ci, ci)
     text = (
         f"global magnitude pruning of the dense net at {100 * fraction:.1f}% (the highest fraction within 1 point on validation) gives "
@@ -87,10 +96,12 @@ def lenet_claim(model: str, label: str, claimed: float) -> Claim:
         metric="compression (all weights / non-zero weights, biases left out)",
         claimed=claimed, unit="x", bound=claimed,
         tolerance=(
-            f"95% CI (over seeds) of the compression >= {claimed:g}x and test accuracy within 1 point of the dense "
-            f"{label.removesuffix('-Caffe')} on the same data"
+            f"the compression's interval (over seeds) >= {claimed:g}x and test accuracy within 1 point of the dense "
+            f"{label.removesuffix('-Caffe')} on the same data; 5 % error split over the two intervals"
         ),
-        runs={"dense": f"dense-{model}", "candidates": f"variational-{model}-"}, check=check,
+        runs={"dense": f"dense-{model}", "candidates": f"variational-{model}-"}, check=check, conditions=1,
+        paper_setup={"data": "mnist", "data_words": "MNIST (60,000 training images)", "epochs": 200,
+                     "other": [("KL weight", "1", "chosen on validation among the plan's (below 1)", True)]},
     )
 
 

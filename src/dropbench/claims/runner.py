@@ -1,7 +1,12 @@
 """Checking claims: each claim's check run in its context and turned into a `ClaimRecord`.
 
-A check that cannot run as asked is `not-run` with its reason; one that raises is `error` with
-its traceback, so one claim's failure never hides the others' verdicts.
+A check that cannot run as asked is `not-run` with its reason; one that cannot decide (its premise
+not reached, too few seeds for a valid interval) is `inconclusive` with its reason; one that raises
+is `error` with its traceback, so one claim's failure never hides the others' verdicts.
+
+A verdict's error rate is the level in force (5 % at 95 %), split evenly over the intervals that
+can make it fail (`Claim.intervals`: the main one and each side condition; Bonferroni), so that a
+claim with four intervals is not four times as likely to fail wrongly as a claim with one.
 """
 
 from __future__ import annotations
@@ -12,9 +17,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..profiles import fingerprint
 from ..provenance import provenance
-from ..stats import current_confidence
-from ..timing.inference import AA_TOLERANCE
-from .base import Claim, NotRunnable, verdict
+from ..stats import TooFewSeeds, at_confidence, current_confidence
+from .base import Claim, NotRunnable, Undecidable, verdict, verdict_confidence
 from .context import ClaimContext
 from .record import ClaimRecord
 
@@ -37,29 +41,36 @@ def check_claim(claim: Claim, ctx: ClaimContext) -> ClaimRecord:
         id=claim.id, paper=claim.paper, claim=claim.claim, metric=claim.metric, claimed=claim.claimed, bound=claim.bound,
         tolerance=claim.tolerance, applies_to=list(claim.devices), unit=claim.unit, profile=ctx.profile.name,
         fingerprint=fingerprint(), provenance=provenance().as_dict(machine=False), setup=ctx.setup(claim),
-        confidence=current_confidence(),
+        alpha=1.0 - current_confidence(),
     )
     missing = ctx.missing_runs(claim)
     reason = ctx.profile.unavailable_reason()
     if reason or ctx.profile.device not in claim.devices or missing:
         record.explanation = reason or (f"the plan has no run {missing[0]!r}" if missing else f"applies to {', '.join(claim.devices)} profiles only")
         return record
+    record.deviations = ctx.deviations(claim)
     try:
-        evidence = claim.check(claim, ctx)
-        calibration = ctx.calibration if claim.timed else None
+        intervals = claim.intervals(ctx)
+        record.confidence = verdict_confidence(intervals, record.alpha)
+        with at_confidence(record.confidence):
+            evidence = claim.check(claim, ctx)
+        if len(evidence.conditions) + 1 != intervals:
+            raise AssertionError(f"{claim.id} declares {intervals} intervals but its check returned {len(evidence.conditions) + 1}")
+        calibration = (evidence.calibration or ctx.calibration) if claim.timed else None
     except (NotRunnable, ConfigError) as e:  # e.g. too few seeds, no validation split, a control this model cannot have
         record.explanation = str(e)
+        return record
+    except (Undecidable, TooFewSeeds) as e:  # ran, but cannot decide: never silently decided
+        record.verdict, record.reason, record.explanation = "inconclusive", str(e), str(e)
         return record
     except Exception as e:  # one claim's failure must not hide the others' verdicts
         record.verdict, record.explanation, record.traceback = "error", f"{type(e).__name__}: {e}", traceback.format_exc()
         return record
-    record.verdict, record.reason = verdict(claim, evidence)
-    record.explanation = evidence.explanation
-    if calibration is not None and not calibration.ok:
-        off = f"the A/A ratio was {calibration.ratio:.3f}, more than {AA_TOLERANCE:.0%} from 1"
-        record.explanation += f". Timing not calibrated: {off}"
-        if record.verdict == "holds":
-            record.verdict, record.reason = "inconclusive", f"timing not calibrated: {off}"
+    doubt = calibration.doubt if calibration is not None else ""
+    record.verdict, record.reason = verdict(claim, evidence, doubt)
+    record.explanation = evidence.explanation + (f". Timing not calibrated: {doubt}" if doubt else "")
+    if record.verdict == "fails" and record.material_deviations:
+        record.reason += f"; not reproduced under these deviations from the paper: {record.deviation_words}"
     record.measured, record.ci, record.seeds = evidence.measured, tuple(evidence.ci), evidence.seeds
     record.conditions, record.details, record.control = evidence.conditions, evidence.details, evidence.control
     record.selection, record.calibration, record.contended = evidence.selection, calibration, evidence.contended

@@ -37,6 +37,14 @@ class Condition(Strict):
     ci: Interval
     margin: Figure
     at_most: bool
+    timed: bool = False  # older records have none
+
+
+class Deviation(Strict):
+    what: Name
+    paper: Text
+    ours: Text
+    material: bool
 
 
 class Control(Strict):
@@ -88,12 +96,16 @@ class Claim(Strict):
     calibration: Optional[Calibration] = None
     contended: Annotated[list[Text], Field(max_length=10_000)] = []
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05  # older records have none
+    deviations: Annotated[list[Deviation], Field(max_length=64)] = []
     looks: Annotated[int, Field(ge=1, le=100)] = 1
     traceback: Optional[Text] = None
 
     @model_validator(mode="after")
     def _checked_has_a_figure(self) -> "Claim":
-        if self.verdict in ("holds", "fails", "inconclusive") and (self.measured is None or None in self.ci):
+        # an inconclusive claim may have no figure (its premise was not reached), but never half an interval
+        figure = self.measured is not None and None not in self.ci
+        if (self.verdict in ("holds", "fails") and not figure) or (self.measured is not None and None in self.ci):
             raise ValueError(f"a claim that {self.verdict} needs its measured value and both ends of its interval")
         return self
 
