@@ -260,7 +260,7 @@ def claims_table(records: list[ClaimRecord]):
         style = VERDICT_STYLE[r.verdict]
         measured = "-" if r.measured is None else f"{r.measured:.3g} {r.unit}"
         why = f"[{style}]{escape(r.reason)}[/]\n" if r.reason else ""
-        table.add_row(r.id, f"[{style}]{r.verdict}[/]", measured, r.interval_words, r.bound_words, f"{why}{r.explanation}")
+        table.add_row(r.id, f"[{style}]{r.verdict_words}[/]", measured, r.interval_words, r.bound_words, f"{why}{r.explanation}")
     return table
 
 

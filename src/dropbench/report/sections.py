@@ -93,11 +93,11 @@ def summary_section(claims: list[ClaimRecord], show_profile: bool = False) -> st
     tally = ", ".join(f'<span class="{esc(verdict)}">{n} {esc(verdict)}</span>' for verdict, n in Counter(c.verdict for c in claims).items())
     rows = "".join(
         f'<tr><td class="l"><a href="#{anchor("claim " + claim_label(c, show_profile))}">{esc(claim_label(c, show_profile))}</a></td>'
-        f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td><td>{esc(measured_words(c))}</td><td>{esc(c.interval_words)}</td>'
+        f'<td class="l {esc(c.verdict)}">{esc(c.verdict_words)}</td><td>{esc(measured_words(c))}</td><td>{esc(c.interval_words)}</td>'
         f'<td class="l">{esc(c.bound_words)}</td><td>{esc(c.seeds or EMPTY)}</td><td class="l">{esc(short(c.reason or c.verdict, 90))}</td></tr>'
         for c in claims
     )
-    headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "why")
+    headers = ("claim", "verdict", "measured", "CI (its level marked: 5 % split over a verdict's intervals)", "bound", "seeds", "why")
     table = f"<table><thead>{head_row(headers, ('claim', 'verdict', 'bound', 'why'))}</thead><tbody>{rows}</tbody></table>"
     return section("Summary", f"<p>{len(claims)} claims checked: {tally}.</p>{table}" if claims else '<p class="muted">no claims checked</p>')
 
@@ -118,13 +118,13 @@ def claims_section(claims: list[ClaimRecord], show_profile: bool = False) -> str
         beaten = {True: "beaten", False: "not beaten", None: "no clear winner"}[control.beaten] if control else EMPTY
         cells = [
             f'<td class="l">{esc(claim_label(c, show_profile))}</td>',
-            f'<td class="l {esc(c.verdict)}">{esc(c.verdict)}</td>',
+            f'<td class="l {esc(c.verdict)}">{esc(c.verdict_words)}</td>',
             f"<td>{esc(measured_words(c))}</td>", f"<td>{esc(c.interval_words)}</td>", f'<td class="l">{esc(c.bound_words)}</td>',
             f"<td>{esc(c.seeds or EMPTY)}</td>", f'<td class="l">{esc(control.name if control else EMPTY)}: {esc(beaten)}</td>',
             f'<td class="l">{esc(c.claim)}{reason_and_conditions(c)}<br><span class="muted">{esc(c.explanation)}</span></td>',
         ]
         rows.append(f'<tr id="{anchor("claim " + claim_label(c, show_profile))}">' + "".join(cells) + "</tr>")
-    headers = ("claim", "verdict", "measured", "CI (95 % unless marked)", "bound", "seeds", "control", "paper says / we saw")
+    headers = ("claim", "verdict", "measured", "CI (its level marked)", "bound", "seeds", "control", "paper says / we saw")
     left = ("claim", "verdict", "bound", "control", "paper says / we saw")
     table = f"<table><thead>{head_row(headers, left)}</thead><tbody>{''.join(rows)}</tbody></table>"
     if not claims:
@@ -144,7 +144,8 @@ def evidence_section(claims: list[ClaimRecord], show_profile: bool = False) -> s
         rows = [(short(f"measured {c.bound_words}: {c.metric}"), main.estimate, main.ci, main.margin, main.state)]
         rows += [(short(condition.text), condition.estimate, condition.ci, condition.margin, condition.state) for condition in c.conditions]
         figures.append(figure(plots.forest(rows, f"{claim_label(c, show_profile)}: {c.verdict}")))
-    caption = ('<p class="muted">Each bar is a 95 % interval, the dot its estimate, the dashed line the claimed bound or the '
+    caption = ('<p class="muted">Each bar is an interval at the claim\'s level (95 %, or stricter where the verdict\'s 5 % is split '
+               'over several), the dot its estimate, the dashed line the claimed bound or the '
                'condition\'s margin. Green: met (the whole interval on the allowed side); red: violated (wholly on the other side); '
                'orange: undecided (it straddles). A claim holds only when every bar is green.</p>')
     return section("Verdicts at a glance", caption + "".join(figures)) if figures else ""
