@@ -24,7 +24,7 @@ from .data_files import HELP as FILE_HELP, load_user_file
 from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
 from .fsutil import open_regular
-from .limits import IDX_MAX_BYTES, IDX_MIN_TRAIN_IMAGES
+from .limits import DATA_MAX_VALUES, IDX_MAX_DIMS, IDX_MIN_TRAIN_IMAGES
 
 DEFAULT_DATA = "digits"
 
@@ -142,8 +142,9 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dt
 def read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (optionally gzipped), its size checked against its header.
 
-    The header is read first and bounded (IDX_MAX_BYTES); then exactly that much data is read
-    and decompressed, so a hostile header or a gzip bomb never allocates more than the bound.
+    The header is read first and bounded (IDX_MAX_DIMS, DATA_MAX_VALUES); then exactly that much
+    data is read and decompressed, so a hostile header or a gzip bomb never allocates more than
+    the bound, nor its decoding as float32 (4 bytes a value) more than 512 MiB.
     """
     try:
         with open_regular(path, DataError) as f:
@@ -160,14 +161,16 @@ def _parse_idx(path: Path, stream: BinaryIO) -> np.ndarray:
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic number)")
     dtype, ndim = np.dtype(_IDX_DTYPES[magic[2]]), magic[3]
+    if ndim > IDX_MAX_DIMS:  # numpy refuses more than 64 (32 before numpy 2) with a ValueError
+        raise DataError(f"{path}: its header declares {ndim} dimensions; an IDX file of images has 3 ([N, H, W]), of labels 1")
     dims = stream.read(4 * ndim)
     if len(dims) < 4 * ndim:
         raise DataError(f"{path} is truncated (header incomplete)")
     shape = struct.unpack(f">{ndim}I", dims)
     # zero dimensions left out: [0, 10^9, 10^9] holds nothing, yet no array can have that shape
-    claimed = math.prod(max(d, 1) for d in shape) * dtype.itemsize
-    if claimed > IDX_MAX_BYTES:
-        raise DataError(f"{path}: its header claims shape {list(shape)} ({claimed:,} bytes), more than the {IDX_MAX_BYTES:,} allowed")
+    claimed = math.prod(max(d, 1) for d in shape)
+    if claimed > DATA_MAX_VALUES:
+        raise DataError(f"{path}: its header claims shape {list(shape)} ({claimed:,} values), more than the {DATA_MAX_VALUES:,} allowed")
     expected = math.prod(shape) * dtype.itemsize
     data = stream.read(expected + 1)  # one byte more tells a padded file from an exact one
     if len(data) != expected:
@@ -213,18 +216,23 @@ def load_idx_dir(directory: Path) -> Dataset:
     images, labels = _read_idx_pair(directory, files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
     if len(images) < IDX_MIN_TRAIN_IMAGES:
         raise DataError(f"idx:{directory}: {len(images)} training images; need at least {IDX_MIN_TRAIN_IMAGES} for a train and a validation split")
-    x = images[:, None].astype(np.float32) / 255.0
+    x = _pixels(images)
     name = f"idx:{directory}"
     if files["t10k-images-idx3-ubyte"] is None or files["t10k-labels-idx1-ubyte"] is None:
         return _classification(name, x, labels.astype(np.int64))
     test_images, test_labels = _read_idx_pair(directory, files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
     if test_images.shape[1:] != images.shape[1:]:
         raise DataError(f"idx:{directory}: the t10k images are {list(test_images.shape[1:])}, the train images {list(images.shape[1:])}")
-    test_x, test_y = test_images[:, None].astype(np.float32) / 255.0, test_labels.astype(np.int64)
+    test_x, test_y = _pixels(test_images), test_labels.astype(np.int64)
     train_val = _classification(name, x, labels.astype(np.int64), fractions=(0.9, 0.1))
     test = Split.from_numpy(test_x, test_y)
     num_classes = max(train_val.num_classes, int(test_y.max()) + 1)
     return Dataset(name, "classification", train_val.input_shape, num_classes, train_val.train, train_val.val, test)
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    """[N, H, W] bytes -> [N, 1, H, W] float32 in [0, 1], allocated once (not once unscaled, then again scaled)."""
+    return np.divide(images[:, None], 255, dtype=np.float32)
 
 
 def availability() -> list[tuple[str, str, str | None]]:
