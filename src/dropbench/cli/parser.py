@@ -61,7 +61,7 @@ def add_train_commands(sub) -> None:
     p = sub.add_parser("train", help="train a method, compact it, write a checkpoint directory")
     p.add_argument("--method", required=True, help="dense, dropout, magnitude, ... (dropbench methods)")
     p.add_argument("--model", default="mlp", help="mlp, lenet-300-100, lenet5, lstm")
-    p.add_argument("--data", default="digits", help="digits, mnist-5k, mnist1d, pydoc-text, idx:DIR (dropbench data list)")
+    p.add_argument("--data", default="digits", help="digits, mnist-5k, mnist, fashion-mnist, idx:DIR, npz:PATH, ... (dropbench data list)")
     p.add_argument("--hidden", type=csv_ints, help="hidden widths, e.g. 1024,1024,1024 (model default otherwise)")
     add_out_option(p, "checkpoint directory to write")
     add_set_option(p)

@@ -5,7 +5,7 @@ their parameters, models), the claims and their roles, and the user's data files
 from __future__ import annotations
 
 from ..catalog import METHOD_CONFIGS, MODELS, method_config, training_cases
-from ..data import load_dataset
+from ..data import INSTALLED, load_dataset
 from ..errors import ConfigError, DataError
 from ..schemas.plan import DATA_FILE_KINDS, PlanSchema
 
@@ -25,7 +25,7 @@ def check_plan(plan: PlanSchema, source: str) -> None:
     """What a plan the schema accepted must also pass before anything trains: the catalogue, the claims' roles and the user's data files."""
     check_registries(plan, source)
     for spec in sorted({run.data or plan.data for run in plan.runs}):
-        if spec.startswith(DATA_FILE_KINDS):
+        if spec.startswith(DATA_FILE_KINDS) or spec in INSTALLED:  # data read from files, the installed ones checked against their hashes
             try:
                 load_dataset(spec)  # DataError names the file and the place; kept in memory for the training
             except DataError as e:

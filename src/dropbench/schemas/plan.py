@@ -23,7 +23,7 @@ ParamValue = Union[bool, int, float, Annotated[str, StringConstraints(max_length
 Binding = Union[Name, Annotated[list[Name], Field(min_length=1, max_length=MAX_PLAN_RUNS)]]
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine", "step", "linear")  # train._lr_factor
-DATA_SETS = ("digits", "mnist-5k", "mnist1d", "pydoc-text")  # data.SOURCES, which imports numpy and the loaders
+DATA_SETS = ("digits", "mnist-5k", "mnist1d", "pydoc-text", "mnist", "fashion-mnist")  # data.SOURCES, which imports numpy and the loaders
 DATA_FILE_KINDS = ("idx:", "npz:", "csv:")
 
 
