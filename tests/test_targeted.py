@@ -140,19 +140,20 @@ class MaskUnits(nn.Module):
         return x * self.keep
 
 
-def test_pruning_comparison_against_dropout_and_magnitude(tmp_path):
+def test_pruning_comparison_against_dropout_magnitude_and_a_regulariser(tmp_path):
     def run(name: str, method: str, params: dict, epochs: int = 1):
         spec = RunSpec(name, method, params, data="digits", hidden=(16, 16), train=TrainConfig(epochs=epochs))
         return load_checkpoint(train_run(spec, tmp_path / name))
 
     targeted, dropout, dense = run("targeted", "targeted", {"mode": "unit"}), run("dropout", "dropout", {}), run("dense", "dense", {})
-    result = pruning_comparison(targeted, dropout, dense)
+    variational = run("variational", "variational", {"kl_weight": 0.1})
+    result = pruning_comparison(targeted, {"dropout": dropout, "magnitude": dense, "variational": variational})
     assert result["fractions"] == list(PRUNING_FRACTIONS)
-    for label in ("targeted", "dropout", "magnitude"):
+    for label in ("targeted", "dropout", "magnitude", "variational"):
         for mode in ("unit", "weight"):
             assert [r["fraction"] for r in result["curves"][label][mode]] == list(PRUNING_FRACTIONS)
     assert result["curves"]["magnitude"]["unit"][0]["accuracy"] == pytest.approx(dense.metrics["accuracy"])
     with pytest.raises(ConfigError, match="needs a 'dropout' run"):
-        pruning_comparison(targeted, dense, dense)
+        pruning_comparison(targeted, {"dropout": dense, "magnitude": dense})
     with pytest.raises(ConfigError, match="training budget"):
-        pruning_comparison(targeted, dropout, run("dense-longer", "dense", {}, epochs=2))
+        pruning_comparison(targeted, {"dropout": dropout, "magnitude": run("dense-longer", "dense", {}, epochs=2)})

@@ -5,12 +5,15 @@ The paper's sentence (abstract): targeted dropout makes a network "robust to pos
 weights or units that frequently occur in the dropped sets. The method improves upon more
 complicated sparsifying regularisers while being simple to implement and easy to tune."
 Hypothesis tested: at 90 % weight pruning, targeted dropout keeps more than 1 point of test
-accuracy over the better (on validation) of plain dropout and magnitude pruning of the dense net.
-Margin: +1 point is our reading of "clearly more"; no sparsifying regulariser (sparse VD, L1) is
-a rival yet on the MLP (deviation listed in every record).
+accuracy over the best (on validation) of three rivals pruned the same way: plain dropout,
+magnitude pruning of the dense net, and a sparsifying regulariser (sparse variational dropout,
+KL weight 0.1, on the same MLP). Margin: +1 point is our reading of "clearly more"; the paper's
+own comparison table is not available to us, so the margin is not taken from it (a deviation
+every record lists).
 
-Roles: `targeted` (the targeted-dropout run, weight variant), `dropout` and `dense` (the rivals:
-the dropout net pruned, and the dense net pruned by magnitude), trained alike.
+Roles: `targeted` (the targeted-dropout run, weight variant), `dropout`, `dense` and
+`regulariser` (the rivals: the dropout net pruned, the dense net pruned by magnitude, the sparse-VD
+net pruned), trained alike.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .context import ClaimContext
 from .record import ClaimRecord
 
 FRACTION = 0.9  # the "heavy" pruning the verdict is read at
+RIVALS = {"dropout": "dropout", "magnitude": "dense", "variational": "variational"}  # each rival's label -> the method its run must hold
 BUDGET_KEYS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay")  # what "trained alike" compares
 
 
@@ -41,44 +45,47 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     the reference); a net shipped pruned at a lower fraction prunes to 90 % exactly as its
     unpruned self would. The advantage is a mean over seeds and test examples.
     """
-    targeted, dropout, dense = (ctx.checkpoints(claim.run(role)) for role in ("targeted", "dropout", "dense"))
-    comparison = pruning_comparison(targeted[0], dropout[0], dense[0])  # also refuses unlike budgets
+    targeted, dropout, dense, regulariser = (ctx.checkpoints(claim.run(role)) for role in ("targeted", "dropout", "dense", "regulariser"))
+    comparison = pruning_comparison(targeted[0], {"dropout": dropout[0], "magnitude": dense[0], "variational": regulariser[0]})  # also refuses unlike budgets
     if targeted[0].manifest["method"]["params"].get("prune_fraction", 0.0) > FRACTION:
         raise ConfigError(f"{targeted[0].path} was shipped pruned beyond {FRACTION:.0%}; the claim needs it at most that pruned")
     hits = {
         label: Hits.of(runs, lambda c: prune_weights(c.model, FRACTION))
-        for label, runs in (("targeted", targeted), ("dropout", dropout), ("magnitude", dense))
+        for label, runs in (("targeted", targeted), ("dropout", dropout), ("magnitude", dense), ("variational", regulariser))
     }
-    rival = ctx.pick(claim, "rival", lambda: best_on_val({k: hits[k] for k in ("dropout", "magnitude")}))
+    rival = ctx.pick(claim, "rival", lambda: best_on_val({k: h for k, h in hits.items() if k in RIVALS}))
     advantage, ci = points_gap(hits["targeted"].test, hits[rival].test)
     accuracy = {label: round(h.accuracy("test"), 2) for label, h in hits.items()}
     explanation = (
         f"at {FRACTION:.0%} weight pruning targeted dropout keeps {accuracy['targeted']}% test accuracy, dropout {accuracy['dropout']}%, "
-        f"magnitude (dense pruned) {accuracy['magnitude']}% (means over seeds): {advantage:+.2f} points over {rival}, the rival validation picks"
+        f"magnitude (dense pruned) {accuracy['magnitude']}%, sparse variational dropout {accuracy['variational']}% (means over seeds): "
+        f"{advantage:+.2f} points over {rival}, the rival validation picks"
     )
     control_ci = tuple(100 * x for x in accuracy_ci(hits[rival].test))
     beaten = beats(ci, (0.0, 0.0))
-    other = "magnitude" if rival == "dropout" else "dropout"
+    others = " and ".join(k for k in RIVALS if k != rival)
     control_text = (
-        f"{rival} (better on validation than {other}) keeps {accuracy[rival]}% at {FRACTION:.0%} weight pruning: "
+        f"{rival} (better on validation than {others}) keeps {accuracy[rival]}% at {FRACTION:.0%} weight pruning: "
         f"targeted dropout is {advantage:+.2f} points ({ci_label()} {ci[0]:+.2f}..{ci[1]:+.2f}) from it, {verdict_words(beaten, 'targeted dropout')}"
     )
     control = Control(f"{rival} pruned to {FRACTION:.0%}", accuracy[rival], control_ci, beaten, control_text)
     explanation += f". Control: {control_text}"
     selection = {"rival": rival, "split": "val", "val_accuracy": {k: round(h.accuracy("val"), 3) for k, h in hits.items()}}
-    runs = {"targeted": [c.path for c in targeted], "dropout": [c.path for c in dropout], "magnitude": [c.path for c in dense]}
+    runs = {"targeted": [c.path for c in targeted], "dropout": [c.path for c in dropout], "magnitude": [c.path for c in dense],
+            "variational": [c.path for c in regulariser]}
     details = {"accuracy_at_fraction": accuracy, "fraction": FRACTION, **comparison}
-    return Evidence(advantage, ci, explanation, [], runs, details, control, selection, min(len(targeted), len(dropout), len(dense)))
+    return Evidence(advantage, ci, explanation, [], runs, details, control, selection, min(map(len, (targeted, dropout, dense, regulariser))))
 
 
-def pruning_comparison(targeted: Checkpoint, dropout: Checkpoint, dense: Checkpoint) -> dict[str, Any]:
-    """Test accuracy under post-hoc pruning at PRUNING_FRACTIONS, units and weights, three ways.
+def pruning_comparison(targeted: Checkpoint, rivals: dict[str, Checkpoint]) -> dict[str, Any]:
+    """Test accuracy under post-hoc pruning at PRUNING_FRACTIONS, units and weights, for targeted
+    dropout and each rival (label -> checkpoint, see RIVALS).
 
-    targeted: its manifest's curves (computed from the unpruned net when it was trained);
-    dropout: the dropout checkpoint pruned now; magnitude: the dense checkpoint pruned now.
-    The three runs must share data set, hidden widths and training budget, or ConfigError.
+    targeted: its manifest's curves (computed from the unpruned net when it was trained); each
+    rival: its checkpoint pruned now. The runs must share data set, hidden widths and training
+    budget, or ConfigError.
     """
-    runs = {"targeted": (targeted, "targeted"), "dropout": (dropout, "dropout"), "magnitude": (dense, "dense")}
+    runs = {"targeted": (targeted, "targeted"), **{label: (c, RIVALS[label]) for label, c in rivals.items()}}
     for label, (checkpoint, method) in runs.items():
         if checkpoint.manifest["method"]["name"] != method:
             raise ConfigError(f"{checkpoint.path} is a {checkpoint.manifest['method']['name']!r} run; the {label} curve needs a {method!r} run")
@@ -90,8 +97,8 @@ def pruning_comparison(targeted: Checkpoint, dropout: Checkpoint, dense: Checkpo
         raise ConfigError(f"the runs differ in data set, hidden widths or training budget ({setups}); train them alike to compare")
     data = load_dataset(targeted.manifest["data"]["name"])
     curves = {"targeted": targeted.manifest["curves"]["pruning"]}
-    for label in ("dropout", "magnitude"):
-        curves[label] = {mode: pruning_curve(runs[label][0].model, data, mode) for mode in MODES}
+    for label, checkpoint in rivals.items():
+        curves[label] = {mode: pruning_curve(checkpoint.model, data, mode) for mode in MODES}
     return {"fractions": list(PRUNING_FRACTIONS), "data": data.name, "curves": curves}
 
 
@@ -135,16 +142,15 @@ CLAIM = Claim(
     id="gomez2019-pruning",
     paper="Gomez et al. 2019, Learning Sparse Networks Using Targeted Dropout (arXiv 1905.13678)",
     claim=(
-        "Under heavy post-hoc pruning a net trained with targeted dropout keeps clearly more accuracy than plain dropout or "
-        "magnitude pruning of a dense net."
+        "Under heavy post-hoc pruning a net trained with targeted dropout keeps clearly more accuracy than plain dropout, "
+        "magnitude pruning of a dense net, or a sparsifying regulariser."
     ),
-    metric="test-accuracy advantage over the rival (dropout or magnitude, picked on validation) at 90 % weight pruning",
+    metric="test-accuracy advantage over the rival (dropout, magnitude or sparse VD, picked on validation) at 90 % weight pruning",
     claimed="clearly more", unit="points", bound=1.0,
     tolerance="the interval (seeds x test examples) of the advantage above +1 point",
-    runs={"targeted": "targeted-weight", "dropout": "dropout", "dense": "dense"},
+    runs={"targeted": "targeted-weight", "dropout": "dropout", "dense": "dense", "regulariser": "variational"},
     check=check,
-    paper_setup={"other": [("rivals", "sparsifying regularisers (L0, variational dropout) and magnitude pruning",
-                            "dropout and magnitude pruning only", True),
+    paper_setup={"other": [("margin", "the paper's comparison table", "+1 point, our reading of 'clearly more' (the table is not available to us)", True),
                            ("model and data", "ResNet-32 on CIFAR-10, Transformer", "a 3 x 1024 MLP on the plan's images", True)]},
 )
 

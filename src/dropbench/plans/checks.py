@@ -16,7 +16,7 @@ CLAIM_ROLES: dict[str, tuple[str, ...]] = {
     "song2018-lstm-training": ("dropout", "approximate-random"),
     "molchanov2017-lenet300": ("dense", "candidates"),
     "molchanov2017-lenet5": ("dense", "candidates"),
-    "gomez2019-pruning": ("targeted", "dropout", "dense"),
+    "gomez2019-pruning": ("targeted", "dropout", "dense", "regulariser"),
     "knodt2022-width": ("structural", "dense", "dropout"),
 }
 
