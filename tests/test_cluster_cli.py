@@ -43,7 +43,7 @@ def assert_untouched(out) -> None:
 
 
 def test_reproduce_on_a_local_cluster_times_each_profile_and_reports_them_side_by_side(tmp_path, cli):
-    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense"}}
+    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense", "regulariser": "dense"}}
     plan = write_plan(tmp_path / "plan.toml", TINY_RUNS, min_seeds=1, claims=bindings)
     out = tmp_path / "repro"
     result = cli("reproduce", "--plan", plan, "--out", out, "--profiles", "cpu-1thread,cpu-2thread", "--cluster", "local:2", "--quiet")

@@ -63,7 +63,7 @@ def test_console_script_has_no_traceback(tmp_path):
 def test_reproduce_writes_runs_and_report(tmp_path, cli):
     # The real job with a two-run plan (the dense run with two seeds), so the test takes seconds.
     # the gomez claim bound to the tiny runs: a claim record goes through the whole path
-    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense"}}
+    bindings = {"gomez2019-pruning": {"targeted": "magnitude-unit", "dropout": "dense", "dense": "dense", "regulariser": "dense"}}
     plan = write_plan(tmp_path / "plan.toml", TINY_RUNS, min_seeds=1, claims=bindings)
     out = tmp_path / "repro"
     result = cli("reproduce", "--plan", plan, "--out", out, "--profile", "cpu-1thread", "--quiet")
