@@ -161,7 +161,7 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path, monkeypatch):
     assert sum("perplexity" in c["text"] for c in lstm["conditions"]) == 3  # the perplexity condition at every p
     assert sum(c["timed"] for c in lstm["conditions"]) == 2  # the saving at every rate but the main one's
     assert lstm["confidence"] == pytest.approx(1 - 0.05 / 6)  # the verdict's 5 % split over its six intervals
-    assert by_id["gomez2019-pruning"]["confidence"] == 0.95 and by_id["kubo2016-runtime"]["confidence"] == pytest.approx(1 - 0.05 / 3)
+    assert by_id["gomez2019-pruning"]["confidence"] == 0.95 and by_id["kubo2016-runtime"]["confidence"] == pytest.approx(1 - 0.05 / 2)
     assert set(by_id["gomez2019-pruning"]["details"]["curves"]) == {"targeted", "dropout", "magnitude", "variational"}
     assert by_id["gomez2019-pruning"]["selection"]["rival"] in ("dropout", "magnitude")
     calibration = by_id["kubo2016-runtime"]["calibration"]

@@ -31,13 +31,14 @@ from ..timing.measurement import Comparison
 from ..pruning import UNIT_CRITERIA, prune_units_to
 from ..report import plots
 from ..report.html import keyed_figure, section, seeds_words
-from ..stats import ci_label, seed_mean_ci
+from ..stats import at_confidence, ci_label, seed_mean_ci
 from .accuracy import Hits, beats, best_on_val, comparable, points_gap, verdict_words
 from .base import Claim, Condition, Control, Evidence, Paper, Undecidable
 from .context import TIMING_BATCH, ClaimContext
 from .record import ClaimRecord
 
 KEPT_BELOW = 0.5  # "< 50 % of the hidden units"
+PREMISE_CONFIDENCE = 0.95
 
 
 def check(claim: Claim, ctx: ClaimContext) -> Evidence:
@@ -68,17 +69,15 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     timed_dense, timed_compact = ctx.timed(claim.run("dense")), ctx.timed(chosen)  # every seed, exported: rounds span them
     timings = {b: ctx.compare(timed_dense, timed_compact, b) for b in sorted({*ctx.profile.batch_sizes, TIMING_BATCH})}
     result = timings[TIMING_BATCH]
-    conditions = [
-        kept_condition(kept_per_seed),
-        comparable(reference, references[reference], sweep_hits[chosen]),
-    ]
+    conditions = [comparable(reference, references[reference], sweep_hits[chosen])]
+    premise_words = kept_condition(kept_per_seed).text
     control = magnitude_control(ctx, claim, timed_dense, dropout, compact, sweep_hits[chosen], result)
     flop_ratio = ctx.flop_ratio(timed_dense, timed_compact)
     explanation = (
-        f"{chosen} keeps {100 * kept[chosen]:.1f}% of hidden units and runs {result.speedup:.2f}x faster than dense in onnxruntime "
+        f"{chosen} keeps {premise_words} and runs {result.speedup:.2f}x faster than dense in onnxruntime "
         f"at batch {TIMING_BATCH} (FLOP ratio {flop_ratio:.2f}x); the most accurate on validation of the points that keep < 50 % "
         f"({', '.join(premise)}); reference for accuracy: {reference} (better on validation); "
-        f"{conditions[1].text}. Control: {control.text}"
+        f"{conditions[0].text}. Control: {control.text}"
     )
     selection = {
         "reference": reference, "run": chosen, "split": "val", "premise": premise,
@@ -99,9 +98,13 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
 
 
 def kept_condition(per_seed: list[float]) -> Condition:
-    """< 50 % of the hidden units kept: the interval over seeds of the kept fraction, against 50 %."""
-    mean, (low, high) = float(np.mean(per_seed)), seed_mean_ci(per_seed)
-    text = f"{100 * mean:.1f}% of hidden units kept (mean of {len(per_seed)} seeds, {ci_label()} {100 * low:.1f}..{100 * high:.1f}%), limit < {KEPT_BELOW:.0%}"
+    """The premise, < 50 % of the hidden units kept: the 95 % interval over seeds of the kept fraction,
+    against 50 %. A gate, not one of the verdict's intervals: a point outside it is never timed, so
+    it can make the verdict neither fail nor hold on its own, and it keeps the usual level."""
+    with at_confidence(PREMISE_CONFIDENCE):
+        mean, (low, high) = float(np.mean(per_seed)), seed_mean_ci(per_seed)
+        words = f"{ci_label()} {100 * low:.1f}..{100 * high:.1f}%"
+    text = f"{100 * mean:.1f}% of hidden units (mean of {len(per_seed)} seeds, {words}), limit < {KEPT_BELOW:.0%}"
     return Condition(text, mean, (low, high), KEPT_BELOW)
 
 
@@ -171,10 +174,10 @@ CLAIM = Claim(
     claimed=2.5, unit="x", bound=2.5,
     tolerance=(
         "the speedup's interval (over seeds) >= 2.5 at a prior strength whose kept fraction's interval lies below 50 %, "
-        "test accuracy within 1 point of the better of dense and dropout; the 5 % error rate split over the three intervals"
+        "test accuracy within 1 point of the better of dense and dropout; the 5 % error rate split over the two intervals"
     ),
     runs={"dense": "dense", "dropout": "dropout", "sweep": "dropout-compaction-"},
-    check=check, timed=True, conditions=2,
+    check=check, timed=True, conditions=1,
     paper_setup={"data": "mnist", "data_words": "MNIST as we read it (the full text is not available to us)",
                  "other": [("method", "dropout compaction (the paper's)", "our reconstruction (Concrete relaxation, Beta prior)", True)]},
 )
