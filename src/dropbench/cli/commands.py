@@ -237,7 +237,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     plan = read_plan(args.target)  # the schema: torch-free
     if args.action == "show":  # the built-in plans pass the catalogue too (tests/test_plans.py)
-        sys.stdout.write(plan_toml(plan))  # not rich: TOML's [[runs]] is not markup
+        sys.stdout.flush()
+        sys.stdout.buffer.write(plan_toml(plan).encode())  # not rich: TOML's [[runs]] is not markup; UTF-8 whatever the locale, as TOML is
         return 0
     from ..plans.checks import check_plan
 

@@ -28,7 +28,14 @@ def _pairs(table: dict[str, Any]) -> list[str]:
 
 
 def _key(key: str) -> str:
-    return key if BARE_KEY.match(key) else json.dumps(key)
+    return key if BARE_KEY.match(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: JSON's escapes of '"', '\\' and the control characters, plus DEL (which
+    JSON leaves as it is); every other character as itself, since TOML refuses the surrogate pairs
+    JSON writes for a character beyond U+FFFF."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(value: Any) -> str:
@@ -37,7 +44,7 @@ def _value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)  # finite (the schema refuses inf and NaN); repr keeps a float's '.' or exponent
     if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string (the same escapes)
+        return _string(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):

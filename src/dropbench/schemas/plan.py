@@ -8,6 +8,7 @@ names and the methods' parameters are checked against the catalogue afterwards
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -72,6 +73,18 @@ class RunSchema(Strict):
     @classmethod
     def _known_data(cls, spec: str | None) -> str | None:
         return spec if spec is None else check_data_spec(spec)
+
+    @field_validator("params")
+    @classmethod
+    def _finite(cls, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+        """NaN and infinity have no canonical JSON, so no hash; an integer beyond TOML's 64 bits
+        would not read back from what `plan show` writes."""
+        for key, value in params.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key} is {value}; a method parameter must be a finite number")
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise ValueError(f"{key} is an integer beyond 64 bits (-2^63 to 2^63 - 1); give a smaller one")
+        return params
 
     @field_validator("seeds")
     @classmethod
