@@ -12,9 +12,8 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..fsutil import open_regular
-from ..limits import JSON_MAX_DEPTH, PLAN_MAX_BYTES
-from ..schemas import nesting_depth
+from ..limits import PLAN_MAX_BYTES
+from ..schemas import read_json
 from ..schemas.plan import PlanSchema
 from .toml import dumps
 
@@ -27,17 +26,8 @@ def read_plan(source: str) -> PlanSchema:
     Every problem is a ConfigError naming the file and the field: not TOML, too large, nested too
     deep, an unknown key, a bad value."""
     path = Path(__file__).with_name(f"{source}.toml") if source in BUILTIN else Path(source)
-    with open_regular(path, ConfigError, PLAN_MAX_BYTES) as f:
-        raw = f.read()
-    try:
-        table = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path} is not a TOML plan ({e}); write one with `dropbench plan show quick`") from None
-    except RecursionError:
-        table = None
-    if table is None or nesting_depth(table) > JSON_MAX_DEPTH:
-        raise ConfigError(f"{path} nests deeper than {JSON_MAX_DEPTH} levels; a plan needs four")
-    return validated(table, str(path))
+    invalid = "{path} is not a TOML plan ({reason}); write one with `dropbench plan show quick`"
+    return validated(read_json(path, ConfigError, PLAN_MAX_BYTES, "plan", invalid, lambda raw: tomllib.loads(raw.decode())), str(path))
 
 
 def validated(table: dict[str, Any], source: str) -> PlanSchema:

@@ -7,8 +7,9 @@ from outside (manifests, profiles, the records of an output directory) goes thro
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,22 +23,29 @@ Model = TypeVar("Model", bound=BaseModel)
 INVALID_JSON = "{path} is not valid JSON ({reason}); the {what} is corrupted, restore or rewrite it"
 
 
-def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str, invalid: str = INVALID_JSON) -> Any:
-    """Parse a JSON file of at most `max_bytes` and JSON_MAX_DEPTH levels of nesting.
+def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str, invalid: str = INVALID_JSON,
+              loads: Callable[[bytes], Any] = json.loads) -> Any:
+    """Parse a file of at most `max_bytes` and JSON_MAX_DEPTH levels of nesting: JSON, or what
+    `loads` parses (a plan's TOML, asv's JSON with comments).
 
-    `invalid` is the message for a file that is not JSON ({path}, {reason} and {what} filled in)."""
+    `invalid` is the message for a file that does not parse ({path}, {reason} and {what} filled in)."""
     with open_regular(path, error, max_bytes) as f:
-        text = f.read()
+        raw = f.read()
     too_deep = error(f"{path} nests deeper than {JSON_MAX_DEPTH} levels; it is not a {what} dropbench wrote")
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise error(invalid.format(path=path, reason=e, what=what)) from None
+        value = loads(raw)
     except RecursionError:
         raise too_deep from None
+    except ValueError as e:  # it does not parse, is not UTF-8, or holds an integer past Python's digit limit
+        raise error(invalid.format(path=path, reason=_reason(e), what=what)) from None
     if nesting_depth(value) > JSON_MAX_DEPTH:
         raise too_deep
     return value
+
+
+def _reason(e: ValueError) -> str:
+    """Why a parser refused a file; Python's limit on an integer's digits said as a fact, not as advice to raise it."""
+    return f"an integer of more than {sys.get_int_max_str_digits():,} digits" if "set_int_max_str_digits" in str(e) else str(e)
 
 
 def nesting_depth(value: Any) -> int:
