@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from conftest import TINY_RUNS, assert_one_line_error, write_plan
 
+from test_history import ROOT
+
 from dropbench import suites
 from dropbench.errors import ConfigError
 
@@ -54,3 +56,37 @@ def test_an_integer_of_more_than_4300_digits_is_one_line(tmp_path, cli, name, te
     (tmp_path / name).write_text(text)
     args = [tmp_path / name if a == "FILE" else tmp_path if a == "DIR" else a for a in command]
     assert_one_line_error(cli(*args), str(tmp_path / name), "an integer of more than 4,300 digits")
+
+
+# --- 3. a path the system refuses outright: a name over 255 bytes, a path over 4,096, a ~user of nobody
+
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize(("args", "env", "words"), [
+    (["train", "--method", "dense", "--data", f"idx:/tmp/{LONG}", "--out", "OUT"], {}, "idx:DIR"),
+    (["train", "--method", "dense", "--data", f"csv:/tmp/{LONG}#label", "--out", "OUT"], {}, "csv:PATH"),
+    (["train", "--method", "dense", "--data", f"npz:/tmp/{'a/' * 2100}x.npz", "--out", "OUT"], {}, "npz:PATH"),
+    (["reproduce", "--quick", "--profiles", LONG, "--out", "OUT"], {}, "unknown profile"),
+    (["reproduce", "--quick", "--profiles", f"/tmp/{LONG}.json", "--out", "OUT"], {}, "profile file"),
+    (["asv-machine", LONG, "--results", "OUT"], {}, "unknown profile"),
+    (["asv-machine", "cpu-1thread", "--results", f"/tmp/{LONG}"], {}, "--results"),
+    (["profile", "show", "cpu-1thread"], {"DROPBENCH_PROFILES": f"/tmp/{LONG}"}, "DROPBENCH_PROFILES"),
+    (["profile", "detect"], {"DROPBENCH_PROFILE": LONG}, "unknown profile"),
+    (["claims", "--quick"], {"DROPBENCH_CACHE": f"/tmp/{LONG}"}, "DROPBENCH_CACHE"),
+    (["claims", "--quick"], {"DROPBENCH_CACHE": "~no-such-user-here/cache"}, "'~' names no user"),
+    (["bench", f"/tmp/{LONG}"], {}, "model"),
+    (["export", f"/tmp/{LONG}"], {}, "checkpoint"),
+    (["report", f"/tmp/{LONG}"], {}, "output directory"),
+    (["cluster", "estimate", f"/tmp/{LONG}"], {}, "output directory"),
+    (["history", "--config", f"/tmp/{LONG}"], {}, "--config"),
+    (["history", "--config", "asv.conf.json", "--results", f"/tmp/{LONG}"], {}, "--results"),
+    (["report", "DIR", "--json", f"/tmp/{LONG}/x.json"], {}, "--json"),
+    (["train", "--method", "dense", "--out", f"/tmp/{'a/' * 2100}x"], {}, "--out: the path is 4,206 bytes long"),
+])
+def test_a_path_too_long_for_the_system_is_one_line(tmp_path, cli, monkeypatch, args, env, words):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = [str(tmp_path / "out") if a == "OUT" else str(tmp_path) if a == "DIR" else str(ROOT / a) if a == "asv.conf.json" else a for a in args]
+    assert_one_line_error(cli(*args), words)
+    assert not (tmp_path / "out").exists()

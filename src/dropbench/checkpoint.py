@@ -20,7 +20,7 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from .errors import CheckpointError, ConfigError
-from .fsutil import atomic_write_bytes, atomic_write_json, open_regular, sha256_file
+from .fsutil import atomic_write_bytes, atomic_write_json, open_regular, sha256_file, user_path
 from .limits import MANIFEST_MAX_BYTES
 from .models import build_model
 from .schemas import read_json, validate
@@ -114,7 +114,7 @@ def update_manifest(directory: Path, changes: dict[str, Any]) -> dict[str, Any]:
 
 def read_manifest(directory: Path) -> dict[str, Any]:
     """Parse the manifest (bounded size and depth) and validate it against the schema."""
-    directory = Path(directory)
+    directory = user_path(directory, "checkpoint", CheckpointError)
     if not directory.exists():
         raise CheckpointError(f"no checkpoint at {directory}: the directory does not exist")
     if not directory.is_dir():

@@ -23,7 +23,7 @@ import numpy as np
 from .data_files import HELP as FILE_HELP, load_user_file
 from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
-from .fsutil import open_regular, sha256_file
+from .fsutil import open_regular, sha256_file, user_path
 from .limits import DATA_MAX_VALUES, IDX_MAX_DIMS, IDX_MIN_TRAIN_IMAGES
 
 DEFAULT_DATA = "digits"
@@ -188,7 +188,7 @@ IDX_HELP = "idx:DIR — MNIST-format IDX files you already have (train-images-id
 def load_dataset(name: str) -> Dataset:
     """Load a data set by registry name, `idx:DIR`, `npz:PATH` or `csv:PATH[#LABEL]`; raises DataError with a fix on failure."""
     if name.startswith("idx:"):
-        return load_idx_dir(Path(name[4:]))
+        return load_idx_dir(user_path(name[4:], "idx:DIR", DataError))
     if name.startswith(("npz:", "csv:")):
         return load_user_file(name)
     source = SOURCES.get(name)

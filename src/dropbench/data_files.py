@@ -28,6 +28,7 @@ import numpy as np
 
 from .dataset import SPLIT_SEED, Dataset, Split
 from .errors import DataError
+from .fsutil import user_path
 from .limits import CSV_MAX_BYTES, CSV_MAX_LINE, DATA_MAX_BYTES, DATA_MAX_VALUES, MAX_CLASSES, MAX_FEATURES
 
 SHARES = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -41,7 +42,7 @@ def load_user_file(name: str) -> Dataset:
     """`npz:PATH` or `csv:PATH[#LABEL]` -> a Dataset."""
     kind, _, location = name.partition(":")
     location, _, label = location.partition("#") if kind == "csv" else (location, "", "")
-    path = Path(location)
+    path = user_path(location, f"{kind}:PATH", DataError)
     if not path.is_file():
         raise DataError(f"{name}: no such file {path}")
     return load_npz(name, path) if kind == "npz" else load_csv(name, path, label or None)

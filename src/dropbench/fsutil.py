@@ -90,7 +90,7 @@ def open_regular(path: Path, error: type[DropbenchError] = DropbenchError, max_b
         raise error(f"{path} is not a regular file (a directory, device or pipe); refusing to read it")
     if max_bytes is not None and info.st_size > max_bytes:
         os.close(fd)
-        raise error(f"{path} is {info.st_size:,} bytes, more than the {max_bytes:,} allowed; it is not a file dropbench wrote")
+        raise error(f"{path} is {info.st_size:,} bytes, more than the {max_bytes:,} allowed for such a file")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
@@ -106,7 +106,8 @@ def sha256_file(path: Path, error: type[DropbenchError] = DropbenchError) -> str
 # --- output directories ----------------------------------------------------------------------------
 
 OUTPUT_MARKER = ".dropbench-output"  # written into every directory staged_dir creates
-NAME_MAX = 255
+NAME_MAX = 255  # bytes of one name in a path (Linux)
+PATH_MAX = 4096  # bytes of a whole path (Linux)
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:\w+\.(?:partial|tmp)|old)$")
 
 
@@ -131,7 +132,10 @@ def own_directory(path: Path, what: str, marker: str, adoptable: re.Pattern) -> 
     directory or their parents, a kernel file system, anything but a directory, a symlink loop,
     a directory of other files. A directory whose every entry matches `adoptable` (written
     before markers were) gets the marker."""
-    path = Path(path).expanduser()
+    try:
+        path = user_path(Path(path).expanduser(), what)
+    except RuntimeError:  # ~user of no such user, or ~ without a home directory
+        raise DropbenchError(f"{what}: {path}: '~' names no user with a home directory here; write the path out") from None
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError):
@@ -154,12 +158,31 @@ def own_directory(path: Path, what: str, marker: str, adoptable: re.Pattern) -> 
     return path
 
 
+def too_long(path: Path | str) -> str | None:
+    """Why the system refuses `path` outright (so Path.exists() and is_dir() raise on it rather
+    than answer), or None: a name over NAME_MAX bytes, or the whole over PATH_MAX."""
+    name = next((part for part in Path(path).parts if len(os.fsencode(part)) > NAME_MAX), None)
+    if name:
+        return f"the name {name[:40]!r}... is longer than {NAME_MAX} bytes"
+    size = len(os.fsencode(path))
+    return f"the path is {size:,} bytes long, more than the {PATH_MAX:,} allowed" if size > PATH_MAX else None
+
+
+def user_path(path: Path | str, what: str, error: type[DropbenchError] = DropbenchError) -> Path:
+    """A path from an option, the environment or a data spec that Path.exists() and is_dir() answer
+    about: one too long for the system is one line naming `what` (the option or variable)."""
+    reason = too_long(path)
+    if reason:
+        raise error(f"{what}: {reason}; choose a shorter path")
+    return Path(path)
+
+
 def check_writable(path: Path, flag: str) -> None:
-    """Fail now, before any long work, if `path` can never be created (a file in a file, no permission)."""
+    """Fail now, before any long work, if `path` can never be created (a name too long, a file in a file, no permission)."""
     path = Path(path)
-    too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
-    if too_long:
-        raise DropbenchError(f"{flag} {path}: the name {too_long[0][:40]!r}... is longer than {NAME_MAX} bytes; choose a shorter path")
+    reason = too_long(path)
+    if reason:
+        raise DropbenchError(f"{flag}: {reason}; choose a shorter path")
     ancestor = path.absolute().parent
     while not ancestor.exists():
         ancestor = ancestor.parent
@@ -171,9 +194,9 @@ def check_writable(path: Path, flag: str) -> None:
 
 def check_output_file(path: Path, flag: str) -> None:
     """An output file (--json, --html) that can be written, checked before the work starts."""
+    check_writable(path, flag)
     if Path(path).is_dir():
         raise DropbenchError(f"{flag} {path} is a directory; give a file name")
-    check_writable(path, flag)
 
 
 def check_output_dir(path: Path, force: bool) -> None:

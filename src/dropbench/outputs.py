@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from .checkpoint import MANIFEST, checkpoint_dirs, read_manifest
 from .claims.record import ClaimRecord
 from .errors import ConfigError, ProfileError
+from .fsutil import user_path
 from .limits import RECORDS_MAX_BYTES
 from .profiles import find_profile
 from .report.document import write_report
@@ -36,6 +37,7 @@ def load_output(directory: Path) -> dict[str, Any]:
 
     Nothing in it is trusted: every file goes through the bounded reader and its schema, and no
     path a record holds is opened (a profile is looked up by its plain name, as --profile is)."""
+    directory = user_path(directory, "output directory", ConfigError)
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a directory; point `dropbench report` at a reproduce or claims output")
     found = {name.removesuffix(".json"): _read_list(directory / name) for name in FILES if os.path.lexists(directory / name)}

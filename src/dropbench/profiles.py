@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ProfileError
+from .fsutil import user_path
 from .limits import PROFILE_MAX_BYTES
 from .schemas import read_json, validate
-from .schemas.profile import ProfileSchema
+from .schemas.profile import PROFILE_NAME, ProfileSchema
 
 PROFILE_DIR_ENV = "DROPBENCH_PROFILES"
 PROFILE_ENV = "DROPBENCH_PROFILE"
@@ -69,7 +70,7 @@ def profile_dirs() -> list[Path]:
     """Where profiles are looked up: $DROPBENCH_PROFILES, ./hardware_profiles, the source checkout."""
     dirs = []
     if os.environ.get(PROFILE_DIR_ENV):
-        dirs.append(Path(os.environ[PROFILE_DIR_ENV]))
+        dirs.append(user_path(os.environ[PROFILE_DIR_ENV], PROFILE_DIR_ENV, ProfileError))
     dirs.append(Path.cwd() / "hardware_profiles")
     dirs.append(Path(__file__).resolve().parents[2] / "hardware_profiles")
     return [d for d in dict.fromkeys(dirs) if d.is_dir()]
@@ -87,26 +88,33 @@ def load_profile(name_or_path: str) -> Profile:
     """A profile by name (from the profile directories) or by path to a JSON file."""
     if name_or_path.endswith(".json") or os.sep in name_or_path:
         return load_profile_file(Path(name_or_path))
-    for d in profile_dirs():
-        if (d / f"{name_or_path}.json").exists():
-            return load_profile_file(d / f"{name_or_path}.json")
-    known = ", ".join(p.name for p in list_profiles()) or "none found"
-    raise ProfileError(f"unknown profile {name_or_path!r}; known profiles: {known}")
+    return named_profile(name_or_path)
+
+
+def named_profile(name: str) -> Profile:
+    """The profile of that plain name in the profile directories (never a path: a name from a
+    record or asv results opens nothing); an unknown one is one line naming the known ones."""
+    profile = find_profile(name)
+    if profile is None:
+        known = ", ".join(p.name for p in list_profiles()) or "none found"
+        raise ProfileError(f"unknown profile {name!r}; known profiles: {known}")
+    return profile
 
 
 def find_profile(name: str) -> Profile | None:
     """The profile of that plain name in the profile directories, None if there is none. A name
     from a record is never a path: anything but a plain name finds nothing."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+    if not re.fullmatch(PROFILE_NAME, name):
         return None
     path = next((d / f"{name}.json" for d in profile_dirs() if (d / f"{name}.json").exists()), None)
     return load_profile_file(path) if path else None
 
 
 def load_profile_file(path: Path) -> Profile:
-    if not Path(path).exists():
+    path = user_path(path, "profile file", ProfileError)
+    if not path.exists():
         raise ProfileError(f"profile file {path} does not exist")
-    return validate_profile(read_json(Path(path), ProfileError, PROFILE_MAX_BYTES, "profile"), str(path))
+    return validate_profile(read_json(path, ProfileError, PROFILE_MAX_BYTES, "profile"), str(path))
 
 
 def validate_profile(raw: Any, source: str = "<dict>") -> Profile:

@@ -20,7 +20,8 @@ import torch
 from ..checkpoint import MANIFEST
 from ..data import load_dataset
 from ..dataset import Dataset, Split
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
+from ..fsutil import user_path
 from ..limits import MANIFEST_MAX_BYTES, RECORDS_MAX_BYTES
 from ..models import default_arch
 from ..runs import RunSpec
@@ -59,7 +60,7 @@ def training_seconds(out: Path) -> list[float]:
     """Every training of a reproduce output (each seed directory's manifest), read through the
     bounded reader and its schema (schemas.records.TrainedRun): bounded, finite, non-negative seconds."""
     seconds = [read_record(path, TrainedRun, ConfigError, MANIFEST_MAX_BYTES, "checkpoint manifest").train.seconds
-               for path in sorted(Path(out).glob(f"runs/*/{MANIFEST}"))]
+               for path in sorted(user_path(out, "output directory", ConfigError).glob(f"runs/*/{MANIFEST}"))]
     if not seconds:
         raise ConfigError(f"{out} holds no runs/*/{MANIFEST}: point it at a reproduce output")
     return seconds
@@ -105,7 +106,7 @@ class RunCost:
 def timed_data(spec: str) -> tuple[Dataset, str]:
     """The data a run trains on; for idx: data that is not here, a stand-in of the full MNIST's
     shape and size (one random image repeated: a step's time does not depend on the pixels)."""
-    if not spec.startswith("idx:") or Path(spec[4:]).is_dir():
+    if not spec.startswith("idx:") or user_path(spec[4:], "idx:DIR", DataError).is_dir():
         return load_dataset(spec), ""
     n = FULL_MNIST_IMAGES * 9 // 10
     split = Split(torch.rand(1, 1, 28, 28).expand(n, 1, 28, 28), torch.randint(0, 10, (n,)))

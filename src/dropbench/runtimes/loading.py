@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..checkpoint import ONNX, load_checkpoint
 from ..errors import ConfigError
+from ..fsutil import user_path
 from ..onnx_model import load_onnx_model
 from .base import Model
 
@@ -30,7 +31,7 @@ def load_pair(baseline: Path, candidate: Path, shapes: dict[str, tuple[int, ...]
 
 def existing(path: Path) -> Path:
     """`path`, or one error line saying that it does not exist (not that it lacks an ONNX file)."""
-    path = Path(path)
+    path = user_path(path, "model", ConfigError)
     if not path.exists():
         raise ConfigError(f"{path} does not exist; give a checkpoint directory (dropbench train --out) or an ONNX file")
     return path

@@ -10,12 +10,14 @@ from ..limits import MAX_BATCH, MAX_BATCH_SIZES, MAX_THREADS
 
 Provider = Literal["CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"]
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+PROFILE_NAME = r"^[A-Za-z0-9_-]{1,64}$"  # a plain name, never a path: records and asv results name profiles by it
+ProfileName = Annotated[str, StringConstraints(pattern=PROFILE_NAME)]
 
 
 class ProfileSchema(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    name: ProfileName
     device: Literal["cpu", "cuda"]
     threads: Annotated[int, Field(ge=1, le=MAX_THREADS)]
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"

@@ -16,11 +16,11 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ..limits import MAX_BATCH, MAX_RECORDED_SECONDS
 from .manifest import Count, Strict
+from .profile import ProfileName
 
 VERDICTS = ("holds", "fails", "inconclusive", "not-run", "error")
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\n\r]*$")]
-ProfileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # as a profile's schema names it: never a path
 Text = Annotated[str, StringConstraints(max_length=100_000)]
 Figure = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 Positive = Annotated[float, Field(allow_inf_nan=False, gt=0, le=1e12)]
