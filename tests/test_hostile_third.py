@@ -5,13 +5,20 @@ outside files or lose what was written. One section per family of the issue; not
 
 from __future__ import annotations
 
-import pytest
-from conftest import TINY_RUNS, assert_one_line_error, write_plan
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
 
-from test_history import ROOT
+import pytest
+from conftest import TINY_RUNS, CliResult, assert_one_line_error, assert_one_line_error_process, run_limited, write_plan
+from test_history import ROOT, TIME, commits, project, record_history, run_cli, write_result  # noqa: F401  (project is a fixture)
 
 from dropbench import suites
 from dropbench.errors import ConfigError
+
+PY = sys.executable
 
 # --- 1. a plan whose parameters have no canonical JSON (so no hash) or no TOML form
 
@@ -90,3 +97,125 @@ def test_a_path_too_long_for_the_system_is_one_line(tmp_path, cli, monkeypatch, 
     args = [str(tmp_path / "out") if a == "OUT" else str(tmp_path) if a == "DIR" else str(ROOT / a) if a == "asv.conf.json" else a for a in args]
     assert_one_line_error(cli(*args), words)
     assert not (tmp_path / "out").exists()
+
+
+# --- 4. asv results and configurations: read within limits, checked before asv's format is trusted
+
+
+def results_file(repo: Path, machine: str = "cpu-2thread", i: int = 1) -> Path:
+    return repo / ".asv" / "results" / machine / f"{commits(repo)[i][:8]}-virtualenv-py3.11.json"
+
+
+def edited(path: Path, change) -> None:
+    record = json.loads(path.read_text())
+    change(record)
+    path.write_text(json.dumps(record))
+
+
+def row(record: dict) -> list:
+    return record["results"][TIME]
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda p: results_file(p).write_bytes(b'{"a": "\xff"}'), "is not valid JSON"),
+    (lambda p: results_file(p).write_text('{"version": ' + "9" * 5000 + "}"), "an integer of more than 4,300 digits"),
+    (lambda p: results_file(p).write_text("[" * 100_000 + "]" * 100_000), "nests deeper than 32 levels"),
+    (lambda p: edited(results_file(p), lambda r: r.update(version="2")), "field 'version'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(params=[1])), "field 'params'"),
+    (lambda p: edited(results_file(p), lambda r: r["params"].update(machine=["m"])), "field 'params.machine'"),
+    (lambda p: edited(results_file(p), lambda r: r["params"].update(machine="other")), "not its folder's machine"),
+    (lambda p: edited(results_file(p), lambda r: r["params"].update(cpu={"a": 1})), "field 'params.cpu'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(date="yesterday")), "field 'date'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(results=[1])), "field 'results'"),
+    (lambda p: edited(results_file(p), lambda r: row(r).__setitem__(0, ["fast", "slow"])), f"field 'results.{TIME}.result"),
+    (lambda p: edited(results_file(p), lambda r: row(r).__setitem__(1, 5)), f"field 'results.{TIME}.params'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(commit_hash=5)), "field 'commit_hash'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(env_name=5)), "field 'env_name'"),
+    (lambda p: edited(results_file(p), lambda r: r.update(result_columns="result")), "field 'result_columns'"),
+    (lambda p: (p / ".asv/results/benchmarks.json").write_bytes(b'{"version": 2, "x": "\xff"}'), "benchmarks.json is not valid JSON"),
+    (lambda p: edited(p / ".asv/results/benchmarks.json", lambda r: r.update(version="2")), "field 'version'"),
+    (lambda p: edited(p / ".asv/results/benchmarks.json", lambda r: r[TIME].update(param_names=3)), f"field 'benchmarks.{TIME}.param_names'"),
+    (lambda p: (p / ".asv/results/cpu-2thread/machine.json").write_text("[1]"), "machine.json: the top level must be a JSON object"),
+])
+@pytest.mark.parametrize("command", [["history"], ["compare-profiles", "cpu-2thread", "cpu-1thread"]])
+def test_a_crafted_asv_results_file_is_one_line_naming_it(project, capsys, change, words, command):  # noqa: F811
+    record_history(project)
+    write_result(project / ".asv" / "results", "cpu-1thread", commits(project)[0], 1, {TIME: [0.02, 0.02]})
+    change(project)
+    code, _, err = run_cli(*command, cwd=project, capsys=capsys)
+    assert_one_line_error(CliResult(code, "", err), ".asv/results/", words)
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "outside", "machine folder outside", "sparse", "sparse index", "index fifo"])
+def test_special_and_outside_asv_files_are_refused_unread(project, capsys, tmp_path, special):  # noqa: F811
+    """A FIFO would block `history` forever, /dev/zero or a sparse file would be read whole, a link
+    out of the folder would show what it points at."""
+    record_history(project)
+    target, outside = results_file(project), tmp_path / "outside"
+    shutil.copytree(target.parent, outside)
+    (outside / target.name).write_text(json.dumps({"SECRET": "outside"}))
+    if special == "machine folder outside":
+        shutil.rmtree(target.parent)
+        target.parent.symlink_to(outside)
+    elif special in ("sparse", "sparse index"):
+        os.truncate(target if special == "sparse" else target.parents[1] / "benchmarks.json", 3 << 30)
+    else:
+        target = target.parents[1] / "benchmarks.json" if special == "index fifo" else target
+        target.unlink()
+        os.mkfifo(target) if "fifo" in special else target.symlink_to(special if special.startswith("/") else outside / target.name)
+    result = run_limited([PY, "-m", "dropbench", "history"], cwd=project, timeout=60)
+    assert_one_line_error_process(result, ".asv/results/")
+    assert "SECRET" not in result.stderr and "outside" not in result.stderr.split("results/")[-1]
+
+
+def test_a_path_among_the_machine_facts_is_never_opened_as_a_profile(project, capsys, tmp_path):  # noqa: F811
+    """dropbench_profile must be a profile's plain name; a machine's name stands for its profile
+    only as such a name, never as a file."""
+    (project / "evil.json").write_text(json.dumps({"name": "evil", "device": "cpu", "threads": 1, "description": "OUTSIDE"}))
+    record_history(project)
+    edited(results_file(project), lambda r: r["params"].update(dropbench_profile=str(project / "evil.json")))
+    code, _, err = run_cli("compare-profiles", "cpu-2thread", "cpu-2thread", cwd=project, capsys=capsys)
+    assert_one_line_error(CliResult(code, "", err), "field 'params.dropbench_profile'")
+    record_history(project)
+    write_result(project / ".asv" / "results", "evil.json", commits(project)[0], 1, {TIME: [0.02, 0.02]})
+    code, _, err = run_cli("compare-profiles", "cpu-2thread", "evil.json", cwd=project, capsys=capsys)
+    assert_one_line_error(CliResult(code, "", err), "unknown profile 'evil.json'")
+    assert "OUTSIDE" not in err
+
+
+def test_asv_machine_refuses_a_machine_folder_linked_out_of_the_results(monkeypatch, tmp_path, cli):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "machine.json").write_text(json.dumps({"machine": "m", "cpu": "SECRET CPU", "version": 1}))
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "m").symlink_to(outside)
+    result = cli("asv-machine", "cpu-1thread", "--name", "m", "--results", tmp_path / "results")
+    assert_one_line_error(result, "is a symbolic link")
+    assert "SECRET" not in result.err and not (tmp_path / ".asv-machine.json").exists()
+
+
+@pytest.mark.parametrize(("config", "words"), [
+    ({"regressions_thresholds": {".*": "big"}}, "field 'regressions_thresholds..*'"),
+    ({"regressions_thresholds": [0.1]}, "field 'regressions_thresholds'"),
+    ({"regressions_thresholds": {".*": float("nan")}}, "finite number"),
+    ({"regressions_thresholds": {"(": 0.1}}, "'(' is not a regular expression"),
+    ({"results_dir": 5}, "field 'results_dir'"),
+    ({"benchmark_dir": ["benchmarks"]}, "field 'benchmark_dir'"),
+    ({"version": "1"}, "field 'version'"),
+    ({"results_dir": "x" * 300}, "field 'results_dir'"),
+    ({"results_dir": "y" * 256}, "results_dir: the name 'yyyy"),
+])
+def test_a_wrong_asv_configuration_is_one_line_naming_the_field(project, capsys, config, words):  # noqa: F811
+    record_history(project)
+    (project / "asv.conf.json").write_text(json.dumps({"version": 1, "repo": ".", "results_dir": ".asv/results", **config}))
+    for command in (["history"], ["compare-profiles", "cpu-2thread", "cpu-2thread"]):
+        code, _, err = run_cli(*command, cwd=project, capsys=capsys)
+        assert_one_line_error(CliResult(code, "", err), "asv.conf.json", words)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"version": 1, "x": ' + "9" * 5000 + "}", "{"])
+def test_an_unreadable_asv_configuration_is_one_line(project, capsys, text):  # noqa: F811
+    (project / "asv.conf.json").write_text(text)
+    code, _, err = run_cli("history", cwd=project, capsys=capsys)
+    assert_one_line_error(CliResult(code, "", err), "asv.conf.json")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass
@@ -24,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ProfileError
-from .fsutil import atomic_write_json
-from .profiles import Hardware, load_profile
+from .fsutil import atomic_write_json, user_path
+from .limits import ASV_CONFIG_MAX_BYTES, ASV_RESULTS_MAX_BYTES
+from .profiles import Hardware, named_profile
 from .report.html import esc, html_table, page, section
+from .schemas import Model, read_json, read_record, validate
+from .schemas.asv import NOT_AS_ASV_WRITES, AsvConfig, AsvIndex, AsvMachine, AsvResults, Benchmark
 
 PROFILE_FACT = "dropbench_profile"  # the profile's name among an asv machine's facts (dropbench.machines writes them)
 DEFAULT_THRESHOLD = 0.05  # asv's, for figures no regressions_thresholds entry matches
@@ -124,81 +128,97 @@ def require_asv() -> None:
 
 
 def load_project(config: Path) -> AsvProject:
-    """Read asv.conf.json (with asv's parser: the file has comments)."""
+    """The fields of asv.conf.json dropbench uses, read within limits (asv's JSON with comments)
+    and checked against their schema (schemas.asv.AsvConfig)."""
     require_asv()
-    from asv.config import Config
-    from asv.util import UserError
+    import json5  # asv's own parser of its configuration, installed with it
 
-    config = Path(config)
+    config = user_path(config, "--config", ConfigError)
     if not config.is_file():
         raise ConfigError(f"no asv configuration at {config}; run from the dropbench checkout or pass --config")
-    try:
-        conf = Config.load(str(config))
-    except (UserError, ValueError) as e:
-        raise ConfigError(f"cannot read {config}: {e}") from None
+    raw = read_json(config, ConfigError, ASV_CONFIG_MAX_BYTES, "asv configuration", "cannot read {path}: {reason}",
+                    lambda text: json5.loads(text.decode()))
+    conf = validate(AsvConfig, raw, str(config), ConfigError, "fix it as docs/asv.md describes")
     root = config.resolve().parent
-    thresholds = {regex: float(value) for regex, value in conf.regressions_thresholds.items()}
-    return AsvProject(root, root / conf.results_dir, root / conf.benchmark_dir, thresholds)
+    results_dir, benchmark_dir = (user_path(root / name, f"{config}: {field}", ConfigError)
+                                  for field, name in (("results_dir", conf.results_dir), ("benchmark_dir", conf.benchmark_dir)))
+    return AsvProject(root, results_dir, benchmark_dir, conf.regressions_thresholds)
 
 
 def load_results(project: AsvProject, results_dir: Path | None = None) -> list[Recorded]:
-    """Every results file under the results directory, oldest commit first.
+    """Every results file of every machine folder of the results directory, oldest commit first.
 
-    Values of a benchmark whose code changed since they were recorded are left out, as asv does.
-    """
-    from asv.results import iter_results
-    from asv.util import UserError, load_json
-
-    results_dir = Path(results_dir or project.results_dir)
+    Each file is read within limits and checked against its schema (schemas.asv) before a field
+    is used; a symbolic link, a device, a pipe or a file that is not as asv writes it is one line
+    naming it. Values of a benchmark whose code changed since they were recorded are left out, as
+    asv does."""
+    results_dir = user_path(results_dir, "--results", ConfigError) if results_dir else project.results_dir
     index = results_dir / "benchmarks.json"
     if not results_dir.is_dir():
         raise ConfigError(f"no asv results at {results_dir}; record some with `asv run` (docs/asv.md)")
-    if not index.is_file():
+    if not os.path.lexists(index):
         raise ConfigError(f"{results_dir} is not an asv results directory: it has no benchmarks.json")
-    try:
-        benchmarks = load_json(str(index), api_version=2)
-    except UserError as e:
-        raise ConfigError(str(e)) from None
+    benchmarks = read_asv(index, AsvIndex).benchmarks
     _check_ours(benchmarks, project, results_dir)
-    recorded = [_recorded(r, benchmarks) for r in iter_results(str(results_dir))]
+    recorded = []
+    for folder in sorted(results_dir.iterdir()):
+        facts = machine_facts(results_dir, folder.name) if folder.is_dir() or folder.is_symlink() else None
+        for path in sorted(folder.glob("*.json")) if facts else []:
+            if path.name != "machine.json":
+                recorded.append(_recorded(path, read_asv(path, AsvResults), facts.machine, benchmarks))
     return sorted(recorded, key=lambda r: (r.date, r.commit, r.machine, r.env))
 
 
-def _check_ours(benchmarks: dict, project: AsvProject, results_dir: Path) -> None:
+def read_asv(path: Path, schema: type[Model]) -> Model:
+    """An asv file of a results folder, within limits and checked against its schema."""
+    return read_record(path, schema, ConfigError, ASV_RESULTS_MAX_BYTES, "asv file", NOT_AS_ASV_WRITES)
+
+
+def machine_facts(results_dir: Path, name: str) -> AsvMachine | None:
+    """The machine.json of a machine folder of the results, None when the folder has none (asv
+    reads no results there). A folder that is a symbolic link leads outside the results: refused."""
+    folder = Path(results_dir) / name
+    if folder.is_symlink():
+        raise ConfigError(f"{folder} is a symbolic link, which dropbench never follows in asv results; replace it with the machine's folder")
+    path = folder / "machine.json"
+    return read_asv(path, AsvMachine) if os.path.lexists(path) else None
+
+
+def _check_ours(benchmarks: dict[str, Benchmark], project: AsvProject, results_dir: Path) -> None:
     """Refuse the results of another project: none of its benchmarks is from our suites."""
     suites = {p.stem for p in project.benchmark_dir.glob("*.py")}
-    names = [name for name in benchmarks if name != "version"]
-    if names and not any(name.split(".")[0] in suites for name in names):
+    if benchmarks and not any(name.split(".")[0] in suites for name in benchmarks):
         raise ConfigError(
-            f"{results_dir} holds asv results of another project: none of its {len(names)} benchmarks "
-            f"(e.g. {names[0]!r}) comes from dropbench's suites in {project.benchmark_dir}"
+            f"{results_dir} holds asv results of another project: none of its {len(benchmarks)} benchmarks "
+            f"(e.g. {next(iter(benchmarks))!r}) comes from dropbench's suites in {project.benchmark_dir}"
         )
 
 
-def _recorded(result, benchmarks: dict) -> Recorded:
+def _recorded(path: Path, result: AsvResults, machine: str, benchmarks: dict[str, Benchmark]) -> Recorded:
+    if result.params.machine != machine:
+        raise ConfigError(f"{path}: field 'params.machine': {result.params.machine!r} is not its folder's machine {machine!r}; {NOT_AS_ASV_WRITES}")
     values = []
-    for key in sorted(result.get_result_keys(benchmarks)):
-        param_names = benchmarks[key].get("param_names", [])
-        grid = result.get_result_params(key)
-        numbers = result.get_result_value(key, grid)
-        combos = list(itertools.product(*grid)) if grid else [()]
-        numbers = numbers if grid else [numbers]
-        for combo, number in zip(combos, numbers):
-            if number is not None and not math.isnan(number):
-                params = tuple(zip(param_names, (_literal(v) for v in combo)))
-                values.append(Value(key, params, benchmarks[key].get("unit", ""), number))
-    machine = result.params["machine"]
-    # machines registered before the profile was among their facts were named after the profile
-    profile = result.params.get(PROFILE_FACT, machine)
-    return Recorded(machine, result.commit_hash, result.date or 0, result.env_name, tuple(values), Hardware.of(result.params), profile)
+    for key, row in sorted(result.results.items()):
+        benchmark = benchmarks.get(key)
+        if benchmark is None or row.version not in (None, benchmark.version):  # gone, or its code changed since
+            continue
+        numbers = row.result if isinstance(row.result, list) else [row.result]
+        for combo, number in zip(itertools.product(*row.params), numbers):  # lazily: a grid can be far larger than its values
+            if number is not None and math.isfinite(number):
+                values.append(Value(key, tuple(zip(benchmark.param_names, map(_literal, combo))), benchmark.unit, number))
+    facts = result.params.model_dump()
+    return Recorded(machine, result.commit_hash, result.date or 0, result.env_name, tuple(values), Hardware.of(facts),
+                    result.params.dropbench_profile or machine)
 
 
 def _literal(text: str) -> Any:
-    """asv stores parameter values as their repr."""
+    """asv stores parameter values as their repr; one that is no hashable literal stays text."""
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        value = ast.literal_eval(text)
+        hash(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
+    return value
 
 
 def machines(recorded: list[Recorded]) -> list[str]:
@@ -341,7 +361,7 @@ def latest_side(results: list[Recorded], name: str, hardware: Hardware) -> Side:
     device: the `device` parameter is dropped, so a CPU profile's cpu rows meet a GPU profile's
     cuda rows."""
     mine = [r for r in results if r.hardware == hardware]
-    device = load_profile(mine[-1].profile).device
+    device = named_profile(mine[-1].profile).device
     commit = mine[-1].commit
     newest = [r for r in mine if r.commit == commit]
     figures = {}

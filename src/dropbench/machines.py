@@ -15,16 +15,14 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError
-from .history import PROFILE_FACT, require_asv
-from .limits import ASV_MACHINE_MAX_BYTES
+from .history import PROFILE_FACT, machine_facts, require_asv
 from .profiles import Hardware, fingerprint, hardware, load_profile
-from .schemas import read_json
+from .schemas.asv import MACHINE_NAME
 
 MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
 CPU_SLUG_MAX = 32
 # Words of a CPU's model name that tell no two CPUs apart: trademarks, "CPU", "64-Core Processor", "@ 2.20GHz".
 CPU_NOISE = re.compile(r"\((?:r|tm)\)|\b(?:cpu|processor|\d+-core)\b|@.*$")
-MACHINE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}", re.IGNORECASE)
 
 
 def cpu_slug(cpu: str) -> str:
@@ -44,13 +42,8 @@ def machine_name(profile: str, machine: Hardware) -> str:
 
 def recorded_hardware(results_dir: Path, name: str) -> Hardware | None:
     """The hardware an asv machine's results were recorded on (its machine.json), None if it has none."""
-    path = Path(results_dir) / name / "machine.json"
-    if not path.is_file():
-        return None
-    facts = read_json(path, ConfigError, ASV_MACHINE_MAX_BYTES, "asv machine file")
-    if not isinstance(facts, dict):
-        raise ConfigError(f"{path} is not an asv machine file: it holds no JSON object")
-    return Hardware.of(facts)
+    facts = machine_facts(results_dir, name)
+    return Hardware.of(facts.model_dump()) if facts else None
 
 
 def register_machine(profile_name: str, results_dir: Path, name: str | None = None) -> tuple[str, Path]:
@@ -65,7 +58,7 @@ def register_machine(profile_name: str, results_dir: Path, name: str | None = No
     here = hardware()
     own_name = machine_name(profile.name, here)
     name = name or own_name
-    if not MACHINE_NAME.fullmatch(name):
+    if not re.fullmatch(MACHINE_NAME, name):
         raise ConfigError(f"asv machine name {name!r} must be letters, digits, '.', '_' and '-', at most 100, starting with a letter or digit")
     recorded = recorded_hardware(results_dir, name)
     if recorded is not None and recorded != here:

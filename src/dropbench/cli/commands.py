@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..console import console, error, make_progress, one_line, stdout
 from ..errors import ConfigError
-from ..fsutil import atomic_write_json, check_output_dir
+from ..fsutil import atomic_write_json, check_output_dir, user_path
 
 from .options import key_values, plan_from, profile_from
 
@@ -403,7 +403,7 @@ def cmd_asv_machine(args: argparse.Namespace) -> int:
     from ..history import load_project
     from ..machines import register_machine
 
-    results_dir = Path(args.results) if args.results else load_project(Path(args.config)).results_dir
+    results_dir = user_path(args.results, "--results", ConfigError) if args.results else load_project(Path(args.config)).results_dir
     name, path = register_machine(args.profile, results_dir, args.name)
     if args.quiet:
         stdout.print(name, soft_wrap=True)  # for scripts: machine=$(dropbench asv-machine PROFILE --quiet)

@@ -31,7 +31,7 @@ def read_json(path: Path, error: type[DropbenchError], max_bytes: int, what: str
     `invalid` is the message for a file that does not parse ({path}, {reason} and {what} filled in)."""
     with open_regular(path, error, max_bytes) as f:
         raw = f.read()
-    too_deep = error(f"{path} nests deeper than {JSON_MAX_DEPTH} levels; it is not a {what} dropbench wrote")
+    too_deep = error(f"{path} nests deeper than {JSON_MAX_DEPTH} levels, which no {what} does")
     try:
         value = loads(raw)
     except RecursionError:
@@ -61,9 +61,10 @@ def nesting_depth(value: Any) -> int:
     return deepest
 
 
-def read_record(path: Path, schema: type[Model], error: type[DropbenchError], max_bytes: int, what: str) -> Model:
-    """One JSON object of a file dropbench did not just write: bounded, then checked against `schema`."""
-    return validate(schema, read_json(path, error, max_bytes, what), str(path), error, NOT_AS_WRITTEN)
+def read_record(path: Path, schema: type[Model], error: type[DropbenchError], max_bytes: int, what: str, fix: str = "") -> Model:
+    """One JSON object of a file dropbench did not just write: bounded, then checked against
+    `schema`; an error ends with `fix` (what to do), by default NOT_AS_WRITTEN."""
+    return validate(schema, read_json(path, error, max_bytes, what), str(path), error, fix or NOT_AS_WRITTEN)
 
 
 # what to do about a result record dropbench did not write as it is (the error's last words)
