@@ -3,7 +3,8 @@
 asv writes one results file per machine (a hardware profile on one kind of hardware:
 dropbench.machines), commit and environment under the results directory of asv.conf.json;
 dropbench tracks that directory in git, so the history survives clean clones. This module reads
-it with asv's own reader, finds regressions with asv's step detection and the per-kind thresholds
+it (in asv's format, but within limits and through the schemas of schemas/asv.py, since anyone
+may have written it), finds regressions with asv's step detection and the per-kind thresholds
 of asv.conf.json (what `asv publish` puts in regressions.json), and lines two profiles up figure
 by figure. Figures recorded on different hardware are never compared with each other, even under
 one machine name, and a note says where a profile or a machine spans several.
