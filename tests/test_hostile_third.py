@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_RUNS, CliResult, assert_one_line_error, assert_one_line_error_process, run_limited, write_plan
+from test_hostile_outputs import write_timed_output
 from test_history import ROOT, TIME, commits, project, record_history, run_cli, write_result  # noqa: F401  (project is a fixture)
 
 from dropbench import suites
@@ -219,3 +220,19 @@ def test_an_unreadable_asv_configuration_is_one_line(project, capsys, text):  # 
     (project / "asv.conf.json").write_text(text)
     code, _, err = run_cli("history", cwd=project, capsys=capsys)
     assert_one_line_error(CliResult(code, "", err), "asv.conf.json")
+
+
+# --- 5. cluster estimate: node counts bounded, and no slot made for a worker without a task
+
+
+@pytest.mark.parametrize("nodes", [",".join(["100000"] * 100), ",".join(map(str, range(1, 66))), "10001", "0"])
+def test_cluster_estimate_refuses_node_counts_past_its_bounds(tmp_path, cli, nodes):
+    out = write_timed_output(tmp_path / "out")
+    assert_one_line_error(cli("cluster", "estimate", out, "--nodes", nodes), "argument --nodes", "1 to 64", "from 1 to 10000")
+
+
+def test_the_largest_estimate_allowed_answers_at_once(tmp_path, cli):
+    """64 counts of 10,000 nodes x 1,024 workers: ten billion slots each, were they all made."""
+    result = cli("cluster", "estimate", write_timed_output(tmp_path / "out"), "--nodes", ",".join(["10000"] * 64), "--cpus-per-node", "1024")
+    assert result.code == 0, result.err
+    assert result.out.count("1.00x") == 64  # one row per count, each as fast as the first

@@ -30,4 +30,6 @@ DATA_MAX_BYTES = 1 << 30  # one .npy member of an npz, uncompressed, as its zip 
 CSV_MAX_BYTES = 256 << 20  # a CSV file
 CSV_MAX_LINE = 4 << 20  # characters in one line of a CSV file (MAX_FEATURES cells of 64 characters)
 IDX_MIN_TRAIN_IMAGES = 10  # enough for a non-empty train and validation split
+MAX_NODES = 10_000  # a node count of `cluster estimate` (a plan's every seed on its own worker needs hundreds at most)
+MAX_NODE_COUNTS = 64  # node counts of one `cluster estimate`: the rows of its table
 MAX_TRANSFER_BYTES = 2 << 30  # a checkpoint a Ray task returns (the full plan's largest, variants included: tens of MB)

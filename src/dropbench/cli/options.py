@@ -9,7 +9,9 @@ import math
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ConfigError, DropbenchError
-from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_PLAN_SEEDS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH
+from ..limits import (
+    MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_NODE_COUNTS, MAX_NODES, MAX_PLAN_SEEDS, MAX_SECONDS, MAX_SEED, MAX_THREADS, MAX_WIDTH,
+)
 
 if TYPE_CHECKING:  # annotations only: profiles and plans load inside profile_from and plan_from
     from ..profiles import Profile
@@ -97,12 +99,13 @@ def add_until_decided_options(p: argparse.ArgumentParser) -> None:
 
 
 def node_counts(text: str) -> tuple[int, ...]:
+    """--nodes 1,2,4,8: 1 to MAX_NODE_COUNTS counts from 1 to MAX_NODES (each is a row of the estimate)."""
     try:
         counts = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         counts = ()
-    if not counts or not all(1 <= n <= 100_000 for n in counts):
-        raise argparse.ArgumentTypeError(f"expected comma-separated node counts from 1 to 100000, got {text!r}")
+    if not 1 <= len(counts) <= MAX_NODE_COUNTS or not all(1 <= n <= MAX_NODES for n in counts):
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_NODE_COUNTS} comma-separated node counts from 1 to {MAX_NODES}, got {text!r}")
     return counts
 
 

@@ -38,8 +38,9 @@ FULL_MNIST_IMAGES = 60_000  # the full MNIST's training images; idx: data trains
 
 
 def makespan(durations: list[float], workers: int) -> float:
-    """Wall time of running the tasks on `workers` slots, longest first, each to the first free slot."""
-    slots = [0.0] * max(workers, 1)
+    """Wall time of running the tasks on `workers` slots, longest first, each to the first free slot
+    (slots beyond one per task stay idle, so none are made)."""
+    slots = [0.0] * max(min(workers, len(durations)), 1)
     for duration in sorted(durations, reverse=True):
         heapq.heapreplace(slots, slots[0] + duration)
     return max(slots)
