@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_RUNS, CliResult, assert_one_line_error, assert_one_line_error_process, run_limited, write_plan
-from test_hostile_outputs import write_timed_output
+from test_hostile_outputs import CLAIM, write_timed_output
 from test_history import ROOT, TIME, commits, project, record_history, run_cli, write_result  # noqa: F401  (project is a fixture)
 
 from dropbench import suites
@@ -236,3 +236,43 @@ def test_the_largest_estimate_allowed_answers_at_once(tmp_path, cli):
     result = cli("cluster", "estimate", write_timed_output(tmp_path / "out"), "--nodes", ",".join(["10000"] * 64), "--cpus-per-node", "1024")
     assert result.code == 0, result.err
     assert result.out.count("1.00x") == 64  # one row per count, each as fast as the first
+
+
+# --- 6. the stability script's --compare reads claims files as `dropbench report` does
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    ("missing", "does not exist"),
+    ("not json", "cannot be read as JSON"),
+    ("an object", "is not a list of records"),
+    ("a record without its verdict", "record 0: field 'verdict': Field required"),
+    ("a record of the wrong shape", "record 0: field 'ci'"),
+    ("a fifo", "not a regular file"),
+    ("a directory", "not a regular file"),
+    ("/dev/zero", "symbolic link"),
+    ("--out is a file", "--out"),
+])
+def test_the_stability_script_compares_only_claims_files(tmp_path, bad, words):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([CLAIM]))
+    path, out = tmp_path / "bad.json", tmp_path / "out"
+    out.mkdir()
+    (out / "stability.json").write_text("earlier")
+    if bad == "not json":
+        path.write_text("[{")
+    elif bad == "an object":
+        path.write_text(json.dumps(CLAIM))
+    elif bad.startswith("a record"):
+        path.write_text(json.dumps([{k: v for k, v in CLAIM.items() if k != "verdict"} if "verdict" in bad else {**CLAIM, "ci": "wide"}]))
+    elif bad == "a fifo":
+        os.mkfifo(path)
+    elif bad == "a directory":
+        path.mkdir()
+    elif bad == "/dev/zero":
+        path.symlink_to(bad)
+    elif bad == "--out is a file":
+        path, out = good, good
+    script = ROOT / "benchmarks" / "stability" / "run.py"
+    result = run_limited([PY, str(script), "--out", str(out), "--compare", str(good), str(path)], timeout=60)
+    assert_one_line_error_process(result, words)
+    assert (tmp_path / "out" / "stability.json").read_text() == "earlier" and json.loads(good.read_text()) == [CLAIM]

@@ -22,12 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from dropbench.claims.record import ClaimRecord
 from dropbench.claims.stability import compare_runs, table_rows
-from dropbench.errors import ConfigError
-from dropbench.fsutil import atomic_write_json
-from dropbench.limits import RECORDS_MAX_BYTES
-from dropbench.schemas import read_json
+from dropbench.cli.options import EXIT_USER_ERROR
+from dropbench.console import error
+from dropbench.errors import DropbenchError
+from dropbench.fsutil import atomic_write_json, check_output_file
+from dropbench.outputs import read_claims
 
 
 def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
@@ -37,12 +37,13 @@ def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
     command = [sys.executable, "-m", "dropbench", "claims", "--quick", "--seeds", seeds, "--train-threads", str(threads), "--profile", profile,
                "--json", str(path), "--quiet"]
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode:  # its own error line is above
+        raise DropbenchError(f"`dropbench claims` with seeds {seeds} and {threads} training thread(s) failed; no stability table")
     print(f"seeds {seeds}, {threads} training thread(s): {time.perf_counter() - start:.0f} s", flush=True)
     return path
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed-lists", default="0,1/2,3/4,5", help="seed lists separated by '/' (default 0,1/2,3/4,5)")
@@ -50,12 +51,23 @@ def main() -> None:
     parser.add_argument("--profile", default="cpu-2thread")
     parser.add_argument("--compare", nargs="+", type=Path, help="compare these claims.json files instead of running anything")
     args = parser.parse_args()
+    try:
+        stability(args)
+    except DropbenchError as e:  # a claims file that is missing, not JSON or not records, an --out that cannot be written
+        error(e)
+        return EXIT_USER_ERROR
+    return 0
+
+
+def stability(args: argparse.Namespace) -> None:
+    """Check the claims on every seed list and thread count (or read the claims files given), print the table, write OUT/stability.json."""
+    check_output_file(args.out / "stability.json", "--out")  # before any claim is checked
     args.out.mkdir(parents=True, exist_ok=True)
     if args.compare:
         files = args.compare
     else:
         files = [check_claims(args.out, seeds, int(t), args.profile) for t in args.threads.split(",") for seeds in args.seed_lists.split("/")]
-    runs = {str(path): [ClaimRecord.from_dict(r) for r in read_json(path, ConfigError, RECORDS_MAX_BYTES, "claims file")] for path in files}
+    runs = {str(path): read_claims(path) for path in files}  # bounded, each record checked against its schema
     rows = compare_runs(runs)
     print("runs: " + ", ".join(runs))
     header = ["claim", "verdicts", "hard flips", "soft flips", "timing estimates inside the others' intervals (a calibrated interval's share)"]
@@ -65,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -40,12 +40,12 @@ def load_output(directory: Path) -> dict[str, Any]:
     directory = user_path(directory, "output directory", ConfigError)
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a directory; point `dropbench report` at a reproduce or claims output")
-    found = {name.removesuffix(".json"): _read_list(directory / name) for name in FILES if os.path.lexists(directory / name)}
+    found = [name.removesuffix(".json") for name in FILES if os.path.lexists(directory / name)]
     if not found:
         raise ConfigError(f"{directory} holds none of {', '.join(FILES)}: it is not a reproduce or claims output")
-    claims = [ClaimRecord.from_dict(r, f"{directory / 'claims.json'}: record {i}") for i, r in enumerate(found.get("claims", []))]
-    timed = {name: [_checked(r, SCHEMAS[name], f"{directory / name}.json: record {i}") for i, r in enumerate(found.get(name, []))]
-             for name in SCHEMAS}
+    claims = read_claims(directory / "claims.json") if "claims" in found else []
+    timed = {name: [_checked(r, SCHEMAS[name], f"{directory / name}.json: record {i}") for i, r in enumerate(_read_list(directory / f"{name}.json"))]
+             if name in found else [] for name in SCHEMAS}
     manifests, seed_manifests = {}, {}
     for run in _run_dirs(directory):
         for path in checkpoint_dirs(run):  # the run, then its variants
@@ -66,6 +66,11 @@ def load_output(directory: Path) -> dict[str, Any]:
         "manifests": manifests, "seed_manifests": seed_manifests,
         "bench": timed["bench"], "speedups": timed["speedups"], "claims": claims, "seconds": None,
     }
+
+
+def read_claims(path: Path) -> list[ClaimRecord]:
+    """The records of a claims.json (reproduce's, or `dropbench claims --json`'s), each checked against its schema."""
+    return [ClaimRecord.from_dict(r, f"{path}: record {i}") for i, r in enumerate(_read_list(path))]
 
 
 def checkpoint_paths(directory: Path) -> dict[str, Path]:
