@@ -52,6 +52,12 @@ def test_plan_show_writes_any_text_as_toml_that_reads_back(tmp_path, cli, text):
     assert cli("plan", "show", tmp_path / "shown.toml").out == shown.out
 
 
+def test_a_key_that_breaks_its_pattern_is_named_as_such(tmp_path, cli):
+    plan = write_plan(tmp_path / "plan.toml", TINY_RUNS)
+    plan.write_text(plan.read_text().replace("params = {fraction = 0.5}", 'params = {fraction = 0.5, "bad key!" = 1}'))
+    assert_one_line_error(cli("plan", "validate", plan), "field runs[1] ('magnitude-unit').params.bad key!: String should match pattern")
+
+
 # --- 2. an integer past Python's 4,300 digits, in every reader
 
 
@@ -222,6 +228,22 @@ def test_an_unreadable_asv_configuration_is_one_line(project, capsys, text):  # 
     assert_one_line_error(CliResult(code, "", err), "asv.conf.json")
 
 
+@pytest.mark.parametrize("kind", ["not json", "a list", "a fifo", "a directory", "a link"])
+def test_asv_machine_reads_its_machine_file_within_limits_and_replaces_it_whole(monkeypatch, tmp_path, cli, kind):
+    """asv's own save blocked on a FIFO, wrote through a link and raised on anything but a JSON object."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path, target = tmp_path / ".asv-machine.json", tmp_path / "target.json"
+    target.write_text("{}")
+    {"not json": lambda: path.write_text("{"), "a list": lambda: path.write_text("[1]"), "a fifo": lambda: os.mkfifo(path),
+     "a directory": path.mkdir, "a link": lambda: path.symlink_to(target)}[kind]()
+    assert_one_line_error(cli("asv-machine", "cpu-1thread", "--results", tmp_path / "results"), str(path))
+    assert target.read_text() == "{}"
+    path.unlink() if not path.is_dir() or path.is_symlink() else path.rmdir()
+    path.write_text(json.dumps({"other": {"machine": "other"}, "version": 1}))
+    assert cli("asv-machine", "cpu-1thread", "--results", tmp_path / "results").code == 0
+    assert "other" in json.loads(path.read_text()) and len(json.loads(path.read_text())) == 3
+
+
 # --- 5. cluster estimate: node counts bounded, and no slot made for a worker without a task
 
 
@@ -276,3 +298,15 @@ def test_the_stability_script_compares_only_claims_files(tmp_path, bad, words):
     result = run_limited([PY, str(script), "--out", str(out), "--compare", str(good), str(path)], timeout=60)
     assert_one_line_error_process(result, words)
     assert (tmp_path / "out" / "stability.json").read_text() == "earlier" and json.loads(good.read_text()) == [CLAIM]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--threads", "two"], "argument --threads"),
+    (["--seed-lists", "0,0"], "argument --seed-lists: seeds must be distinct"),
+    (["--profile", "nope"], "unknown profile 'nope'"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_the_stability_script_checks_its_options_before_any_run(tmp_path, args, words):
+    script = ROOT / "benchmarks" / "stability" / "run.py"
+    assert_one_line_error_process(run_limited([PY, str(script), "--out", str(tmp_path / "out"), *args], timeout=60), words)
+    assert not (tmp_path / "out").exists()

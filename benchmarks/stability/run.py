@@ -23,15 +23,17 @@ import time
 from pathlib import Path
 
 from dropbench.claims.stability import compare_runs, table_rows
-from dropbench.cli.options import EXIT_USER_ERROR
+from dropbench.cli.options import EXIT_USER_ERROR, THREADS, Parser, seed_list
 from dropbench.console import error
 from dropbench.errors import DropbenchError
 from dropbench.fsutil import atomic_write_json, check_output_file
 from dropbench.outputs import read_claims
+from dropbench.profiles import load_profile
 
 
-def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
+def check_claims(out: Path, seed_list: tuple[int, ...], threads: int, profile: str) -> Path:
     """`dropbench claims --quick` in a fresh process; its records go to OUT/claims-s<seeds>-t<threads>.json."""
+    seeds = ",".join(map(str, seed_list))
     path = out / f"claims-s{seeds.replace(',', '_')}-t{threads}.json"
     env = {**os.environ, "DROPBENCH_CACHE": str(out / f"cache-t{threads}")}
     command = [sys.executable, "-m", "dropbench", "claims", "--quick", "--seeds", seeds, "--train-threads", str(threads), "--profile", profile,
@@ -44,15 +46,16 @@ def check_claims(out: Path, seeds: str, threads: int, profile: str) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])  # dropbench's: a usage error is one line too
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed-lists", default="0,1/2,3/4,5", help="seed lists separated by '/' (default 0,1/2,3/4,5)")
-    parser.add_argument("--threads", default="1,2", help="training thread counts (default 1,2)")
+    parser.add_argument("--seed-lists", type=lambda text: [seed_list(one) for one in text.split("/")], default="0,1/2,3/4,5",
+                        help="seed lists separated by '/' (default 0,1/2,3/4,5)")
+    parser.add_argument("--threads", type=lambda text: [THREADS(one) for one in text.split(",")], default="1,2",
+                        help="training thread counts (default 1,2)")
     parser.add_argument("--profile", default="cpu-2thread")
     parser.add_argument("--compare", nargs="+", type=Path, help="compare these claims.json files instead of running anything")
-    args = parser.parse_args()
     try:
-        stability(args)
+        stability(parser.parse_args())
     except DropbenchError as e:  # a claims file that is missing, not JSON or not records, an --out that cannot be written
         error(e)
         return EXIT_USER_ERROR
@@ -61,12 +64,11 @@ def main() -> int:
 
 def stability(args: argparse.Namespace) -> None:
     """Check the claims on every seed list and thread count (or read the claims files given), print the table, write OUT/stability.json."""
-    check_output_file(args.out / "stability.json", "--out")  # before any claim is checked
+    check_output_file(args.out / "stability.json", "--out")  # the output and the profile before any claim is checked
+    if not args.compare:
+        load_profile(args.profile).require_available()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.compare:
-        files = args.compare
-    else:
-        files = [check_claims(args.out, seeds, int(t), args.profile) for t in args.threads.split(",") for seeds in args.seed_lists.split("/")]
+    files = args.compare or [check_claims(args.out, seeds, threads, args.profile) for threads in args.threads for seeds in args.seed_lists]
     runs = {str(path): read_claims(path) for path in files}  # bounded, each record checked against its schema
     rows = compare_runs(runs)
     print("runs: " + ", ".join(runs))

@@ -11,12 +11,16 @@ $DROPBENCH_PROFILE (else the detected one), so run `DROPBENCH_PROFILE=PROFILE as
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import atomic_write_json
 from .history import PROFILE_FACT, machine_facts, require_asv
+from .limits import ASV_CONFIG_MAX_BYTES
 from .profiles import Hardware, fingerprint, hardware, load_profile
+from .schemas import read_json
 from .schemas.asv import MACHINE_NAME
 
 MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
@@ -68,5 +72,16 @@ def register_machine(profile_name: str, results_dir: Path, name: str | None = No
             f"{here.label}: its figures would read as regressions; {way_out}"
         )
     facts = {key: str(value) for key, value in fingerprint().items() if key in MACHINE_FACTS and value is not None}
-    MachineCollection.save(name, {**Machine.get_defaults(), **facts, "machine": name, "profile": profile.description, PROFILE_FACT: profile.name})
-    return name, Path(MachineCollection.get_machine_file_path())
+    path = Path(MachineCollection.get_machine_file_path())
+    save_machine(path, name, {**Machine.get_defaults(), **facts, "machine": name, "profile": profile.description, PROFILE_FACT: profile.name})
+    return name, path
+
+
+def save_machine(path: Path, name: str, info: dict[str, str]) -> None:
+    """asv's machine file (what MachineCollection.save writes) with `info` under `name`: the
+    machines already there read within limits (a regular file holding a JSON object, where asv's
+    own save blocked on a FIFO and wrote through a link), the file replaced in one rename."""
+    machines = read_json(path, ConfigError, ASV_CONFIG_MAX_BYTES, "asv machine file") if os.path.lexists(path) else {}
+    if not isinstance(machines, dict):
+        raise ConfigError(f"{path} is not asv's machine file (it holds no JSON object); move it away and register again")
+    atomic_write_json(path, {**machines, name: info, "version": 1})

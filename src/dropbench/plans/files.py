@@ -55,6 +55,8 @@ def _field(loc: tuple, table: dict[str, Any]) -> tuple[str, str]:
     alternative it ends in ('str', 'list[...]'; "" when none)."""
     parts, node, alternative = [], table, ""
     for part in loc:
+        if part == "[key]":  # pydantic's mark of a key that is itself wrong: the field named already
+            continue
         if isinstance(part, int):
             name = node[part].get("name") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) else None
             parts[-1] += f"[{part}]" + (f" ({name!r})" if isinstance(name, str) else "")
