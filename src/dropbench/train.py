@@ -186,7 +186,7 @@ def _fit(
             loss_sum, seen = loss_sum + loss * len(x), seen + len(x)
             result.steps += 1
             if task is not None:
-                progress.update(task, advance=1, status=f"epoch {epoch + 1}/{config.epochs} · loss {loss.item():.3f}")
+                progress.update(task, advance=1, status=f"epoch {epoch + 1}/{config.epochs} · loss {loss:.3f}")
         val = evaluate(module, data, "val", device=device)
         record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), **{f"val_{k}": v for k, v in val.items()}}
         result.history.append(record)
