@@ -65,6 +65,7 @@ class Round:
     device: str
 
     def side(self, make: RunnerFactory) -> Side:
+        # half each: every model keeps the sampling time it had when the two were interleaved, and a round its cost
         return Side(make, self.min_run_time / 2, self.max_samples, self.warmup, self.threads, self.device)
 
 
