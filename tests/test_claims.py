@@ -152,6 +152,8 @@ def test_every_check_runs_for_real_on_tiny_runs(tmp_path, monkeypatch):
         assert r["seeds"] >= 2, r["id"]  # every accuracy figure spans the quick plan's seeds
         assert r["control"]["text"] and r["control"]["beaten"] in (True, False, None), r["id"]
         assert (r["calibration"] is not None) == (r["id"].startswith(("kubo", "song"))), r["id"]
+        deployed = {"threads": 1, "ort_spinning": True, "one_model_per_process": True}  # how its runtimes were set up
+        assert (r["setup"].get("timing") == deployed) == r["id"].startswith(("kubo", "song")), r["id"]
     by_id = {r["id"]: r for r in records}
     assert set(by_id["kubo2016-runtime"]["runs"]) == {"baseline", "reference", "candidate"}
     assert len(by_id["kubo2016-runtime"]["runs"]["candidate"]) == 2  # one directory per seed

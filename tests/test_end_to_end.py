@@ -80,6 +80,9 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli):
     assert all(s["flop_ratio"] > 1 for s in compared)
     assert {(s["baseline"], s["candidate"]) for s in compared} == {("dense", "magnitude-unit")}
     assert all(s["candidate_timing"]["median_s"] > 0 for s in speedups)
+    deployed = {"threads": 1, "ort_spinning": True, "one_model_per_process": True}  # every timing record says how it was timed
+    bench = json.loads((out / "bench.json").read_text())
+    assert all({k: r[k] for k in deployed} == deployed for r in speedups + bench)
     claims = json.loads((out / "claims.json").read_text())
     # pre-registration: the plan's hash in reproduce.json, the claim record and the report
     sha256 = plan_sha256(read_plan(str(plan)))
@@ -88,5 +91,6 @@ def test_reproduce_writes_runs_and_report(tmp_path, cli):
     assert [(c["id"], c["setup"]["plan_sha256"]) for c in claims] == [("gomez2019-pruning", sha256)]
     html = (out / "report.html").read_text()
     assert sha256 in html
+    assert "Timed with 1 thread, onnxruntime spinning on, each model alone in a process of its own." in html
     assert "magnitude-unit" in html and "Speedups" in html and "Timing calibration (A/A)" in html and "<script" not in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers

@@ -48,6 +48,32 @@ def test_invalid_profiles(tmp_path, cli, body, message):
     assert_one_line_error(cli("profile", "validate", path), message)
 
 
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"device": "cpu", "ort_spinning": "yes"}, "field 'ort_spinning': Input should be a valid boolean"),
+        ({"device": "cpu", "ort_spinning": 1}, "field 'ort_spinning': Input should be a valid boolean"),
+        ({"device": "cuda", "ort_providers": ["CUDAExecutionProvider"], "ort_spinning": True},
+         "field 'ort_spinning': spinning is a setting of the threads of CPUExecutionProvider"),
+    ],
+)
+def test_a_bad_spinning_setting_is_one_line_naming_the_file_and_the_field(tmp_path, cli, fields, message):
+    path = tmp_path / "spin.json"
+    path.write_text(json.dumps({"name": "spin", "threads": 1, **fields}))
+    assert_one_line_error(cli("profile", "validate", path), f"invalid profile {path}", message)
+
+
+def test_spinning_is_onnxruntimes_default_unless_a_profile_turns_it_off(tmp_path):
+    assert all(p.ort_spinning for p in list_profiles())
+    path = tmp_path / "quiet.json"
+    path.write_text(json.dumps({"name": "quiet", "device": "cpu", "threads": 2, "ort_spinning": False}))
+    profile = load_profile_file(path)
+    assert not profile.ort_spinning and profile.timing_settings() == {"threads": 2, "ort_spinning": False}
+    cuda_only = tmp_path / "cuda.json"  # left out, the default does not count as asking for it
+    cuda_only.write_text(json.dumps({"name": "cuda", "device": "cuda", "threads": 1, "ort_providers": ["CUDAExecutionProvider"]}))
+    assert load_profile_file(cuda_only).ort_spinning
+
+
 def test_valid_profile_file(tmp_path, cli):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps({"name": "mine", "device": "cpu", "threads": 1, "batch_sizes": [8]}))

@@ -139,12 +139,24 @@ def test_a_round_another_process_disturbed_is_timed_again(monkeypatch):
     """A blip of contention in one round: that round is timed again, the comparison counts it and is not flagged."""
     shares = iter([0.0, 0.9, 0.0, 0.0])  # the second round's first try shared the machine
 
-    def time_round(plan):
+    def time_round(plan, run):
         return RoundResult([2.0] * 5, [1.0] * 5, (1, 1), next(shares), (None, None))
 
     monkeypatch.setattr(rounds, "time_round", time_round)
     c = compare(lambda: lambda: None, lambda: lambda: None, rounds=3, fresh_processes=False)
     assert c.retimed == 1 and c.contention == [0.0, 0.0, 0.0] and not c.contended and c.as_dict()["retimed"] == 1
+
+
+def test_a_round_is_timed_again_when_either_process_shared_the_machine(monkeypatch):
+    """The candidate's process of the first round shared the machine, the baseline's did not: the round is timed again."""
+    shares = iter([0.0, 0.9] + [0.0] * 10)
+
+    def time_side(side):
+        return Measurement("", [1.0] * 5, contention=next(shares))
+
+    monkeypatch.setattr(rounds, "time_side", time_side)
+    c = compare(lambda: lambda: None, lambda: lambda: None, rounds=2, fresh_processes=False)
+    assert c.retimed == 1 and c.contention == [0.0, 0.0]
 
 
 def test_contention_counts_other_processes_not_this_one():
@@ -163,16 +175,17 @@ def test_contention_counts_other_processes_not_this_one():
 
 @dataclass(frozen=True)
 class RecordingFactory:
-    """Builds a no-op runner and notes where it was built: process id, torch threads and the parent
-    process it was forked from (picklable)."""
+    """Builds a no-op runner and notes where it was built: process id, torch threads, the parent
+    process it was forked from and its name (picklable)."""
 
     notes: Path
+    name: str = "-"
 
     def __call__(self):
         import torch
 
         with self.notes.open("a") as f:
-            f.write(f"{os.getpid()} {torch.get_num_threads()} {os.getppid()}\n")
+            f.write(f"{os.getpid()} {torch.get_num_threads()} {os.getppid()} {self.name}\n")
         return lambda: None
 
 
@@ -182,14 +195,15 @@ class FailingFactory:
         raise ConfigError("this runner cannot be built")
 
 
-def test_each_round_runs_in_a_fresh_process_with_the_profile_threads(tmp_path):
+def test_each_model_of_a_round_runs_alone_in_a_fresh_process_with_the_profile_threads(tmp_path):
     notes = tmp_path / "built.txt"
-    c = compare(RecordingFactory(notes), RecordingFactory(notes), rounds=3, min_run_time=0.01, threads=1)
+    c = compare(RecordingFactory(notes, "base"), RecordingFactory(notes, "cand"), rounds=3, min_run_time=0.01, threads=1)
     built = [line.split() for line in notes.read_text().splitlines()]
-    pids = [pid for pid, _, _ in built]
-    servers = [server for _, _, server in built]
-    assert len(built) == 6 and {threads for _, threads, _ in built} == {"1"}
-    assert pids[0] == pids[1] and pids[2] == pids[3] and len({pids[0], pids[2], pids[4]}) == 3  # both runners of a round share one
+    pids, servers, names = ([row[i] for row in built] for i in (0, 2, 3))
+    assert len(built) == 6 and {row[1] for row in built} == {"1"}
+    assert len(set(pids)) == 6  # baseline and candidate never share a process
+    assert names == ["base", "cand", "cand", "base", "base", "cand"]  # the baseline first in even rounds, the candidate in odd ones
+    assert servers[0] == servers[1] and servers[2] == servers[3] and servers[4] == servers[5]  # a round's two processes share its server
     assert len({servers[0], servers[2], servers[4]}) == 3  # each round forked from a server (an address layout) of its own
     assert str(os.getpid()) not in pids + servers
     assert c.fresh_processes and c.as_dict()["fresh_processes"] and len(c.rounds) == 3
@@ -199,7 +213,7 @@ def test_rounds_can_share_servers_when_asked(tmp_path):
     notes = tmp_path / "built.txt"
     compare(RecordingFactory(notes), RecordingFactory(notes), rounds=3, min_run_time=0.01, servers=1)
     built = [line.split() for line in notes.read_text().splitlines()]
-    assert len({pid for pid, _, _ in built}) == 3 and len({server for _, _, server in built}) == 1
+    assert len({row[0] for row in built}) == 6 and len({row[2] for row in built}) == 1
 
 
 def test_an_error_in_a_round_process_is_raised_here():
@@ -221,7 +235,7 @@ def test_variance_levels_times_rounds_in_fresh_processes(tmp_path):
     plan = Round(RecordingFactory(notes), RecordingFactory(notes), False, 0.01, 200, 0.0, 1, "cpu")
     levels = variance_levels(plan, processes=2, rounds=2)
     built = [line.split() for line in notes.read_text().splitlines()]
-    pids, servers = [pid for pid, _, _ in built], [server for _, _, server in built]
+    pids, servers = [row[0] for row in built], [row[2] for row in built]
     assert [len(r) for r in levels.ratios] == [2, 2] and len(set(pids)) == 2 and pids.count(pids[0]) == 4
     assert len(set(servers)) == 2  # each process forked from a server of its own
     with pytest.raises(ValueError, match="at least 2 processes"):

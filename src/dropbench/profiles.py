@@ -1,7 +1,7 @@
 """Hardware profiles (hardware_profiles/NAME.json) and the machine fingerprint (docs/design.md, "Hardware profiles").
 
-A profile says how to run: device, threads, dtype, batch sizes, ONNX Runtime execution
-providers, optionally the machine's peak FLOP/s and memory bandwidth. The fingerprint says what
+A profile says how to run: device, threads, onnxruntime's spinning, dtype, batch sizes, ONNX
+Runtime execution providers, optionally the machine's peak FLOP/s and memory bandwidth. The fingerprint says what
 the machine is; it is stored with every result.
 """
 
@@ -31,6 +31,7 @@ class Profile:
     name: str
     device: str
     threads: int
+    ort_spinning: bool = True  # onnxruntime's intra-op threads spin while they wait (its default)
     dtype: str = "float32"
     batch_sizes: tuple[int, ...] = (1, 64)
     ort_providers: tuple[str, ...] = ("CPUExecutionProvider",)
@@ -43,6 +44,10 @@ class Profile:
         d = asdict(self)
         d.pop("source")
         return d
+
+    def timing_settings(self) -> dict[str, Any]:
+        """What every timing record carries about how the runtimes were set up."""
+        return {"threads": self.threads, "ort_spinning": self.ort_spinning}
 
     def unavailable_reason(self) -> str | None:
         """Why this profile cannot run here, or None."""

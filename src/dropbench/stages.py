@@ -38,7 +38,8 @@ from .timing.inference import speedup_records
 
 @dataclass(frozen=True)
 class TimingBudget:
-    """Seconds of interleaved samples per timing round of each figure reproduce times, and the claims' rounds."""
+    """Seconds of samples per timing round of each figure reproduce times (a round gives half to each model's
+    process), and the claims' rounds."""
 
     bench: float = 0.3  # latency of every checkpoint x runtime x batch
     speedup: float = 0.15  # per round (3 rounds), for every compacted checkpoint in speedups.json

@@ -53,7 +53,7 @@ from .timing.training import compare_training, train_step_runner
 
 DEVICES = ("cpu", "cuda")
 TRAINING_DATA = {"mlp": "digits", "lenet5": "digits", "lstm": "pydoc-text"}  # one model per kind
-SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of interleaved samples per measured ratio
+SPEEDUP_MIN_RUN_TIME = 0.5  # seconds of samples per timing round of a measured ratio
 # torch-compile has a suite of its own: compiling every checkpoint x batch size takes minutes
 INFERENCE_RUNTIMES = [name for name, runtime in RUNTIMES.items() if runtime.by_default]
 
@@ -210,7 +210,7 @@ def training_step(case: str, model: str) -> Callable[[], None]:
 
 
 def training_time_ratio(case: str, model: str) -> Callable[[], float]:
-    """A measurement: training-step time of a case / the dense one's, interleaved (1 / speedup)."""
+    """A measurement: training-step time of a case / the dense one's, over timing rounds (1 / speedup)."""
     candidate, baseline = training_spec(case, model), training_spec("dense", model)
     if candidate.method == "dense":
         raise NotApplicable("dense is the baseline of the training time ratios")
@@ -259,7 +259,7 @@ def inference(checkpoints: dict[str, str], name: str, runtime: str, batch: int, 
 
 
 def inference_time_ratio(checkpoints: dict[str, str], name: str, runtime: str, batch: int) -> Callable[[], float]:
-    """A measurement: inference time of a compacted checkpoint / its dense baseline's, interleaved (1 / speedup)."""
+    """A measurement: inference time of a compacted checkpoint / its dense baseline's, over timing rounds (1 / speedup)."""
     profile = usable_profile()
     candidate = _checkpoint(checkpoints, name, runtime, batch, profile)
     baseline = load_checkpoint(checkpoints[_baseline_name(name)])

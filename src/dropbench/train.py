@@ -177,18 +177,16 @@ def _fit(
         loss_sum, seen = 0.0, 0
         for x, y in batches(data, config, generator, seq_len):
             state = StepState(epoch, result.steps, per_epoch, total, len(data.train))
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * _lr_factor(config, state.progress)
-            loss, objective = train_step(module, x.to(device), y.to(device), optimizer, method, state, config.grad_clip)
-            if not torch.isfinite(objective):
+            loss, objective = loop_step(module, x, y, optimizer, method, state, config, device)
+            if not math.isfinite(objective):
                 module.load_state_dict(last_good)
                 raise TrainingDiverged(
-                    f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective.item()}); lower the learning rate (--lr)"
+                    f"training diverged at epoch {epoch + 1}, step {result.steps + 1} (loss {objective}); lower the learning rate (--lr)"
                 )
-            loss_sum, seen = loss_sum + loss.item() * len(x), seen + len(x)
+            loss_sum, seen = loss_sum + loss * len(x), seen + len(x)
             result.steps += 1
             if task is not None:
-                progress.update(task, advance=1, status=f"epoch {epoch + 1}/{config.epochs} · loss {loss.item():.3f}")
+                progress.update(task, advance=1, status=f"epoch {epoch + 1}/{config.epochs} · loss {loss:.3f}")
         val = evaluate(module, data, "val", device=device)
         record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), **{f"val_{k}": v for k, v in val.items()}}
         result.history.append(record)
@@ -199,6 +197,19 @@ def _fit(
     return result
 
 
+def loop_step(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+    method: StepHooks | None, state: StepState, config: TrainConfig, device: str,
+) -> tuple[float, float]:
+    """One step of the training loop, all of what `_fit` does per batch but the bookkeeping: the
+    batch moved to the device, this step's learning rate, `train_step`, and the loss and objective
+    read back (a device sync on CUDA). The training-step timings (timing.training) call it too."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * _lr_factor(config, state.progress)
+    loss, objective = train_step(module, x.to(device), y.to(device), optimizer, method, state, config.grad_clip)
+    return loss.item(), objective.item()
+
+
 def train_step(
     module: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
     method: StepHooks | None, state: StepState, grad_clip: float = 0.0,
@@ -206,7 +217,7 @@ def train_step(
     """Forward, loss (+ the method's regulariser), backward, optimiser step, the method's on_step.
 
     Returns (loss, objective); when the objective is not finite nothing is updated.
-    The training loop and the training-step benchmarks both call this, so they time the same work.
+    The training loop and the training-step timings both run it through `loop_step`.
     """
     loss = loss_fn(module(x), y)
     reg = method.regularizer(module, state) if method else None

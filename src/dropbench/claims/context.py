@@ -6,8 +6,8 @@ Rules every check follows (docs/design.md, "How a verdict is made"):
   can freeze it at its first look; test figures are only reported.
 - Seeds: accuracy runs are trained with every seed of the plan; accuracy figures are means over
   seeds and examples with a variance-components interval (stats.accuracy_gap_ci).
-- Timing: speed ratios come from independent rounds, each in a fresh process, spread over the
-  seeds of the nets timed (timing.rounds.compare_pairs);
+- Timing: speed ratios come from independent rounds, each model alone in a fresh process, spread
+  over the seeds of the nets timed (timing.rounds.compare_pairs);
   every speed claim carries the profile's A/A calibration, and an A/A ratio off by more than 3 % makes it inconclusive.
 """
 
@@ -144,9 +144,12 @@ class ClaimContext:
         return geometric_mean([b.metrics["flops"] / c.metrics["flops"] for b, c in zip(baselines, candidates)])
 
     def setup(self, claim: Claim) -> dict[str, Any]:
-        """The plan's runs the claim reads, as they were set up."""
+        """The plan's runs the claim reads, as they were set up, and for a timed claim how its
+        runtimes were set up (every comparison of a claim times each model alone in a process)."""
         names = claim_run_names(claim, self.specs)
-        return {"plan": self.checks.plan, "plan_sha256": self.checks.sha256, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names}}
+        timing = {"timing": {**self.profile.timing_settings(), "one_model_per_process": True}} if claim.timed else {}
+        return {"plan": self.checks.plan, "plan_sha256": self.checks.sha256, "runs": {s.name: s.as_dict() for s in self.specs if s.name in names},
+                **timing}
 
     def missing_runs(self, claim: Claim) -> list[str]:
         """The bindings of `claim` that name no run of the plan."""

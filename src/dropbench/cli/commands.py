@@ -174,7 +174,8 @@ def cmd_train_speed(args: argparse.Namespace) -> int:
         f"{100 * r['time_saved']:.0f}%", f"[{100 * r['time_saved_ci'][0]:.0f}, {100 * r['time_saved_ci'][1]:.0f}]%",
         f"{100 * r['flop_ideal']:.0f}%", f"{100 * (1 - (1 - r['p']) ** 2):.0f}%", f"{r['realisation']:.2f}", "; ".join(r["warnings"]),
     ] for r in records]
-    title = f"training step of {args.method} vs dropout, {args.model} on {args.data}, batch {args.batch_size}, {profile.name} (interleaved, one run per p)"
+    title = (f"training step of {args.method} vs dropout, {args.model} on {args.data}, batch {args.batch_size}, {profile.name} "
+             "(each step alone in a process, one run per p)")
     headers = ["p", "dropout step", f"{args.method} step", "time saved", "95% CI", "FLOP ideal", "1-(1-p)^2", "realisation", "warnings"]
     stdout.print(rich_table(title, headers, rows))
     if args.json:

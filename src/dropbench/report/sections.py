@@ -224,11 +224,21 @@ def speedups_section(speedups: list[dict], where: str = "") -> str:
         for s in speedups
     ]
     headers = ["checkpoint", "runtime", "batch", "measured speedup", "95% CI", "FLOP ratio", "realisation", "vs roofline", "why below 0.8"]
-    caption = ("Interleaved speedup of each run's first seed (the one timed) over the dense baseline of the same architecture; "
+    caption = ("Speedup of each run's first seed (the one timed) over the dense baseline of the same architecture; "
                "realisation = measured / FLOP ratio; at batch 64 the roofline's speedup (from the profile's peak FLOP/s and "
-               "bandwidth, where it names them) and the cause of a realisation below 0.8 (timing/explain.py).")
+               "bandwidth, where it names them) and the cause of a realisation below 0.8 (timing/explain.py). " + timed_as(speedups))
     table = details(f"{len(rows)} speedups, every runtime and batch size", html_table(headers, rows, caption, left=2))
     return section(f"Speedups{where}", figures + table if rows else '<p class="muted">no compacted runs</p>')
+
+
+def timed_as(records: list[dict]) -> str:
+    """How the records say their runtimes were set up: threads, onnxruntime's spinning, processes
+    ("" for records from before they said so)."""
+    settings = dict.fromkeys((r["threads"], r.get("ort_spinning"), r.get("one_model_per_process")) for r in records if "threads" in r)
+    words = [f"{threads} thread{'s' if threads != 1 else ''}, onnxruntime spinning {'on' if spinning else 'off'}, "
+             + ("each model alone in a process of its own" if alone else "the models in one process")
+             for threads, spinning, alone in settings]
+    return f"Timed with {'; '.join(words)}." if words else ""
 
 
 def _roofline_words(s: dict) -> str:
@@ -253,7 +263,7 @@ def bench_section(bench: list[dict], where: str = "") -> str:
         for b in bench
     ]
     headers = ["checkpoint", "runtime", "batch", "median", "IQR", "samples/s", "compile", "warnings"]
-    table = html_table(headers, rows, "Each run's first seed, the one timed.", left=2)
+    table = html_table(headers, rows, "Each run's first seed, the one timed. " + timed_as(bench), left=2)
     return section(f"Inference latency{where}", details(f"{len(rows)} latencies: checkpoint x runtime x batch", table))
 
 

@@ -2,7 +2,8 @@
 
 A runner is a zero-argument callable that runs one batch on inputs prepared once, so a timer
 measures inference and nothing else. Threads follow the profile (docs/design.md, "Measuring"): torch's intra-op
-threads, ORT's `intra_op_num_threads`, and ORT spinning off because torch shares the process.
+threads, ORT's `intra_op_num_threads` and spinning (`Profile.ort_spinning`, on by default as in
+onnxruntime); a timed runner is alone in its process (timing.rounds), so no other pool competes.
 """
 
 from __future__ import annotations

@@ -11,18 +11,16 @@ from .base import Model, Runner, Runtime, example_batch
 
 
 def ort_session(path: Path, profile: Profile, profile_prefix: str | None = None):
-    """An onnxruntime session configured by the profile; `profile_prefix` turns onnxruntime's
-    profiler on (its JSON trace is written there: timing.explain reads it)."""
+    """An onnxruntime session as users deploy it: its defaults but the profile's intra-op threads
+    and spinning (on, onnxruntime's default, unless the profile turns it off); `profile_prefix`
+    turns onnxruntime's profiler on (its JSON trace is written there: timing.explain reads it)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if profile_prefix:
         options.enable_profiling, options.profile_file_prefix = True, profile_prefix
     options.intra_op_num_threads = profile.threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if profile.ort_spinning else "0")
     options.log_severity_level = 3
     missing = [p for p in profile.ort_providers if p not in ort.get_available_providers()]
     if missing:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ..limits import MAX_BATCH, MAX_RECORDED_SECONDS
+from ..limits import MAX_BATCH, MAX_RECORDED_SECONDS, MAX_THREADS
 from .manifest import Count, Strict
 from .profile import ProfileName
 
@@ -119,6 +119,10 @@ class _Timed(Strict):
     batch: Batch
     profile: Optional[ProfileName] = None
     skipped: Optional[Text] = None
+    # how the runtimes were set up (the report shows it); older records have none
+    threads: Optional[Annotated[int, Field(ge=1, le=MAX_THREADS)]] = None
+    ort_spinning: Optional[bool] = None
+    one_model_per_process: Optional[bool] = None
 
     @model_validator(mode="after")
     def _timed_has_figures(self) -> "_Timed":

@@ -8,14 +8,13 @@ saving a runtime actually delivers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..checkpoint import Checkpoint
 from ..flops import theoretical_speedup
 from ..profiles import Profile
-from ..runtimes import Model, Runner, RuntimeUnavailable, default_runtimes, get_runtime, make_runner
-from .latency import model_batch_sizes
+from ..runtimes import Model, RuntimeUnavailable, default_runtimes, get_runtime
+from .latency import RunnerFactory, model_batch_sizes
 from .explain import Breakdowns, cause
 from .measurement import Comparison
 from .rounds import DEFAULT_ROUNDS, compare_pairs
@@ -42,6 +41,7 @@ def speedup_record(
     record = {
         **c.as_dict(), "candidate": candidate.name, "baseline": baseline.name, "runtime": candidate_runtime, "batch": batch,
         "flop_ratio": flop_ratio, "realisation": c.speedup / flop_ratio, "profile": profile.name,
+        **profile.timing_settings(), "one_model_per_process": c.fresh_processes,
     }
     if batch == EXPLAINED_BATCH and isinstance(candidate, Checkpoint) and isinstance(baseline, Checkpoint):
         explained = _where_time_goes(baseline, candidate, profile, candidate_runtime, c, record["realisation"], sparse, breakdowns or Breakdowns())
@@ -84,21 +84,6 @@ def speedup_records(
     return records
 
 
-@dataclass(frozen=True)
-class RunnerFactory:
-    """Builds a runner of `model` in `runtime`: picklable, so a round in a fresh process builds its own.
-
-    (A torch-compile runner is therefore compiled anew in every round; compiling is timed apart.)"""
-
-    runtime: str
-    model: Model
-    batch: int
-    profile: Profile
-
-    def __call__(self) -> Runner:
-        return make_runner(self.runtime, self.model, self.batch, self.profile)
-
-
 def compare_checkpoints(
     baseline: Model, candidate: Model, profile: Profile, runtime: str, batch: int, min_run_time: float = 1.0,
     candidate_runtime: str | None = None, rounds: int = DEFAULT_ROUNDS,
@@ -106,7 +91,7 @@ def compare_checkpoints(
     """Speedup of `candidate` over `baseline` in one runtime at one batch size, over `rounds` timing rounds.
 
     `candidate_runtime` lets the candidate run elsewhere (e.g. torch-sparse against torch-eager).
-    Every round runs in a fresh process that builds both runners anew; an A/A comparison passes one model twice.
+    Each model of every round runs in a fresh process that builds its runner anew; an A/A comparison passes one model twice.
     """
     return compare_checkpoint_pairs([(baseline, candidate)], profile, runtime, batch, min_run_time, candidate_runtime, rounds)
 
@@ -148,7 +133,8 @@ def aa_calibration(
         if task is not None:
             progress.advance(task)
     return {
-        "model": model.name, "profile": profile.name, "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
+        "model": model.name, "profile": profile.name, **profile.timing_settings(), "one_model_per_process": True,
+        "runtime": runtime, "batch": batch, "rounds": rounds, "min_run_time": min_run_time,
         "comparisons": results, "covered": sum(r["ci"][0] <= 1.0 <= r["ci"][1] for r in results),
         "within_tolerance": sum(abs(r["ratio"] - 1.0) <= AA_TOLERANCE for r in results), "tolerance": AA_TOLERANCE,
         "max_deviation": max(abs(r["ratio"] - 1.0) for r in results),

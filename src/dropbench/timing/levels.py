@@ -5,7 +5,7 @@ Time", 2013): `processes` fresh processes each run `rounds` timing rounds of one
 spread of the log ratio splits into a within-process part (rounds in one process) and a
 between-process part (what a new process changes: allocation, placement, thread start-up). When
 the between-process part is not small, an interval over rounds of one process is too narrow for
-the next run, which is why `rounds.compare` gives every round a process of its own.
+the next run, which is why `rounds.compare` gives every round processes of its own (one per model).
 """
 
 from __future__ import annotations

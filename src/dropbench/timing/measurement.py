@@ -101,9 +101,9 @@ class Measurement:
 class Comparison:
     """`speedup` = baseline time / candidate time: > 1 means the candidate is faster.
 
-    Measured in `rounds` independent timing rounds (fresh runners, alternating order, each in a
-    fresh process unless `fresh_processes` is off: rounds.compare_pairs); each round's ratio is the
-    ratio of its medians, `speedup` their geometric mean and `ci` a t-interval over rounds
+    Measured in `rounds` independent timing rounds (fresh runners, alternating order, each model in
+    a fresh process of its own unless `fresh_processes` is off: rounds.compare_pairs); each round's
+    ratio is the ratio of its medians, `speedup` their geometric mean and `ci` a t-interval over rounds
     (stats.rounds_ci), or over pairs and rounds when the rounds timed several pairs of nets
     (stats.grouped_rounds_ci). `baseline` / `candidate` pool every round's samples.
     """
@@ -115,7 +115,7 @@ class Comparison:
     rounds: list[float] = field(default_factory=list)  # per-round ratios
     confidence: float = 0.95
     contention: list[float] = field(default_factory=list)  # per round: cores other processes kept busy
-    fresh_processes: bool = False  # whether each round ran in a process of its own
+    fresh_processes: bool = False  # whether each model of each round ran in a process of its own
     retimed: int = 0  # rounds timed again because another process shared the machine (rounds.MAX_RETIMES)
     round_pairs: list[int] = field(default_factory=list)  # per round: which pair of nets it timed (rounds.compare_pairs)
 

@@ -1,26 +1,27 @@
-"""Speed ratios over timing rounds, each round in a fresh process (docs/design.md, "Measuring").
+"""Speed ratios over timing rounds, each model timed alone in a fresh process (docs/design.md, "Measuring").
 
-A round builds both runners anew, warms them up and interleaves their samples for `min_run_time`
-seconds, A B A B in even rounds and B A B A in odd ones; its ratio is the ratio of its medians.
-Rounds inside one process share its allocator, thread pools and memory placement, so their spread
-misses what changes between invocations: the same comparison run twice gave song-LSTM savings of
-29.2 % [27.5, 30.8] and 43.4 % [41.2, 45.6]. So `compare` runs every round in a new process, as asv
-and pyperf spread their samples over processes, round r forked from preloaded server r
-(`servers.py`: each server has an address-space layout of its own); the runner factories must be
-picklable.
+A round times the baseline and the candidate one after the other, each in a process of its own
+that builds its runner, warms it up and samples it for half the round's `min_run_time`; the
+baseline goes first in even rounds, the candidate in odd ones, and the round's ratio is the ratio
+of the two medians. One model per process is how users deploy a model: two models interleaved in
+one process made each one's thread pool compete with the other's (onnxruntime's spinning threads
+slowed the other session, a dense net 1.1 -> 1.8 ms, issue 36). Fresh processes also span what
+changes between invocations, which rounds inside one process miss (the same comparison run twice
+gave song-LSTM savings of 29.2 % [27.5, 30.8] and 43.4 % [41.2, 45.6]); both processes of round r
+fork from preloaded server r (`servers.py`: each server has an address-space layout of its own),
+so the runner factories must be picklable.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .. import stats
 from ..runtimes.base import sync_for, torch_threads
-from .measurement import CONTENDED_CORES, MIN_SAMPLES, Comparison, Measurement, OtherProcesses, calibrate, sample
+from .measurement import CONTENDED_CORES, Comparison, Measurement, timeit
 from .servers import in_fresh_process, start_servers
 
 DEFAULT_ROUNDS = 3
@@ -30,17 +31,42 @@ RunnerFactory = Callable[[], Callable[[], Any]]
 
 
 @dataclass(frozen=True)
+class Side:
+    """One model's part of a round, or one latency: picklable, so it runs in a process of its own."""
+
+    make: RunnerFactory
+    min_run_time: float
+    max_samples: int = 200
+    warmup: float = 0.05
+    threads: int | None = None  # torch intra-op threads while the runner is built and timed (None: leave as is)
+    device: str = "cpu"
+
+
+def time_side(side: Side) -> Measurement:
+    """Build the runner, warm it up and sample it, in this process; its compile time, if any, in `metadata`."""
+    with torch_threads(side.threads) if side.threads else nullcontext():
+        runner = side.make()
+        compiled = _compiled(getattr(runner, "compile_s", None))
+        return timeit(runner, min_run_time=side.min_run_time, max_samples=side.max_samples, warmup=side.warmup,
+                      sync=sync_for(side.device), metadata=compiled)
+
+
+@dataclass(frozen=True)
 class Round:
-    """One timing round: picklable, so it can run in another process."""
+    """One timing round: the baseline's and the candidate's Side, sampled for half of `min_run_time` each."""
 
     baseline: RunnerFactory
     candidate: RunnerFactory
-    swapped: bool  # build, warm up and sample the candidate first
+    swapped: bool  # time the candidate first
     min_run_time: float
     max_samples: int
     warmup: float
     threads: int | None  # torch intra-op threads while runners are built and timed (None: leave as is)
     device: str
+
+    def side(self, make: RunnerFactory) -> Side:
+        # half each: every model keeps the sampling time it had when the two were interleaved, and a round its cost
+        return Side(make, self.min_run_time / 2, self.max_samples, self.warmup, self.threads, self.device)
 
 
 @dataclass
@@ -48,7 +74,7 @@ class RoundResult:
     baseline: list[float]  # per-call seconds of each sample
     candidate: list[float]
     numbers: tuple[int, int]  # calls per sample
-    contention: float  # cores other processes kept busy while it was timed
+    contention: float  # cores other processes kept busy while either side was timed (the larger)
     compile_s: tuple[float | None, float | None]  # one-time compilation of each runner (torch-compile)
     warnings: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # each runner's own (runtimes.Runner.warnings)
 
@@ -57,26 +83,16 @@ class RoundResult:
         return stats.median(self.baseline) / stats.median(self.candidate)
 
 
-def time_round(plan: Round) -> RoundResult:
-    """Build both runners, warm them up and interleave their samples (in this process)."""
-    with torch_threads(plan.threads) if plan.threads else nullcontext():
-        sync = sync_for(plan.device)
-        order = [plan.candidate, plan.baseline] if plan.swapped else [plan.baseline, plan.candidate]
-        first, second = (make() for make in order)
-        numbers = calibrate(first, sync, plan.warmup), calibrate(second, sync, plan.warmup)
-        others = OtherProcesses()
-        xs: list[float] = []
-        ys: list[float] = []
-        start = time.perf_counter()
-        while len(xs) < plan.max_samples and (len(xs) < MIN_SAMPLES or time.perf_counter() - start < plan.min_run_time):
-            xs.append(sample(first, numbers[0], sync))
-            ys.append(sample(second, numbers[1], sync))
-        contention = others.cores()
-        compile_s = getattr(first, "compile_s", None), getattr(second, "compile_s", None)
-        warnings = tuple(getattr(first, "warnings", ())), tuple(getattr(second, "warnings", ()))
-    if plan.swapped:
-        return RoundResult(ys, xs, numbers[::-1], contention, compile_s[::-1], warnings[::-1])
-    return RoundResult(xs, ys, numbers, contention, compile_s, warnings)
+def time_round(plan: Round, run: Callable[[Side], Measurement] = time_side) -> RoundResult:
+    """Time both sides one after the other, in the round's order, each with `run` (default: in this
+    process, one runner alive at a time)."""
+    order = [plan.candidate, plan.baseline] if plan.swapped else [plan.baseline, plan.candidate]
+    first, second = (run(plan.side(make)) for make in order)
+    base, cand = (second, first) if plan.swapped else (first, second)
+    return RoundResult(
+        base.times, cand.times, (base.number, cand.number), max(base.contention, cand.contention),
+        (base.metadata.get("compile_s"), cand.metadata.get("compile_s")), (base.runner_warnings, cand.runner_warnings),
+    )
 
 
 def compare(
@@ -96,9 +112,10 @@ def compare_pairs(
     rounds): round r times pair r % len(pairs), each pair in alternating order, and every pair
     gets the same number of rounds (at least `rounds` in all).
 
-    Each round runs in a fresh process unless `fresh_processes` is off (then the factories need not
-    be picklable); round r forks from server r % `servers` (default: a server per round). The
-    interval is stats.rounds_ci for one pair, stats.grouped_rounds_ci over pairs and rounds for more."""
+    Each side of a round runs in a fresh process of its own unless `fresh_processes` is off (then
+    both run in this process, one after the other, and the factories need not be picklable); both
+    sides of round r fork from server r % `servers` (default: a server per round). A round is timed
+    again when either side shared the machine. The interval is stats.rounds_ci for one pair, stats.grouped_rounds_ci over pairs and rounds for more."""
     if not pairs:
         raise ValueError("nothing to compare: no pair of runners")
     per_pair = math.ceil(rounds / len(pairs))
@@ -131,7 +148,10 @@ def compare_pairs(
 
 
 def _time(plan: Round, fresh_process: bool, server: int) -> RoundResult:
-    return in_fresh_process(time_round, plan, server=server) if fresh_process else time_round(plan)
+    """The round with each side in a process of its own forked from `server`, or both in this one."""
+    if not fresh_process:
+        return time_round(plan, time_side)
+    return time_round(plan, lambda side: in_fresh_process(time_side, side, server=server))
 
 
 def _compiled(compile_s: float | None) -> dict[str, Any]:

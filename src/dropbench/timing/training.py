@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -14,7 +14,7 @@ from ..methods import Method, get_method
 from ..models import build_model, default_arch
 from ..profiles import Profile
 from ..runs import RunSpec
-from ..train import StepState, batches, make_optimizer, steps_per_epoch, train_step
+from ..train import StepState, TrainConfig, batches, loop_step, make_optimizer, steps_per_epoch
 from .measurement import Comparison
 from .rounds import DEFAULT_ROUNDS, compare
 
@@ -29,7 +29,9 @@ def _prepared(spec: RunSpec, device: str, data: Dataset | None = None) -> tuple[
 
 
 def train_step_runner(spec: RunSpec, device: str = "cpu", data: Dataset | None = None) -> Callable[[], Any]:
-    """One training step of `spec` on a fixed batch of `data` (`spec.data` unless given), everything else set up once.
+    """One training step of `spec` as the training loop runs it (train.loop_step on the loop's
+    next batch: drawn from the shuffled epoch, moved to the device, the loss read back), everything
+    else set up once; `data` is `spec.data` unless given.
 
     The step runs at mid-training (StepState halfway), so schedules such as a KL warm-up or a
     targeting ramp are in their typical regime.
@@ -37,8 +39,7 @@ def train_step_runner(spec: RunSpec, device: str = "cpu", data: Dataset | None =
     data, method, module = _prepared(spec, device, data)
     optimizer = make_optimizer([p for p in module.parameters() if p.requires_grad], spec.train)
     seq_len = module.arch.get("seq_len", 0)
-    x, y = next(batches(data, spec.train, torch.Generator().manual_seed(0), seq_len))
-    x, y = x.to(device), y.to(device)
+    stream = _epochs(data, spec.train, seq_len)
     per_epoch = steps_per_epoch(data, spec.train, seq_len)
     total = per_epoch * spec.train.epochs
     state = StepState(spec.train.epochs // 2, total // 2, per_epoch, total, len(data.train))
@@ -46,7 +47,14 @@ def train_step_runner(spec: RunSpec, device: str = "cpu", data: Dataset | None =
     # patterns, so an approximate-random step's time would be one stream's draws and its interval
     # over rounds blind to them (seed 2's LSTM saving came out 0.40 against 0.30 for seeds 0 and 4).
     torch.seed()
-    return lambda: train_step(module, x, y, optimizer, method, state, spec.train.grad_clip)
+    return lambda: loop_step(module, *next(stream), optimizer, method, state, spec.train, device)
+
+
+def _epochs(data: Dataset, config: TrainConfig, seq_len: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The loop's batches, epoch after epoch, from the same fixed shuffle seed for every method compared."""
+    generator = torch.Generator().manual_seed(0)
+    while True:
+        yield from batches(data, config, generator, seq_len)
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,8 @@ class TrainStepFactory:
 
 
 def compare_training(baseline: RunSpec, candidate: RunSpec, profile: Profile, min_run_time: float = 2.0, rounds: int = DEFAULT_ROUNDS) -> Comparison:
-    """Training-step speedup of `candidate` over `baseline` (same batch): every round in a fresh
-    process that builds both modules anew."""
+    """Training-step speedup of `candidate` over `baseline` (same batch): each step of every round
+    in a fresh process of its own that builds its module anew."""
     profile.require_available()
     return compare(
         TrainStepFactory(baseline, profile.device), TrainStepFactory(candidate, profile.device), (baseline.name, candidate.name),
@@ -84,6 +92,7 @@ def training_saving(baseline: RunSpec, candidate: RunSpec, profile: Profile, min
         **c.as_dict(), "baseline": baseline.name, "candidate": candidate.name, "time_saved": saved,
         "time_saved_ci": [1.0 - 1.0 / c.ci[0], 1.0 - 1.0 / c.ci[1]],
         "flop_ideal": ideal, "realisation": saved / ideal if ideal > 0 else None, "profile": profile.name,
+        **profile.timing_settings(), "one_model_per_process": c.fresh_processes,
     }
 
 
