@@ -142,7 +142,7 @@ def pairs_of(output: Path, runtime: str, batch: int) -> list[dict[str, Any]]:
     return pairs
 
 
-def time_in_a_process(runtime: str, directory: Path, threads: int, batch: int, calls: int) -> float:
+def median_in_a_process(runtime: str, directory: Path, threads: int, batch: int, calls: int) -> float:
     """Median seconds per call of one model, timed alone in a fresh interpreter."""
     target = str(directory / "model.onnx") if runtime == "onnxruntime" else str(directory)
     args = json.dumps([target, threads, batch, WARMUP_CALLS, calls])
@@ -158,7 +158,7 @@ def independent_ratio(pair: dict[str, Any], runtime: str, batch: int, calls: int
     for turn in range(processes):
         order = ["baseline_dir", "candidate_dir"] if turn % 2 == 0 else ["candidate_dir", "baseline_dir"]
         for side in order:
-            medians[side].append(time_in_a_process(runtime, pair[side], pair["threads"], batch, calls))
+            medians[side].append(median_in_a_process(runtime, pair[side], pair["threads"], batch, calls))
     return statistics.median(medians["baseline_dir"]) / statistics.median(medians["candidate_dir"])
 
 
