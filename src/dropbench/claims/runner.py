@@ -67,7 +67,8 @@ def check_claim(claim: Claim, ctx: ClaimContext) -> ClaimRecord:
         record.verdict, record.explanation, record.traceback = "error", f"{type(e).__name__}: {e}", traceback.format_exc()
         return record
     doubt = calibration.doubt if calibration is not None else ""
-    record.verdict, record.reason = verdict(claim, evidence, doubt)
+    with at_confidence(record.confidence):  # the reason names the level its intervals were computed at
+        record.verdict, record.reason = verdict(claim, evidence, doubt)
     record.explanation = evidence.explanation + (f". Timing not calibrated: {doubt}" if doubt else "")
     if record.verdict == "fails" and record.material_deviations:
         record.reason += f"; not reproduced under these deviations from the paper: {record.deviation_words}"
