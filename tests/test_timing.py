@@ -279,3 +279,10 @@ def test_a_round_process_finds_what_a_training_step_imports_preloaded():
     # torch.optim's first optimiser imports torch._dynamo and sympy: 1.3 s per round when not preloaded
     new = in_fresh_process(modules_a_training_build_imports, training_spec("dropout-p0.5", "mlp"))
     assert len(new) < 20, new[:20]
+
+
+def test_an_interval_over_two_noisy_rounds_at_a_strict_level_stays_finite():
+    """t with 1 df at 99.2 % is 76: a noisy pair of rounds would overflow e^x; records hold finite figures within 1e12."""
+    low, high = rounds_ci([0.01, 50.0], confidence=0.9917)
+    assert 0 < low < 1e-8 and 1e8 < high < 1e12
+    assert 1 - 1 / low > -1e12  # a training saving's lower bound, as timing.training writes it
