@@ -100,7 +100,6 @@ class SeedVariance:
     so the interval that uses it gets Satterthwaite's degrees of freedom."""
 
     terms: tuple[tuple[float, float], ...]  # (weighted variance of one run's per-seed accuracies, its seeds - 1)
-    runs: int
 
     @classmethod
     def pooled(cls, runs: Sequence[np.ndarray]) -> "SeedVariance":
@@ -114,7 +113,7 @@ class SeedVariance:
         if not runs:
             raise TooFewSeeds("a seed variance needs a run with at least 2 seeds")
         total = sum(len(r) - 1 for r in runs)
-        return cls(tuple(((len(r) - 1) / total * r.mean(axis=1).var(ddof=1), len(r) - 1) for r in runs), len(runs))
+        return cls(tuple(((len(r) - 1) / total * r.mean(axis=1).var(ddof=1), len(r) - 1) for r in runs))
 
     @property
     def value(self) -> float:

@@ -56,13 +56,17 @@ def check(claim: Claim, ctx: ClaimContext) -> Evidence:
     kept_by_run = {name: [hidden_fraction(dense[0], c) for c in runs] for name, runs in sweep.items()}
     kept = {name: float(np.mean(fractions)) for name, fractions in kept_by_run.items()}
     premise = [name for name, fractions in kept_by_run.items() if kept_condition(fractions).state == "met"]
-    if not premise and "run" not in (ctx.frozen or {}).get(claim.id, {}):
-        raise Undecidable(
-            "no sweep point keeps < 50 % of the hidden units by its interval over seeds ("
-            + ", ".join(f"{name}: {100 * kept[name]:.1f}%" for name in sweep) + "): the claim's premise is not reached, so its speed decides nothing"
-        )
     sweep_hits = {name: Hits.of(runs) for name, runs in sweep.items()}
-    chosen = ctx.pick(claim, "run", lambda: best_on_val({name: sweep_hits[name] for name in premise}))
+
+    def most_accurate_in_premise() -> str:
+        if not premise:
+            raise Undecidable(
+                "no sweep point keeps < 50 % of the hidden units by its interval over seeds ("
+                + ", ".join(f"{name}: {100 * kept[name]:.1f}%" for name in sweep) + "): the claim's premise is not reached, so its speed decides nothing"
+            )
+        return best_on_val({name: sweep_hits[name] for name in premise})
+
+    chosen = ctx.pick(claim, "run", most_accurate_in_premise)  # a point frozen at an earlier look stays, premise or not
     compact = sweep[chosen]
     kept_per_seed = kept_by_run[chosen]
 
