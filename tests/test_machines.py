@@ -41,6 +41,14 @@ def test_machine_name_carries_profile_cpu_and_cores():
     assert machine_name("cpu-2thread", EPYC) == "cpu-2thread-amd-epyc-7b13-2c"
     assert machine_name("cpu-2thread", XEON) == "cpu-2thread-intel-xeon-2c"
     assert machine_name("cpu-2thread", Hardware("AMD EPYC 7B13", 4, 24)) == "cpu-2thread-amd-epyc-7b13-4c"
+    assert machine_name("cpu-2thread", Hardware("AMD EPYC", 2, 24, "26/2")) == "cpu-2thread-amd-epyc-f26m2-2c"
+
+
+def test_one_cpu_name_of_two_families_is_two_kinds_of_hardware():
+    """VMs call several EPYC generations "AMD EPYC"; the family and model tell them apart."""
+    facts = {"cpu": "AMD EPYC", "cores_physical": "2", "ram_gb": "23.5"}
+    assert Hardware.of({**facts, "cpu_id": "26/2"}) != Hardware.of({**facts, "cpu_id": "25/1"})
+    assert Hardware.of({**facts, "cpu_id": "26/2"}).label == "AMD EPYC (family/model 26/2), 2 cores, 24 GiB"
 
 
 def test_hardware_from_asv_facts_rounds_memory_to_whole_gib():
@@ -59,7 +67,7 @@ def record_machine(results: Path, name: str, facts: dict) -> None:
 
 def here_facts() -> dict:
     h = hardware()
-    return {"cpu": h.cpu, "cores_physical": str(h.cores), "ram_gb": str(h.ram_gib)}
+    return {"cpu": h.cpu, "cpu_id": h.cpu_id, "cores_physical": str(h.cores), "ram_gb": str(h.ram_gib)}
 
 
 def test_asv_machine_registers_the_profile_on_this_cpu(monkeypatch, tmp_path, capsys):

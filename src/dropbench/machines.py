@@ -23,7 +23,7 @@ from .profiles import Hardware, fingerprint, hardware, load_profile
 from .schemas import read_json
 from .schemas.asv import MACHINE_NAME
 
-MACHINE_FACTS = ("cpu", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
+MACHINE_FACTS = ("cpu", "cpu_id", "cores_physical", "ram_gb", "gpu", "gpu_memory_gb", "driver", "cuda")  # from the fingerprint
 CPU_SLUG_MAX = 32
 # Words of a CPU's model name that tell no two CPUs apart: trademarks, "CPU", "64-Core Processor", "@ 2.20GHz".
 CPU_NOISE = re.compile(r"\((?:r|tm)\)|\b(?:cpu|processor|\d+-core)\b|@.*$")
@@ -40,8 +40,10 @@ def cpu_slug(cpu: str) -> str:
 
 
 def machine_name(profile: str, machine: Hardware) -> str:
-    """The asv machine of a profile on this hardware: profile, CPU and physical cores."""
-    return f"{profile}-{cpu_slug(machine.cpu)}-{machine.cores or 0}c"
+    """The asv machine of a profile on this hardware: profile, CPU (with its x86 family and model
+    where known: "f26m2") and physical cores."""
+    family = "-f{}m{}".format(*machine.cpu_id.split("/")) if re.fullmatch(r"\d+/\d+", machine.cpu_id) else ""
+    return f"{profile}-{cpu_slug(machine.cpu)}{family}-{machine.cores or 0}c"
 
 
 def recorded_hardware(results_dir: Path, name: str) -> Hardware | None:

@@ -155,20 +155,24 @@ class Hardware:
     cpu: str  # the model name, "" when unknown
     cores: int | None  # physical
     ram_gib: int | None  # whole GiB: the total a VM reports differs by a megabyte or so between instances of one type
+    # x86 family and model ("26/2"), "" when unknown: VMs name different CPUs alike ("AMD EPYC" is
+    # several generations that train up to 4x apart)
+    cpu_id: str = ""
 
     @classmethod
     def of(cls, facts: dict[str, Any]) -> "Hardware":
         """From a fingerprint, or the asv machine facts written from one (values as strings)."""
         cores = facts.get("cores_physical") or facts.get("cores_logical") or facts.get("num_cpu")
         ram = facts.get("ram_gb")
-        return cls(str(facts.get("cpu") or ""), _number(cores, int), _number(ram, lambda v: round(float(v))))
+        return cls(str(facts.get("cpu") or ""), _number(cores, int), _number(ram, lambda v: round(float(v))), str(facts.get("cpu_id") or ""))
 
     @property
     def label(self) -> str:
         """For people: "AMD EPYC 7B13, 2 cores, 24 GiB"."""
         cores = f"{self.cores} cores" if self.cores else "cores unknown"
         ram = f"{self.ram_gib} GiB" if self.ram_gib else "memory unknown"
-        return f"{self.cpu or 'unknown CPU'}, {cores}, {ram}"
+        family = f" (family/model {self.cpu_id})" if self.cpu_id else ""
+        return f"{self.cpu or 'unknown CPU'}{family}, {cores}, {ram}"
 
 
 def hardware() -> Hardware:
@@ -198,6 +202,7 @@ def fingerprint() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": _cpu_model(),
+        "cpu_id": _cpu_id(),
         "cores_logical": psutil.cpu_count(logical=True),
         "cores_physical": psutil.cpu_count(logical=False),
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -224,13 +229,27 @@ def cuda_available() -> bool:
 
 
 def _cpu_model() -> str:
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def _cpu_id() -> str | None:
+    """The x86 family and model ("26/2"), None where /proc/cpuinfo does not say."""
+    info = _cpuinfo()
+    return f"{info['cpu family']}/{info['model']}" if "cpu family" in info and "model" in info else None
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return fields
 
 
 def _nvidia_driver() -> str | None:

@@ -48,6 +48,7 @@ class Facts(Strict):
     machine: MachineName
     dropbench_profile: Optional[ProfileName] = None  # machines registered before it was a fact are named after their profile
     cpu: Fact = None
+    cpu_id: Fact = None
     cores_physical: Fact = None
     cores_logical: Fact = None
     num_cpu: Fact = None
