@@ -7,6 +7,6 @@ from pathlib import Path
 # asv builds does not carry hardware_profiles/.
 os.environ.setdefault("DROPBENCH_PROFILES", str(Path(__file__).resolve().parents[1] / "hardware_profiles"))
 
-from dropbench import suites  # noqa: E402  (after the profile directory is set)
+from .common import api  # noqa: E402  (after the profile directory is set)
 
-suites.warm_up()  # once in asv's fork server rather than in every benchmark forked from it
+api.warm_up()  # once in asv's fork server rather than in every benchmark forked from it

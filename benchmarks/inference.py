@@ -1,19 +1,20 @@
 """Inference time and memory of every compacted checkpoint x runtime x batch size x device."""
 
-from dropbench import suites
+from .common import CheckpointSuite, api, grid
 
-from .common import CheckpointSuite
-
-CHECKPOINTS = suites.checkpoint_names()
-BATCHES = suites.batch_sizes()
+CHECKPOINTS = grid(api.checkpoint_names)
+BATCHES = grid(api.batch_sizes)
+RUNTIMES = grid(api.INFERENCE_RUNTIMES)
+DEVICES = grid(api.DEVICES)
 
 
 class Inference(CheckpointSuite):
-    params = (CHECKPOINTS, suites.INFERENCE_RUNTIMES, BATCHES, list(suites.DEVICES))
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
+    params = (CHECKPOINTS, RUNTIMES, BATCHES, DEVICES)
     param_names = ("checkpoint", "runtime", "batch", "device")
 
     def setup(self, checkpoints, name, runtime, batch, device):
-        self.run = suites.inference(checkpoints, name, runtime, batch, device)
+        self.run = api.inference(checkpoints, name, runtime, batch, device)
 
     def time_inference(self, checkpoints, name, runtime, batch, device):
         self.run()
@@ -26,11 +27,12 @@ class CompiledInference(CheckpointSuite):
     """torch-compile (inductor): compiled once per checkpoint and batch size in setup; compile time
     tracked apart."""
 
-    params = (CHECKPOINTS, BATCHES, list(suites.DEVICES))
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
+    params = (CHECKPOINTS, BATCHES, DEVICES)
     param_names = ("checkpoint", "batch", "device")
 
     def setup(self, checkpoints, name, batch, device):
-        self.run = suites.inference(checkpoints, name, "torch-compile", batch, device)
+        self.run = api.inference(checkpoints, name, "torch-compile", batch, device)
 
     def time_inference(self, checkpoints, name, batch, device):
         self.run()
@@ -44,11 +46,12 @@ class CompiledInference(CheckpointSuite):
 class InferenceTimeRatio(CheckpointSuite):
     """Time over the dense baseline's, interleaved in one run: 1 / the measured inference speedup."""
 
-    params = (suites.compacted_names(), suites.INFERENCE_RUNTIMES, BATCHES)
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
+    params = (grid(api.compacted_names), RUNTIMES, BATCHES)
     param_names = ("checkpoint", "runtime", "batch")
 
     def setup(self, checkpoints, name, runtime, batch):
-        self.measure = suites.inference_time_ratio(checkpoints, name, runtime, batch)
+        self.measure = api.inference_time_ratio(checkpoints, name, runtime, batch)
 
     def track_time_ratio(self, checkpoints, name, runtime, batch):
         return self.measure()
@@ -59,13 +62,14 @@ class InferenceTimeRatio(CheckpointSuite):
 class InferenceCudaMemory(CheckpointSuite):
     """torch's peak CUDA allocation in one batch (torch runtimes on cuda profiles only)."""
 
-    params = (CHECKPOINTS, [r for r in suites.INFERENCE_RUNTIMES if r.startswith("torch")], BATCHES)
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
+    params = (CHECKPOINTS, [r for r in RUNTIMES if r.startswith("torch")], BATCHES)
     param_names = ("checkpoint", "runtime", "batch")
 
     def setup(self, checkpoints, name, runtime, batch):
-        self.run = suites.inference(checkpoints, name, runtime, batch, "cuda")
+        self.run = api.inference(checkpoints, name, runtime, batch, "cuda")
 
     def track_cuda_peak_memory(self, checkpoints, name, runtime, batch):
-        return suites.cuda_peak_bytes(self.run)
+        return api.cuda_peak_bytes(self.run)
 
     track_cuda_peak_memory.unit = "bytes"

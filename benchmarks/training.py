@@ -1,18 +1,19 @@
 """Training-step time and memory: every registered method (x dropout rate) x model."""
 
-from dropbench import suites
+from .common import api, grid
 
-CASES = list(suites.training_cases())
-MODELS = list(suites.TRAINING_DATA)
+CASES = grid(api.training_cases)
+MODELS = grid(api.TRAINING_DATA)
 
 
 class TrainingStep:
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
     params = (CASES, MODELS)
     param_names = ("case", "model")
     timeout = 300
 
     def setup(self, case, model):
-        self.step = suites.training_step(case, model)
+        self.step = api.training_step(case, model)
 
     def time_step(self, case, model):
         self.step()
@@ -24,12 +25,13 @@ class TrainingStep:
 class TrainingTimeRatio:
     """Step time over the dense step's, interleaved in one run: 1 / the measured training speedup."""
 
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
     params = ([case for case in CASES if case != "dense"], MODELS)
     param_names = ("case", "model")
     timeout = 300
 
     def setup(self, case, model):
-        self.measure = suites.training_time_ratio(case, model)
+        self.measure = api.training_time_ratio(case, model)
 
     def track_time_ratio(self, case, model):
         return self.measure()
@@ -40,15 +42,16 @@ class TrainingTimeRatio:
 class TrainingStepCudaMemory:
     """torch's peak CUDA allocation in one step (cuda profiles only; peakmem_ sees host RSS)."""
 
+    version = "1"  # bump when its figures stop meaning what they meant (docs/asv.md)
     params = (CASES, MODELS)
     param_names = ("case", "model")
     timeout = 300
 
     def setup(self, case, model):
-        suites.usable_profile("cuda")
-        self.step = suites.training_step(case, model)
+        api.usable_profile("cuda")
+        self.step = api.training_step(case, model)
 
     def track_cuda_peak_memory(self, case, model):
-        return suites.cuda_peak_bytes(self.step)
+        return api.cuda_peak_bytes(self.step)
 
     track_cuda_peak_memory.unit = "bytes"

@@ -310,6 +310,13 @@ def compaction_figures(checkpoints: dict[str, str], name: str) -> CompactionFigu
     )
 
 
+def claim_ids() -> list[str]:
+    """Every registered claim's id: the claims suite's grid."""
+    from .claims import CLAIMS
+
+    return [claim.id for claim in CLAIMS]
+
+
 def claim_records() -> dict[str, ClaimRecord]:
     """Every claim of the plan checked on its checkpoints (the run cache), by claim id: over the
     whole plan, whatever runs the checkpoint suites time (asv_runs)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -453,6 +454,20 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_json(Path(args.json), [r.as_dict() for r in found])
     return 0
+
+
+def cmd_record_history(args: argparse.Namespace) -> int:
+    from ..history import load_project
+    from ..recording import record
+
+    project = load_project(Path(args.config))
+    if args.results:
+        project = replace(project, results_dir=user_path(args.results, "--results", ConfigError))
+    recordings = record(project, args.range, args.profile, count=args.spread, progress=lambda line: stdout.print(line, soft_wrap=True))
+    missing = [r.commit[:8] for r in recordings if r.results is None]
+    done = len(recordings) - len(missing)
+    stdout.print(f"[green]recorded[/] {done} commit(s) in {project.results_dir}" + (f"; [red]no results[/] for {', '.join(missing)}" if missing else ""))
+    return 1 if missing else 0
 
 
 def cmd_compare_profiles(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from .commands import (
     cmd_data,
     cmd_export,
     cmd_history,
+    cmd_record_history,
     cmd_methods,
     cmd_plan,
     cmd_profile,
@@ -220,6 +221,13 @@ def add_results_commands(sub) -> None:
     p.add_argument("--machine", help="only this asv machine, or every machine of this hardware profile")
     add_asv_results_options(p)
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("record-history", help="record, with asv, the commits of a range not yet in this machine's history (each commit's own suites)")
+    p.add_argument("range", nargs="?", default="HEAD", help="git commit range, e.g. main~20..main (default: HEAD)")
+    p.add_argument("--profile", default="cpu-2thread", help="hardware profile to time on (default: cpu-2thread)")
+    p.add_argument("--spread", type=int, metavar="N", help="record N commits spread evenly over the range (first and last included), not all")
+    add_asv_location_options(p)
+    p.set_defaults(func=cmd_record_history)
 
     p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side, on the same CPU where both were recorded")
     p.add_argument("a", help="profile A, or an asv machine")

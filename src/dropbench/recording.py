@@ -1,0 +1,263 @@
+"""Recording the asv history commit by commit, and the regression gate of a branch (docs/asv.md).
+
+`record` runs, for each commit of a range not yet recorded for this machine, that commit's own
+suites (its benchmarks/ and hardware_profiles/, taken from git) against that commit's wheel in
+asv's per-commit environment, into a scratch results folder; only a finished commit's results
+file is moved into the tracked history, in one rename. So an interrupted record leaves the
+history as it was, and running it again picks up where it stopped.
+
+A commit's own suites, not today's: the names the suites use changed with the code they call
+(benchmarks/common.py holds the surface they keep from now on), so today's suites cannot import
+every old commit. Their figures are the same figures (benchmark and parameter names), so a
+recorded file takes the version today's index gives each benchmark (asv hides results whose
+version differs from the index's: every edit of an old suite's source would otherwise start a
+new graph).
+
+`gate` is `asv continuous` for a pull request: base and head run in one session, their rounds
+interleaved, in a scratch folder; a figure of the gate's benchmarks that is worse by more than
+the factor, significantly (asv's statistics over the samples), fails it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+from .fsutil import atomic_write_json, atomic_write_text
+from .history import COMMIT_RANGE, AsvProject, read_asv
+from .limits import ASV_RESULTS_MAX_BYTES
+from .machines import register_machine
+from .schemas import read_json
+from .schemas.asv import AsvIndex
+
+# What the history records of each commit: the figures a regression in dropbench's own code
+# shows in (a training step, a batch of inference, what compaction achieved), on the checkpoints
+# every plan's asv_runs names. The claims suite (minutes of training and timing rounds per
+# commit) and the in-run ratios are left to `asv run` by hand (docs/asv.md, "The history").
+HISTORY_BENCHMARKS = (
+    r"^training\.TrainingStep\.(time|peakmem)_step",
+    r"^inference\.Inference\.(time|peakmem)_inference\('(dense|dropout-compaction-s1)', ",
+    r"^compaction\.Compaction\.track_.*\('(dense|dropout-compaction-s1)'\)",
+)
+HISTORY_PLAN = "ci"
+# The gate: a training step and a batch of inference, each a timing a slowdown of dropbench's own
+# code shows in; the factor is chosen from the measured A/A noise (docs/asv.md, "The gate").
+GATE_BENCHMARKS = (
+    r"^training\.TrainingStep\.time_step",
+    r"^inference\.Inference\.time_inference\('(dense|dropout-compaction-s1)', '(onnxruntime|torch-eager)', (1|64), 'cpu'\)",
+)
+GATE_FACTOR = 1.15
+RESULTS_FILE = re.compile(r"^(?P<commit>[0-9a-f]{8,40})-.*\.json$")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One commit recorded: where its results went and what it took."""
+
+    commit: str
+    plan: str  # the plan its suites ran ("quick" where the commit has no ci plan)
+    seconds: float
+    results: Path | None  # the results file moved into the history; None when asv wrote none
+    without_value: int  # benchmarks it failed or skipped
+
+
+def git(repo: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
+        raise ConfigError(f"git {' '.join(args)}: {reason}") from None
+
+
+def commits_of(repo: Path, commit_range: str) -> list[str]:
+    """The commits of a range along its first parents, oldest first (a single commit: itself)."""
+    if not COMMIT_RANGE.match(commit_range):
+        raise ConfigError(f"{commit_range!r} is not a git commit range; give one like main..HEAD, v1.0..v1.1 or a single commit")
+    spec = commit_range if ".." in commit_range else f"{commit_range}^!"
+    try:
+        out = git(repo, "rev-list", "--first-parent", "--reverse", "--end-of-options", spec)
+    except ConfigError as e:
+        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} ({e})") from None
+    if not out.split():
+        raise ConfigError(f"commit range {commit_range!r} holds no commits")
+    return out.split()
+
+
+def spread(commits: list[str], count: int | None) -> list[str]:
+    """`count` commits evenly spread over the list, its first and last among them (all when None)."""
+    if count is None or count >= len(commits):
+        return commits
+    if count < 1:
+        raise ConfigError(f"--spread must be at least 1, not {count}")
+    if count == 1:
+        return commits[-1:]
+    step = (len(commits) - 1) / (count - 1)
+    return [commits[round(i * step)] for i in range(count)]
+
+
+def recorded_commits(results_dir: Path, machine: str) -> set[str]:
+    """The commits (8-digit prefixes) with a results file of this machine."""
+    folder = results_dir / machine
+    if not folder.is_dir():
+        return set()
+    return {m["commit"][:8] for p in folder.iterdir() if (m := RESULTS_FILE.match(p.name))}
+
+
+def record(project: AsvProject, commit_range: str, profile: str, *, count: int | None = None,
+           plan: str = HISTORY_PLAN, bench: tuple[str, ...] = HISTORY_BENCHMARKS,
+           progress: Callable[[str], None] = print) -> list[Recording]:
+    """Record every commit of the range not yet in this machine's history (or `count` of them,
+    spread over it), oldest first. Returns what was recorded; nothing when all were."""
+    _check_results_are_ours(project)
+    machine, _ = register_machine(profile, project.results_dir)
+    commits = [c for c in commits_of(project.root, commit_range) if _has_suites(project, c)]
+    if not commits:
+        raise ConfigError(f"no commit of {commit_range!r} has asv suites in {project.benchmark_dir.name}/")
+    done = recorded_commits(project.results_dir, machine)
+    todo = [c for c in spread(commits, count) if c[:8] not in done]
+    progress(f"machine {machine}: {len(todo)} commit(s) to record, {len(done)} recorded before")
+    recordings = []
+    for i, commit in enumerate(todo, 1):
+        progress(f"[{i}/{len(todo)}] {commit[:8]} {git(project.root, 'log', '-1', '--format=%s', commit).strip()[:70]}")
+        recordings.append(_record_commit(project, commit, machine, profile, plan, bench))
+        r = recordings[-1]
+        progress(f"        {r.seconds:.0f} s, plan {r.plan}, {r.without_value} benchmark(s) without a value"
+                 + ("" if r.results else "; asv wrote no results (see its output above)"))
+    return recordings
+
+
+def _check_results_are_ours(project: AsvProject) -> None:
+    """A results folder another project wrote is refused before anything runs (history.load_results
+    makes the same check, and reads every file)."""
+    from .history import _check_ours
+
+    index = project.results_dir / "benchmarks.json"
+    if os.path.lexists(index):
+        _check_ours(read_asv(index, AsvIndex).benchmarks, project, project.results_dir)
+
+
+def _has_suites(project: AsvProject, commit: str) -> bool:
+    return _has_path(project, commit, f"{project.benchmark_dir.name}/")
+
+
+def _record_commit(project: AsvProject, commit: str, machine: str, profile: str, plan: str, bench: tuple[str, ...]) -> Recording:
+    start = time.perf_counter()
+    with _scratch(project) as scratch:
+        src = _checkout_suites(project, commit, scratch)
+        has_plan = _has_path(project, commit, f"src/dropbench/plans/{plan}.toml")
+        env = {**os.environ, "DROPBENCH_PROFILE": profile, "DROPBENCH_PROFILES": str(src / "hardware_profiles")}
+        env.pop("DROPBENCH_PLAN", None)
+        if has_plan:
+            env["DROPBENCH_PLAN"] = plan
+        config = _config(project, scratch, src / project.benchmark_dir.name)
+        _asv(["run", "--machine", machine, "--show-stderr", f"{commit}^!", *[a for b in bench for a in ("-b", b)]], config, env)
+        written = sorted((scratch / "results" / machine).glob(f"{commit[:8]}-*.json"))
+        is_head = commit == git(project.root, "rev-parse", "HEAD").strip()
+        moved = _move_into_history(project, scratch / "results", machine, written[0], is_head) if written else None
+    return Recording(commit, plan if has_plan else "quick", time.perf_counter() - start, moved, _without_value(moved))
+
+
+def _has_path(project: AsvProject, commit: str, path: str) -> bool:
+    return bool(git(project.root, "ls-tree", "--name-only", commit, "--", path).strip())
+
+
+@contextmanager
+def _scratch(project: AsvProject) -> Iterator[Path]:
+    """A folder beside the results (one filesystem: the final move is a rename), removed after."""
+    project.results_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".record-", dir=project.results_dir.parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _checkout_suites(project: AsvProject, commit: str, scratch: Path) -> Path:
+    """The commit's suites and hardware profiles, from git (no work tree is touched)."""
+    paths = [p for p in (project.benchmark_dir.name, "hardware_profiles") if _has_path(project, commit, p)]
+    archive = subprocess.run(["git", "archive", "--format=tar", commit, "--", *paths], cwd=project.root, capture_output=True, check=True).stdout
+    src = scratch / "src"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(src, filter="data")
+    return src
+
+
+def _config(project: AsvProject, scratch: Path, benchmark_dir: Path) -> Path:
+    """asv.conf.json with the scratch results and these suites; the environments are shared."""
+    from asv.config import Config
+
+    config = project.root / "asv.conf.json"
+    conf = {k: v for k, v in Config.load(str(config)).__dict__.items() if v is not None}
+    conf.update(version=1, repo=str(project.root), env_dir=str(project.root / conf["env_dir"]),
+                benchmark_dir=str(benchmark_dir), results_dir=str(scratch / "results"), html_dir=str(scratch / "html"))
+    path = scratch / "asv.conf.json"
+    atomic_write_json(path, conf)
+    return path
+
+
+def _asv(args: list[str], config: Path, env: dict[str, str]) -> int:
+    """Run asv with its output passed through; its exit status."""
+    return subprocess.run([sys.executable, "-m", "asv", *args, "--config", str(config)], env=env).returncode
+
+
+def _move_into_history(project: AsvProject, scratch_results: Path, machine: str, written: Path, is_head: bool) -> Path:
+    """The scratch results file into the tracked history, with the machine file where the history
+    has none, each in one rename. HEAD's suites are today's: their index replaces the history's
+    entries. An older commit's suites only add the benchmarks the index lacks, and its file keeps
+    no benchmark versions (asv then shows its values whatever today's version: the figures are
+    the same, their source text is not)."""
+    index_path = project.results_dir / "benchmarks.json"
+    index = _read_index(index_path) if index_path.exists() else {}
+    new_index = _read_index(scratch_results / "benchmarks.json")
+    merged = {**index, **new_index} if is_head else {**new_index, **index}
+    folder = project.results_dir / machine
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "machine.json").exists():
+        _write_compact(folder / "machine.json", read_json(scratch_results / machine / "machine.json", ConfigError, ASV_RESULTS_MAX_BYTES, "asv machine file"))
+    result = read_json(written, ConfigError, ASV_RESULTS_MAX_BYTES, "asv results file")
+    if not is_head:
+        drop_versions(result)
+    _write_compact(index_path, {"version": 2, **dict(sorted(merged.items()))})
+    target = folder / written.name
+    _write_compact(target, result)
+    return target
+
+
+def drop_versions(result: dict) -> None:
+    """A results file's benchmark versions removed: asv then shows its values under any version
+    of the benchmark's code (for figures recorded by an older commit's suites)."""
+    column = result["result_columns"].index("version")
+    for row in result["results"].values():
+        row[column] = None
+
+
+def _write_compact(path: Path, obj: dict) -> None:
+    """JSON as asv writes its results (one line; NaN where a case has no value), in one rename."""
+    atomic_write_text(path, json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+def _without_value(results: Path | None) -> int:
+    """Benchmarks of a results file with no value at all (failed, or skipped as this commit could not run them)."""
+    if results is None:
+        return 0
+    rows = read_json(results, ConfigError, ASV_RESULTS_MAX_BYTES, "asv results file").get("results", {})
+    return sum(all(v is None or v != v for v in (row[0] if isinstance(row[0], list) else [row[0]])) for row in rows.values())
+
+
+def _read_index(path: Path) -> dict:
+    raw = read_json(path, ConfigError, ASV_RESULTS_MAX_BYTES, "asv benchmarks.json")
+    read_asv(path, AsvIndex)  # as asv writes it, or one error line
+    return {k: v for k, v in raw.items() if k != "version"}
