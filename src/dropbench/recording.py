@@ -139,6 +139,24 @@ def record(project: AsvProject, commit_range: str, profile: str, *, count: int |
     return recordings
 
 
+def gate(project: AsvProject, base: str, head: str, profile: str, *, factor: float = GATE_FACTOR,
+         bench: tuple[str, ...] = GATE_BENCHMARKS, plan: str = HISTORY_PLAN) -> int:
+    """asv continuous of base against head with this checkout's suites, in a scratch results
+    folder (the history is left alone): 0 when no figure of `bench` got significantly worse by
+    more than `factor`, non-zero when one did or a benchmark failed."""
+    if factor <= 1:
+        raise ConfigError(f"--factor must be above 1 (a slowdown by that factor fails the gate), not {factor}")
+    for name in (base, head):
+        commits_of(project.root, name)  # one error line for a commit that does not exist
+    machine, _ = register_machine(profile, project.results_dir)
+    with _scratch(project) as scratch:
+        config = _config(project, scratch, project.benchmark_dir)
+        env = {**os.environ, "DROPBENCH_PROFILE": profile, "DROPBENCH_PLAN": plan}
+        args = ["continuous", "--machine", machine, "--factor", str(factor), "--interleave-rounds", "--show-stderr",
+                *[a for b in bench for a in ("-b", b)], base, head]
+        return _asv(args, config, env)
+
+
 def _check_results_are_ours(project: AsvProject) -> None:
     """A results folder another project wrote is refused before anything runs (history.load_results
     makes the same check, and reads every file)."""

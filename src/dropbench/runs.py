@@ -75,7 +75,7 @@ class RunSpec:
 NOT_TRAINING_CODE = (
     "claims", "cli", "cluster", "report", "runtimes", "timing", "schemas/asv.py", "schemas/records.py", "__main__.py", "execution.py",
     "history.py", "machines.py", "onnx_model.py", "outputs.py", "plans", "processes.py", "provenance.py", "pytest_plugin.py", "reproduce.py",
-    "stages.py", "stats.py", "suites.py",
+    "recording.py", "stages.py", "stats.py", "suites.py",
 )
 
 

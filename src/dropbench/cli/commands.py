@@ -470,6 +470,17 @@ def cmd_record_history(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from ..history import load_project
+    from ..recording import GATE_FACTOR, gate
+
+    factor = args.factor or GATE_FACTOR
+    status = gate(load_project(Path(args.config)), args.base, args.head, args.profile, factor=factor)
+    stdout.print(f"[red]gate failed[/]: {args.head} is slower than {args.base} (or a benchmark failed)" if status
+                 else f"[green]gate passed[/]: no significant slowdown above {factor}x")
+    return 1 if status else 0
+
+
 def cmd_compare_profiles(args: argparse.Namespace) -> int:
     from ..fsutil import atomic_write_text
     from ..history import (

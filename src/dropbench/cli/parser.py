@@ -16,6 +16,7 @@ from .commands import (
     cmd_compare_profiles,
     cmd_data,
     cmd_export,
+    cmd_gate,
     cmd_history,
     cmd_record_history,
     cmd_methods,
@@ -228,6 +229,14 @@ def add_results_commands(sub) -> None:
     p.add_argument("--spread", type=int, metavar="N", help="record N commits spread evenly over the range (first and last included), not all")
     add_asv_location_options(p)
     p.set_defaults(func=cmd_record_history)
+
+    p = sub.add_parser("gate", help="the regression gate of a branch: asv continuous of BASE against HEAD on the ci plan; exit 1 on a significant slowdown")
+    p.add_argument("base", help="the commit to compare against, e.g. origin/main")
+    p.add_argument("head", nargs="?", default="HEAD", help="the commit under test (default: HEAD)")
+    p.add_argument("--profile", default="cpu-2thread", help="hardware profile to time on (default: cpu-2thread)")
+    p.add_argument("--factor", type=float, help="slowdown that fails the gate when significant (default: chosen from the measured A/A noise, docs/asv.md)")
+    p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
+    p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser("compare-profiles", help="every recorded figure of two hardware profiles side by side, on the same CPU where both were recorded")
     p.add_argument("a", help="profile A, or an asv machine")
