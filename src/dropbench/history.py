@@ -160,7 +160,7 @@ def load_results(project: AsvProject, results_dir: Path | None = None) -> list[R
     if not os.path.lexists(index):
         raise ConfigError(f"{results_dir} is not an asv results directory: it has no benchmarks.json")
     benchmarks = read_asv(index, AsvIndex).benchmarks
-    _check_ours(benchmarks, project, results_dir)
+    check_ours(benchmarks, project, results_dir)
     recorded = []
     for folder in sorted(results_dir.iterdir()):
         facts = machine_facts(results_dir, folder.name) if folder.is_dir() or folder.is_symlink() else None
@@ -185,7 +185,7 @@ def machine_facts(results_dir: Path, name: str) -> AsvMachine | None:
     return read_asv(path, AsvMachine) if os.path.lexists(path) else None
 
 
-def _check_ours(benchmarks: dict[str, Benchmark], project: AsvProject, results_dir: Path) -> None:
+def check_ours(benchmarks: dict[str, Benchmark], project: AsvProject, results_dir: Path) -> None:
     """Refuse the results of another project: none of its benchmarks is from our suites."""
     suites = {p.stem for p in project.benchmark_dir.glob("*.py")}
     if benchmarks and not any(name.split(".")[0] in suites for name in benchmarks):
@@ -269,20 +269,30 @@ COMMIT_RANGE = re.compile(rf"^{_REVISION}(?:\.\.\.?(?:{_REVISION})?)?$|^\.\.\.?{
 
 def in_range(recorded: list[Recorded], commit_range: str, repo: Path) -> list[Recorded]:
     """The results whose commit is in a git range (A..B, or a single commit)."""
-    if not COMMIT_RANGE.match(commit_range):
-        raise ConfigError(f"{commit_range!r} is not a git commit range; give one like main..HEAD, v1.0..v1.1 or a single commit")
-    spec = commit_range if ".." in commit_range else f"{commit_range}^!"
-    try:
-        # --end-of-options: even a value that slipped past the check is never read as an option
-        out = subprocess.run(["git", "rev-list", "--end-of-options", spec], cwd=repo, capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError as e:
-        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
-        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} (git: {reason})") from None
-    commits = set(out.split())
+    commits = set(range_commits(repo, commit_range))
     chosen = [r for r in recorded if r.commit in commits]
     if not chosen:
         raise ConfigError(f"no recorded results for the {len(commits)} commits in {commit_range!r}; run `asv run {commit_range}` first")
     return chosen
+
+
+def range_commits(repo: Path, commit_range: str, first_parent: bool = False) -> list[str]:
+    """The commits of a git range (A..B, or a single commit), oldest first; along the first
+    parents only when asked (the history of a branch, not of everything merged into it)."""
+    if not COMMIT_RANGE.match(commit_range):
+        raise ConfigError(f"{commit_range!r} is not a git commit range; give one like main..HEAD, v1.0..v1.1 or a single commit")
+    spec = commit_range if ".." in commit_range else f"{commit_range}^!"
+    options = ["--first-parent"] if first_parent else []
+    try:
+        # --end-of-options: even a value that slipped past the check is never read as an option
+        out = subprocess.run(["git", "rev-list", "--reverse", *options, "--end-of-options", spec],
+                             cwd=repo, capture_output=True, text=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
+        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} (git: {reason})") from None
+    if not out.split():
+        raise ConfigError(f"commit range {commit_range!r} holds no commits")
+    return out.split()
 
 
 # --- regressions -----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .fsutil import atomic_write_json, atomic_write_text
-from .history import COMMIT_RANGE, AsvProject, read_asv
+from .history import AsvProject, check_ours, range_commits, read_asv
 from .limits import ASV_RESULTS_MAX_BYTES
 from .machines import register_machine
 from .schemas import read_json
@@ -82,20 +82,6 @@ def git(repo: Path, *args: str) -> str:
         raise ConfigError(f"git {' '.join(args)}: {reason}") from None
 
 
-def commits_of(repo: Path, commit_range: str) -> list[str]:
-    """The commits of a range along its first parents, oldest first (a single commit: itself)."""
-    if not COMMIT_RANGE.match(commit_range):
-        raise ConfigError(f"{commit_range!r} is not a git commit range; give one like main..HEAD, v1.0..v1.1 or a single commit")
-    spec = commit_range if ".." in commit_range else f"{commit_range}^!"
-    try:
-        out = git(repo, "rev-list", "--first-parent", "--reverse", "--end-of-options", spec)
-    except ConfigError as e:
-        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} ({e})") from None
-    if not out.split():
-        raise ConfigError(f"commit range {commit_range!r} holds no commits")
-    return out.split()
-
-
 def spread(commits: list[str], count: int | None) -> list[str]:
     """`count` commits evenly spread over the list, its first and last among them (all when None)."""
     if count is None or count >= len(commits):
@@ -123,7 +109,7 @@ def record(project: AsvProject, commit_range: str, profile: str, *, count: int |
     spread over it), oldest first. Returns what was recorded; nothing when all were."""
     _check_results_are_ours(project)
     machine, _ = register_machine(profile, project.results_dir)
-    commits = [c for c in commits_of(project.root, commit_range) if _has_suites(project, c)]
+    commits = [c for c in range_commits(project.root, commit_range, first_parent=True) if _has_suites(project, c)]
     if not commits:
         raise ConfigError(f"no commit of {commit_range!r} has asv suites in {project.benchmark_dir.name}/")
     done = recorded_commits(project.results_dir, machine)
@@ -147,7 +133,7 @@ def gate(project: AsvProject, base: str, head: str, profile: str, *, factor: flo
     if factor <= 1:
         raise ConfigError(f"--factor must be above 1 (a slowdown by that factor fails the gate), not {factor}")
     for name in (base, head):
-        commits_of(project.root, name)  # one error line for a commit that does not exist
+        range_commits(project.root, name)  # one error line for a commit that does not exist
     machine, _ = register_machine(profile, project.results_dir)
     with _scratch(project) as scratch:
         config = _config(project, scratch, project.benchmark_dir)
@@ -160,11 +146,9 @@ def gate(project: AsvProject, base: str, head: str, profile: str, *, factor: flo
 def _check_results_are_ours(project: AsvProject) -> None:
     """A results folder another project wrote is refused before anything runs (history.load_results
     makes the same check, and reads every file)."""
-    from .history import _check_ours
-
     index = project.results_dir / "benchmarks.json"
     if os.path.lexists(index):
-        _check_ours(read_asv(index, AsvIndex).benchmarks, project, project.results_dir)
+        check_ours(read_asv(index, AsvIndex).benchmarks, project, project.results_dir)
 
 
 def _has_suites(project: AsvProject, commit: str) -> bool:

@@ -1,7 +1,6 @@
 """Inference time and memory of every compacted checkpoint x runtime x batch size x device."""
 
 from dropbench import suites
-from dropbench.runtime import RUNTIMES
 
 from .common import CheckpointSuite
 
@@ -10,7 +9,7 @@ BATCHES = suites.batch_sizes()
 
 
 class Inference(CheckpointSuite):
-    params = (CHECKPOINTS, list(RUNTIMES), BATCHES, list(suites.DEVICES))
+    params = (CHECKPOINTS, suites.INFERENCE_RUNTIMES, BATCHES, list(suites.DEVICES))
     param_names = ("checkpoint", "runtime", "batch", "device")
 
     def setup(self, checkpoints, name, runtime, batch, device):
@@ -23,10 +22,28 @@ class Inference(CheckpointSuite):
         self.run()
 
 
+class CompiledInference(CheckpointSuite):
+    """torch-compile (inductor): compiled once per checkpoint and batch size in setup; compile time tracked apart."""
+
+    params = (CHECKPOINTS, BATCHES, list(suites.DEVICES))
+    param_names = ("checkpoint", "batch", "device")
+
+    def setup(self, checkpoints, name, batch, device):
+        self.run = suites.inference(checkpoints, name, "torch-compile", batch, device)
+
+    def time_inference(self, checkpoints, name, batch, device):
+        self.run()
+
+    def track_compile_time(self, checkpoints, name, batch, device):
+        return self.run.compile_s
+
+    track_compile_time.unit = "seconds"
+
+
 class InferenceTimeRatio(CheckpointSuite):
     """Time over the dense baseline's, interleaved in one run: 1 / the measured inference speedup."""
 
-    params = (suites.compacted_names(), list(RUNTIMES), BATCHES)
+    params = (suites.compacted_names(), suites.INFERENCE_RUNTIMES, BATCHES)
     param_names = ("checkpoint", "runtime", "batch")
 
     def setup(self, checkpoints, name, runtime, batch):
@@ -41,7 +58,7 @@ class InferenceTimeRatio(CheckpointSuite):
 class InferenceCudaMemory(CheckpointSuite):
     """torch's peak CUDA allocation in one batch (torch runtimes on cuda profiles only)."""
 
-    params = (CHECKPOINTS, [r for r in RUNTIMES if r.startswith("torch")], BATCHES)
+    params = (CHECKPOINTS, [r for r in suites.INFERENCE_RUNTIMES if r.startswith("torch")], BATCHES)
     param_names = ("checkpoint", "runtime", "batch")
 
     def setup(self, checkpoints, name, runtime, batch):
