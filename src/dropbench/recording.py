@@ -55,13 +55,15 @@ HISTORY_BENCHMARKS = (
 HISTORY_PLAN = "ci"
 # The gate: a training step and a batch of 64 (the claims' batch), each a timing a slowdown of
 # dropbench's own code shows in. Batch 1 is left out: its 50-200 us calls moved by 1.63x between
-# two builds of one commit (A/A). The factor and the rounds come from the measured A/A noise
-# (docs/asv.md, "The gate").
+# two builds of one commit (A/A). The factor comes from the measured A/A noise: at 1.15, one A/A
+# run in 5 failed (two training steps "significantly" 1.16x and 1.21x slower: asv's statistics
+# treat a process's samples as independent); a planted 30 % slowdown measured 1.24-1.49x on the
+# training steps, at least two of them above 1.25 in each of 5 runs (docs/asv.md, "The gate").
 GATE_BENCHMARKS = (
     r"^training\.TrainingStep\.time_step",
     r"^inference\.Inference\.time_inference\('(dense|dropout-compaction-s1)', '(onnxruntime|torch-eager)', 64, 'cpu'\)",
 )
-GATE_FACTOR = 1.15
+GATE_FACTOR = 1.25
 GATE_ROUNDS = 4  # processes per commit and benchmark, base and head alternating (asv's default: 2)
 RESULTS_FILE = re.compile(r"^(?P<commit>[0-9a-f]{8,40})-.*\.json$")
 
