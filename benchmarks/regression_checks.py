@@ -30,10 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from dropbench.history import load_project
-from dropbench.machines import register_machine
-from dropbench.recording import GATE_FACTOR, gate
-
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = r"training\.TrainingStep\.time_step\('dense', 'mlp'\)"  # what `find` follows
 
@@ -103,6 +99,9 @@ def clone_with_history(tmp: Path, commits: int, planted: int) -> tuple[Path, str
 
 
 def check_gate(args: argparse.Namespace) -> None:
+    from dropbench.history import load_project
+    from dropbench.recording import gate
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         repo, base, same, planted = throwaway_clone(Path(tmp))
@@ -123,6 +122,8 @@ def check_gate(args: argparse.Namespace) -> None:
 
 
 def check_find(args: argparse.Namespace) -> None:
+    from dropbench.machines import register_machine
+
     if not 1 <= args.planted <= args.commits:
         sys.exit(f"error: --planted must be between 1 and --commits ({args.commits})")
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,6 +145,10 @@ def check_find(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    # dropbench is imported in the checks, not here: asv imports every module of benchmarks/
+    # against each commit it times, and older commits have no dropbench.recording
+    from dropbench.recording import GATE_FACTOR
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="check", required=True)
     p = sub.add_parser("gate", help="A/A and planted-slowdown runs of dropbench gate")
