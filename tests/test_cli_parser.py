@@ -23,6 +23,8 @@ PROFILE_COMMANDS = {
     "train-speed": ["train-speed"],
     "claims": ["claims"],
     "reproduce": ["reproduce", "--out", "out"],
+    "record-history": ["record-history"],
+    "gate": ["gate", "HEAD~1"],
 }
 
 

@@ -463,11 +463,18 @@ def cmd_record_history(args: argparse.Namespace) -> int:
     project = load_project(Path(args.config))
     if args.results:
         project = replace(project, results_dir=user_path(args.results, "--results", ConfigError))
-    recordings = record(project, args.range, args.profile, count=args.spread, progress=lambda line: stdout.print(line, soft_wrap=True))
+    recordings = record(project, args.range, profile_name(args), count=args.spread, progress=lambda line: stdout.print(line, soft_wrap=True))
     missing = [r.commit[:8] for r in recordings if r.results is None]
     done = len(recordings) - len(missing)
     stdout.print(f"[green]recorded[/] {done} commit(s) in {project.results_dir}" + (f"; [red]no results[/] for {', '.join(missing)}" if missing else ""))
     return 1 if missing else 0
+
+
+def profile_name(args: argparse.Namespace) -> str:
+    """--profile, else the profile detected here: asv machines are registered by profile name."""
+    from ..profiles import default_profile
+
+    return args.profile or default_profile().name
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -475,7 +482,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from ..recording import GATE_FACTOR, gate
 
     factor = args.factor or GATE_FACTOR
-    status = gate(load_project(Path(args.config)), args.base, args.head, args.profile, factor=factor)
+    status = gate(load_project(Path(args.config)), args.base, args.head, profile_name(args), factor=factor)
     stdout.print(f"[red]gate failed[/]: {args.head} is slower than {args.base} (or a benchmark failed)" if status
                  else f"[green]gate passed[/]: no significant slowdown above {factor}x")
     return 1 if status else 0

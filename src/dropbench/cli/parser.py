@@ -225,7 +225,7 @@ def add_results_commands(sub) -> None:
 
     p = sub.add_parser("record-history", help="record, with asv, the commits of a range not yet in this machine's history (each commit's own suites)")
     p.add_argument("range", nargs="?", default="HEAD", help="git commit range, e.g. main~20..main (default: HEAD)")
-    p.add_argument("--profile", default="cpu-2thread", help="hardware profile to time on (default: cpu-2thread)")
+    add_profile_option(p, "hardware profile name to time on (default: detected, e.g. cpu-2thread)")
     p.add_argument("--spread", type=int, metavar="N", help="record N commits spread evenly over the range (first and last included), not all")
     add_asv_location_options(p)
     p.set_defaults(func=cmd_record_history)
@@ -233,7 +233,7 @@ def add_results_commands(sub) -> None:
     p = sub.add_parser("gate", help="the regression gate of a branch: asv continuous of BASE against HEAD on the ci plan; exit 1 on a significant slowdown")
     p.add_argument("base", help="the commit to compare against, e.g. origin/main")
     p.add_argument("head", nargs="?", default="HEAD", help="the commit under test (default: HEAD)")
-    p.add_argument("--profile", default="cpu-2thread", help="hardware profile to time on (default: cpu-2thread)")
+    add_profile_option(p, "hardware profile name to time on (default: detected, e.g. cpu-2thread)")
     p.add_argument("--factor", type=float, help="slowdown that fails the gate when significant (default: chosen from the measured A/A noise, docs/asv.md)")
     p.add_argument("--config", default="asv.conf.json", help="the asv configuration (default: ./asv.conf.json)")
     p.set_defaults(func=cmd_gate)
