@@ -42,7 +42,8 @@ DEVICE_PARAM = "device"
 class AsvProject:
     """What dropbench needs from asv.conf.json."""
 
-    root: Path  # the directory holding asv.conf.json (asv's paths are relative to it)
+    config: Path  # asv.conf.json
+    root: Path  # the directory holding it (asv's paths are relative to it)
     results_dir: Path
     benchmark_dir: Path
     thresholds: dict[str, float]
@@ -143,7 +144,7 @@ def load_project(config: Path) -> AsvProject:
     root = config.resolve().parent
     results_dir, benchmark_dir = (user_path(root / name, f"{config}: {field}", ConfigError)
                                   for field, name in (("results_dir", conf.results_dir), ("benchmark_dir", conf.benchmark_dir)))
-    return AsvProject(root, results_dir, benchmark_dir, conf.regressions_thresholds)
+    return AsvProject(config.resolve(), root, results_dir, benchmark_dir, conf.regressions_thresholds)
 
 
 def load_results(project: AsvProject, results_dir: Path | None = None) -> list[Recorded]:
@@ -285,14 +286,21 @@ def range_commits(repo: Path, commit_range: str, first_parent: bool = False) -> 
     options = ["--first-parent"] if first_parent else []
     try:
         # --end-of-options: even a value that slipped past the check is never read as an option
-        out = subprocess.run(["git", "rev-list", "--reverse", *options, "--end-of-options", spec],
-                             cwd=repo, capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError as e:
-        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
-        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} (git: {reason})") from None
+        out = git(repo, "rev-list", "--reverse", *options, "--end-of-options", spec)
+    except ConfigError as e:
+        raise ConfigError(f"commit range {commit_range!r} is not in the repository at {repo} ({e})") from None
     if not out.split():
         raise ConfigError(f"commit range {commit_range!r} holds no commits")
     return out.split()
+
+
+def git(repo: Path, *args: str) -> str:
+    """git's output, or one ConfigError line with git's first line of complaint."""
+    try:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
+        raise ConfigError(f"git: {reason}") from None
 
 
 # --- regressions -----------------------------------------------------------------------------------
@@ -439,16 +447,18 @@ def _or_dash(value: float | None) -> Any:
     return "-" if value is None else value
 
 
-def scratch_config(config: Path, out: Path) -> Path:
+def scratch_config(config: Path, out: Path, benchmark_dir: Path | None = None) -> Path:
     """A copy of asv.conf.json writing results and site under `out`, for runs that must leave the
-    recorded results alone (the CI smoke, tests). Paths become absolute: asv reads them from the
-    configuration's folder."""
+    recorded results alone (the CI smoke, tests, recording a commit), with other suites when
+    given. Paths become absolute: asv reads them from the configuration's folder."""
     from asv.config import Config
 
     config = Path(config).resolve()
     conf = {k: v for k, v in Config.load(str(config)).__dict__.items() if v is not None}
     for key in ("repo", "benchmark_dir", "env_dir"):
         conf[key] = str(config.parent / conf[key])
+    if benchmark_dir is not None:
+        conf["benchmark_dir"] = str(benchmark_dir)
     conf.update(version=1, results_dir=str(Path(out) / "results"), html_dir=str(Path(out) / "html"))
     path = Path(out) / "asv.conf.json"
     atomic_write_json(path, conf)

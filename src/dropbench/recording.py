@@ -8,10 +8,10 @@ history as it was, and running it again picks up where it stopped.
 
 A commit's own suites, not today's: the names the suites use changed with the code they call
 (benchmarks/common.py holds the surface they keep from now on), so today's suites cannot import
-every old commit. Their figures are the same figures (benchmark and parameter names), so a
-recorded file takes the version today's index gives each benchmark (asv hides results whose
-version differs from the index's: every edit of an old suite's source would otherwise start a
-new graph).
+every old commit. Their figures are the same figures (benchmark and parameter names), so a file
+recorded by an older commit's suites keeps no benchmark version (asv hides results whose version
+differs from the index's, and an old suite's version is a hash of its source: every edit would
+otherwise start a new graph); HEAD's suites are today's and keep theirs.
 
 `gate` is `asv continuous` for a pull request: base and head run in one session, their rounds
 interleaved, in a scratch folder; a figure of the gate's benchmarks that is worse by more than
@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .fsutil import atomic_write_json, atomic_write_text
-from .history import AsvProject, check_ours, range_commits, read_asv
+from .fsutil import atomic_write_text
+from .history import AsvProject, check_ours, git, range_commits, read_asv, scratch_config
 from .limits import ASV_RESULTS_MAX_BYTES
 from .machines import register_machine
-from .schemas import read_json
-from .schemas.asv import AsvIndex
+from .schemas import read_json, validate
+from .schemas.asv import NOT_AS_ASV_WRITES, AsvIndex
 
 # What the history records of each commit: the figures a regression in dropbench's own code
 # shows in (a training step, a batch of inference, what compaction achieved), on the checkpoints
@@ -79,14 +79,6 @@ class Recording:
     without_value: int  # benchmarks it failed or skipped
 
 
-def git(repo: Path, *args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError as e:
-        reason = e.stderr.strip().splitlines()[0] if e.stderr.strip() else f"exit status {e.returncode}"
-        raise ConfigError(f"git {' '.join(args)}: {reason}") from None
-
-
 def spread(commits: list[str], count: int | None) -> list[str]:
     """`count` commits evenly spread over the list, its first and last among them (all when None)."""
     if count is None or count >= len(commits):
@@ -121,9 +113,10 @@ def record(project: AsvProject, commit_range: str, profile: str, *, count: int |
     todo = [c for c in spread(commits, count) if c[:8] not in done]
     progress(f"machine {machine}: {len(todo)} commit(s) to record, {len(done)} recorded before")
     recordings = []
+    head = git(project.root, "rev-parse", "HEAD").strip()
     for i, commit in enumerate(todo, 1):
         progress(f"[{i}/{len(todo)}] {commit[:8]} {git(project.root, 'log', '-1', '--format=%s', commit).strip()[:70]}")
-        recordings.append(_record_commit(project, commit, machine, profile, plan, bench))
+        recordings.append(_record_commit(project, commit, machine, profile, plan, bench, is_head=commit == head))
         r = recordings[-1]
         progress(f"        {r.seconds:.0f} s, plan {r.plan}, {r.without_value} benchmark(s) without a value"
                  + ("" if r.results else "; asv wrote no results (see its output above)"))
@@ -141,7 +134,7 @@ def gate(project: AsvProject, base: str, head: str, profile: str, *, factor: flo
         range_commits(project.root, name)  # one error line for a commit that does not exist
     machine, _ = register_machine(profile, project.results_dir)
     with _scratch(project) as scratch:
-        config = _config(project, scratch, project.benchmark_dir)
+        config = scratch_config(project.config, scratch)
         env = {**os.environ, "DROPBENCH_PROFILE": profile, "DROPBENCH_PLAN": plan}
         args = ["continuous", "--machine", machine, "--factor", str(factor), "--interleave-rounds", "-a", f"rounds={GATE_ROUNDS}", "--show-stderr",
                 *[a for b in bench for a in ("-b", b)], base, head]
@@ -160,7 +153,8 @@ def _has_suites(project: AsvProject, commit: str) -> bool:
     return _has_path(project, commit, f"{project.benchmark_dir.name}/")
 
 
-def _record_commit(project: AsvProject, commit: str, machine: str, profile: str, plan: str, bench: tuple[str, ...]) -> Recording:
+def _record_commit(project: AsvProject, commit: str, machine: str, profile: str, plan: str, bench: tuple[str, ...],
+                   is_head: bool) -> Recording:
     start = time.perf_counter()
     with _scratch(project) as scratch:
         src = _checkout_suites(project, commit, scratch)
@@ -169,12 +163,12 @@ def _record_commit(project: AsvProject, commit: str, machine: str, profile: str,
         env.pop("DROPBENCH_PLAN", None)
         if has_plan:
             env["DROPBENCH_PLAN"] = plan
-        config = _config(project, scratch, src / project.benchmark_dir.name)
+        config = scratch_config(project.config, scratch, src / project.benchmark_dir.name)
         _asv(["run", "--machine", machine, "--show-stderr", f"{commit}^!", *[a for b in bench for a in ("-b", b)]], config, env)
         written = sorted((scratch / "results" / machine).glob(f"{commit[:8]}-*.json"))
-        is_head = commit == git(project.root, "rev-parse", "HEAD").strip()
-        moved = _move_into_history(project, scratch / "results", machine, written[0], is_head) if written else None
-    return Recording(commit, plan if has_plan else "quick", time.perf_counter() - start, moved, _without_value(moved))
+        result = read_json(written[0], ConfigError, ASV_RESULTS_MAX_BYTES, "asv results file") if written else None
+        moved = _move_into_history(project, scratch / "results", machine, written[0].name, result, is_head) if result else None
+    return Recording(commit, plan if has_plan else "quick", time.perf_counter() - start, moved, _without_value(result or {}))
 
 
 def _has_path(project: AsvProject, commit: str, path: str) -> bool:
@@ -202,25 +196,12 @@ def _checkout_suites(project: AsvProject, commit: str, scratch: Path) -> Path:
     return src
 
 
-def _config(project: AsvProject, scratch: Path, benchmark_dir: Path) -> Path:
-    """asv.conf.json with the scratch results and these suites; the environments are shared."""
-    from asv.config import Config
-
-    config = project.root / "asv.conf.json"
-    conf = {k: v for k, v in Config.load(str(config)).__dict__.items() if v is not None}
-    conf.update(version=1, repo=str(project.root), env_dir=str(project.root / conf["env_dir"]),
-                benchmark_dir=str(benchmark_dir), results_dir=str(scratch / "results"), html_dir=str(scratch / "html"))
-    path = scratch / "asv.conf.json"
-    atomic_write_json(path, conf)
-    return path
-
-
 def _asv(args: list[str], config: Path, env: dict[str, str]) -> int:
     """Run asv with its output passed through; its exit status."""
     return subprocess.run([sys.executable, "-m", "asv", *args, "--config", str(config)], env=env).returncode
 
 
-def _move_into_history(project: AsvProject, scratch_results: Path, machine: str, written: Path, is_head: bool) -> Path:
+def _move_into_history(project: AsvProject, scratch_results: Path, machine: str, name: str, result: dict, is_head: bool) -> Path:
     """The scratch results file into the tracked history, with the machine file where the history
     has none, each in one rename. HEAD's suites are today's: their index replaces the history's
     entries. An older commit's suites only add the benchmarks the index lacks, and its file keeps
@@ -234,11 +215,10 @@ def _move_into_history(project: AsvProject, scratch_results: Path, machine: str,
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "machine.json").exists():
         _write_compact(folder / "machine.json", read_json(scratch_results / machine / "machine.json", ConfigError, ASV_RESULTS_MAX_BYTES, "asv machine file"))
-    result = read_json(written, ConfigError, ASV_RESULTS_MAX_BYTES, "asv results file")
     if not is_head:
         drop_versions(result)
     _write_compact(index_path, {"version": 2, **dict(sorted(merged.items()))})
-    target = folder / written.name
+    target = folder / name
     _write_compact(target, result)
     return target
 
@@ -256,15 +236,13 @@ def _write_compact(path: Path, obj: dict) -> None:
     atomic_write_text(path, json.dumps(obj, separators=(",", ":")) + "\n")
 
 
-def _without_value(results: Path | None) -> int:
+def _without_value(result: dict) -> int:
     """Benchmarks of a results file with no value at all (failed, or skipped as this commit could not run them)."""
-    if results is None:
-        return 0
-    rows = read_json(results, ConfigError, ASV_RESULTS_MAX_BYTES, "asv results file").get("results", {})
+    rows = result.get("results", {})
     return sum(all(v is None or v != v for v in (row[0] if isinstance(row[0], list) else [row[0]])) for row in rows.values())
 
 
 def _read_index(path: Path) -> dict:
     raw = read_json(path, ConfigError, ASV_RESULTS_MAX_BYTES, "asv benchmarks.json")
-    read_asv(path, AsvIndex)  # as asv writes it, or one error line
+    validate(AsvIndex, raw, str(path), ConfigError, NOT_AS_ASV_WRITES)  # as asv writes it, or one error line
     return {k: v for k, v in raw.items() if k != "version"}
